@@ -1,0 +1,2 @@
+/* placeholder until the miniasync sources land */
+int miniasync_stub_;

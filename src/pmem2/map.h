@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * map.h -- what a pmem2_map holds, the registry of live maps, and the hooks
+ * through which the async module attaches its per-map state.
+ */
+#ifndef PMEM2_MAP_H
+#define PMEM2_MAP_H 1
+
+#include <stddef.h>
+#include <libpmem2/base.h>
+#include "source.h"
+
+struct vdm;
+struct pmem2_ops;
+struct pmem2_async;
+
+struct pmem2_map {
+	void *addr;
+	size_t reserved_length;	/* page-rounded length mapped */
+	size_t content_length;	/* what pmem2_map_get_size() reports */
+	size_t offset;		/* into the source */
+	enum pmem2_granularity effective_granularity;
+	struct pmem2_source source;	/* a copy; fd is not kept */
+	struct pmem2_vm_reservation *reserv;
+	size_t reserv_offset;
+	int from_existing;	/* pmem2_map_from_existing: never unmapped */
+	const struct pmem2_ops *ops;	/* memops.h: this granularity's fns */
+	struct vdm *user_vdm;	/* from the config; NULL if none */
+	struct pmem2_async *async;	/* owned by src/pmem2/async/ */
+};
+
+/* The registry of live maps, ordered by address (map_registry.c). */
+int pmem2_registry_add(struct pmem2_map *map);	/* PMEM2_E_MAP_EXISTS */
+int pmem2_registry_remove(struct pmem2_map *map);	/* MAPPING_NOT_FOUND */
+/*
+ * Calls fn for each registered map overlapping [addr, addr+len) in address
+ * order, under the registry's read lock; stops at the first non-zero return
+ * and returns it.
+ */
+int pmem2_registry_foreach(const void *addr, size_t len,
+	int (*fn)(struct pmem2_map *map, void *arg), void *arg);
+
+/*
+ * msync(MS_SYNC) of the page-rounded [addr, addr+len), clipped to registered
+ * maps; ranges outside any map are skipped. Returns 0 or -errno.
+ */
+int pmem2_page_sync(const void *addr, size_t len);
+
+/*
+ * Async hooks (src/pmem2/async/): called by map_new/map_from_existing after
+ * the map is set up (src's fd is still open then), and by map_delete before
+ * the memory goes away. init returns 0 or a negative error code.
+ */
+int pmem2_async_map_init(struct pmem2_map *map,
+	const struct pmem2_source *src);
+void pmem2_async_map_fini(struct pmem2_map *map);
+
+#endif /* PMEM2_MAP_H */
