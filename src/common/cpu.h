@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * cpu.h -- CPU features found by CPUID at load time, and the cache-line
+ * write-back primitives both libraries use. Each library compiles cpu.c
+ * into itself (the two stay independent .so files).
+ */
+#ifndef COMMON_CPU_H
+#define COMMON_CPU_H 1
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CPU_CACHELINE 64
+
+struct cpu_features {
+	unsigned clflush : 1;
+	unsigned clflushopt : 1;
+	unsigned clwb : 1;
+	unsigned sse2 : 1;
+	unsigned avx : 1;
+	unsigned avx2 : 1;
+	unsigned avx512f : 1;
+	unsigned avx512bw : 1;
+	unsigned movdir64b : 1;
+	unsigned erms : 1;
+	unsigned fsrm : 1;
+	unsigned genuine_intel : 1;
+	unsigned authentic_amd : 1;
+};
+
+/* What CPUID reports (OS support for AVX/AVX-512 state included). */
+const struct cpu_features *cpu_features(void);
+
+enum cpu_flush_kind {
+	CPU_FLUSH_NONE,		/* not x86, or no flush instruction */
+	CPU_FLUSH_CLFLUSH,
+	CPU_FLUSH_CLFLUSHOPT,
+	CPU_FLUSH_CLWB,
+};
+
+/*
+ * The write-back instruction to use: the best the CPU has, unless
+ * PMEM_NO_CLWB=1 / PMEM_NO_CLFLUSHOPT=1 rule one out (read once).
+ */
+enum cpu_flush_kind cpu_flush_kind(void);
+const char *cpu_flush_kind_name(enum cpu_flush_kind k);
+
+#if defined(__x86_64__)
+static inline void
+cpu_clflush(const void *p)
+{
+	__asm__ volatile("clflush %0" : "+m"(*(volatile char *)p));
+}
+
+/* Raw encodings so that no -m flag is needed to build. */
+static inline void
+cpu_clflushopt(const void *p)
+{
+	__asm__ volatile(".byte 0x66; clflush %0" : "+m"(*(volatile char *)p));
+}
+
+static inline void
+cpu_clwb(const void *p)
+{
+	__asm__ volatile(".byte 0x66; xsaveopt %0" : "+m"(*(volatile char *)p));
+}
+
+static inline void
+cpu_sfence(void)
+{
+	__asm__ volatile("sfence" ::: "memory");
+}
+#else
+static inline void cpu_clflush(const void *p) { (void)p; }
+static inline void cpu_clflushopt(const void *p) { (void)p; }
+static inline void cpu_clwb(const void *p) { (void)p; }
+static inline void cpu_sfence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+#endif
+
+/* Write back every cache line of [addr, addr+len) with instruction k. */
+static inline void
+cpu_flush_range(enum cpu_flush_kind k, const void *addr, size_t len)
+{
+	if (len == 0)
+		return;
+	uintptr_t p = (uintptr_t)addr & ~(uintptr_t)(CPU_CACHELINE - 1);
+	uintptr_t end = (uintptr_t)addr + len;
+	switch (k) {
+	case CPU_FLUSH_CLWB:
+		for (; p < end; p += CPU_CACHELINE)
+			cpu_clwb((const void *)p);
+		break;
+	case CPU_FLUSH_CLFLUSHOPT:
+		for (; p < end; p += CPU_CACHELINE)
+			cpu_clflushopt((const void *)p);
+		break;
+	case CPU_FLUSH_CLFLUSH:
+		for (; p < end; p += CPU_CACHELINE)
+			cpu_clflush((const void *)p);
+		break;
+	case CPU_FLUSH_NONE:
+		break;
+	}
+}
+
+#endif /* COMMON_CPU_H */
