@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * map_registry.c -- every live pmem2_map (from map_new and map_from_existing)
+ * in one array sorted by address, under a reader-writer lock, and the PAGE
+ * granularity sync that walks it.
+ *
+ * Registered ranges never overlap, so sorting by start address also sorts
+ * them by end address, and "the first map that ends after X" is a binary
+ * search. A sorted array beats a tree here: lookups (every PAGE persist)
+ * vastly outnumber insertions (map_new), and the array is cache friendly.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "libpmem2.h"
+#include "errors.h"
+#include "map.h"
+
+static pthread_rwlock_t Reg_lock = PTHREAD_RWLOCK_INITIALIZER;
+static struct pmem2_map **Reg_maps;
+static size_t Reg_count;
+static size_t Reg_cap;
+
+/* The registered extent: [addr, addr+content_length), empty counts as 1. */
+static inline uintptr_t
+reg_start(const struct pmem2_map *m)
+{
+	return (uintptr_t)m->addr;
+}
+
+static inline uintptr_t
+reg_end(const struct pmem2_map *m)
+{
+	return (uintptr_t)m->addr + (m->content_length ? m->content_length : 1);
+}
+
+/* Index of the first map whose end is above addr (Reg_count if none). */
+static size_t
+reg_first_ending_after(uintptr_t addr)
+{
+	size_t lo = 0, hi = Reg_count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (reg_end(Reg_maps[mid]) <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int
+pmem2_registry_add(struct pmem2_map *map)
+{
+	uintptr_t start = reg_start(map);
+	uintptr_t end = reg_end(map);
+	int ret = 0;
+
+	if (end < start) {
+		ERR("range %p + %zu wraps around the address space",
+			map->addr, map->content_length);
+		return PMEM2_E_MAP_RANGE;
+	}
+
+	pthread_rwlock_wrlock(&Reg_lock);
+	size_t i = reg_first_ending_after(start);
+	if (i < Reg_count && reg_start(Reg_maps[i]) < end) {
+		ERR("range %p + %zu overlaps a map already registered at %p + %zu",
+			map->addr, map->content_length, Reg_maps[i]->addr,
+			Reg_maps[i]->content_length);
+		ret = PMEM2_E_MAP_EXISTS;
+		goto out;
+	}
+	if (Reg_count == Reg_cap) {
+		size_t ncap = Reg_cap ? Reg_cap * 2 : 64;
+		struct pmem2_map **n = realloc(Reg_maps, ncap * sizeof(*n));
+		if (!n) {
+			ERR_ERRNO(ENOMEM, "cannot grow the map registry");
+			ret = -ENOMEM;
+			goto out;
+		}
+		Reg_maps = n;
+		Reg_cap = ncap;
+	}
+	memmove(&Reg_maps[i + 1], &Reg_maps[i],
+		(Reg_count - i) * sizeof(*Reg_maps));
+	Reg_maps[i] = map;
+	Reg_count++;
+out:
+	pthread_rwlock_unlock(&Reg_lock);
+	return ret;
+}
+
+int
+pmem2_registry_remove(struct pmem2_map *map)
+{
+	int ret = PMEM2_E_MAPPING_NOT_FOUND;
+
+	pthread_rwlock_wrlock(&Reg_lock);
+	size_t i = reg_first_ending_after(reg_start(map));
+	if (i < Reg_count && Reg_maps[i] == map) {
+		memmove(&Reg_maps[i], &Reg_maps[i + 1],
+			(Reg_count - i - 1) * sizeof(*Reg_maps));
+		Reg_count--;
+		ret = 0;
+	}
+	pthread_rwlock_unlock(&Reg_lock);
+
+	if (ret)
+		ERR("map %p is not registered (deleted already?)", (void *)map);
+	return ret;
+}
+
+int
+pmem2_registry_foreach(const void *addr, size_t len,
+	int (*fn)(struct pmem2_map *map, void *arg), void *arg)
+{
+	uintptr_t start = (uintptr_t)addr;
+	uintptr_t end = start + len;
+	int ret = 0;
+
+	if (end < start)
+		end = UINTPTR_MAX;
+
+	pthread_rwlock_rdlock(&Reg_lock);
+	for (size_t i = reg_first_ending_after(start);
+			i < Reg_count && reg_start(Reg_maps[i]) < end; i++) {
+		ret = fn(Reg_maps[i], arg);
+		if (ret)
+			break;
+	}
+	pthread_rwlock_unlock(&Reg_lock);
+	return ret;
+}
+
+static uintptr_t
+page_size(void)
+{
+	static uintptr_t ps;
+	uintptr_t p = __atomic_load_n(&ps, __ATOMIC_RELAXED);
+	if (!p) {
+		long r = sysconf(_SC_PAGESIZE);
+		p = r > 0 ? (uintptr_t)r : 4096;
+		__atomic_store_n(&ps, p, __ATOMIC_RELAXED);
+	}
+	return p;
+}
+
+/* msync(MS_SYNC) that restarts when a signal interrupts it. */
+static int
+msync_retry(uintptr_t a, size_t n)
+{
+	while (msync((void *)a, n, MS_SYNC) != 0) {
+		if (errno != EINTR)
+			return errno ? -errno : -EINVAL;
+	}
+	return 0;
+}
+
+int
+pmem2_page_sync(const void *addr, size_t len)
+{
+	if (len == 0)
+		return 0;
+
+	int olderrno = errno;
+	uintptr_t pg = page_size();
+	uintptr_t start = (uintptr_t)addr & ~(pg - 1);
+	uintptr_t end = (uintptr_t)addr + len;
+	if (end < (uintptr_t)addr)
+		end = UINTPTR_MAX & ~(pg - 1);
+	int ret = 0;
+
+	pthread_rwlock_rdlock(&Reg_lock);
+	/*
+	 * A map's page-rounded span ends at addr + reserved_length; its
+	 * registered extent (content_length) is never longer, so the first
+	 * map whose registered end lies above `start - page` is the first
+	 * one whose span can reach `start`.
+	 */
+	size_t i = reg_first_ending_after(start > pg ? start - pg : 0);
+	for (; i < Reg_count && start < end; i++) {
+		struct pmem2_map *m = Reg_maps[i];
+		uintptr_t ms = (uintptr_t)m->addr & ~(pg - 1);
+		size_t rl = m->reserved_length > m->content_length ?
+			m->reserved_length : m->content_length;
+		uintptr_t me = ((uintptr_t)m->addr + rl + pg - 1) & ~(pg - 1);
+		if (me <= start)
+			continue;
+		if (ms >= end)
+			break;
+		uintptr_t s = start > ms ? start : ms;	/* skip the gap */
+		uintptr_t e = end < me ? end : me;
+		ret = msync_retry(s, e - s);
+		if (ret) {
+			ERR_ERRNO(-ret, "msync(%p, %zu)", (void *)s,
+				(size_t)(e - s));
+			break;
+		}
+		start = e;
+	}
+	pthread_rwlock_unlock(&Reg_lock);
+
+	if (ret == 0)
+		errno = olderrno;
+	return ret;
+}
+
+__attribute__((destructor))
+static void
+registry_fini(void)
+{
+	pthread_rwlock_wrlock(&Reg_lock);
+	free(Reg_maps);
+	Reg_maps = NULL;
+	Reg_count = Reg_cap = 0;
+	pthread_rwlock_unlock(&Reg_lock);
+}
