@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bench_common.c -- the benchmark harness (bench/common): median, rows,
+ * ratios, the table layout, CSV and JSON output, and a small streaming copy.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "test.h"
+
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	CHECK(f != NULL);
+	static char buf[1 << 16];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+int
+main(void)
+{
+	double v[] = {5, 1, 4, 2, 3};
+	CHECK(bench_median(v, 5) == 3);
+	double w[] = {4, 1, 3, 2};
+	CHECK(bench_median(w, 4) == 2.5);
+	CHECK(bench_median(w, 0) == 0);
+
+	double t0 = bench_now();
+	usleep(2000);
+	CHECK(bench_now() - t0 >= 0.0015);
+
+	unsetenv("PMEM2_BENCH_QUICK");
+	CHECK(!bench_quick());
+	setenv("PMEM2_BENCH_QUICK", "1", 1);
+	CHECK(bench_quick());
+	setenv("PMEM2_BENCH_QUICK", "0", 1);
+	CHECK(!bench_quick());
+	bench_set_quick(1);
+	CHECK(bench_quick());
+
+	bench_row("memops", "memcpy 4KiB", 20.0, "GB/s", "limit", 25.0, 1);
+	bench_row("movers", "round trip", 0.5, "us", "ping-pong", 1.0, 0);
+	bench_row("async", "no ref, \"quoted\"", 7.0, "Mops/s", NULL, 0, 1);
+	CHECK_EQ(bench_nrows(), 3);
+	CHECK(fabs(bench_get_row(0)->ratio - 0.8) < 1e-9);
+	CHECK(fabs(bench_get_row(1)->ratio - 2.0) < 1e-9);
+	CHECK(bench_get_row(2)->ratio == 0);
+	CHECK(bench_get_row(3) == NULL);
+
+	char tpl[] = "/tmp/pa_bench_test_XXXXXX";
+	int fd = mkstemp(tpl);
+	CHECK(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	bench_print_table(f);
+	fclose(f);
+	char *t = slurp(tpl);
+	CHECK(strstr(t, "suite") && strstr(t, "ratio"));
+	CHECK(strstr(t, "0.80x") && strstr(t, "2.00x"));
+	/* every data line has the same length up to the ratio column */
+	char *l1 = strstr(t, "memops"), *l2 = strstr(t, "movers");
+	CHECK(l1 && l2);
+	CHECK(strchr(l1, '\n') - l1 == strchr(l2, '\n') - l2);
+
+	CHECK(bench_write_csv(tpl) == 0);
+	t = slurp(tpl);
+	CHECK(strncmp(t, "suite,name,value,unit,ref_name,ref_value,ratio,higher_is_better\n",
+		64) == 0);
+	CHECK(strstr(t, "memops,memcpy 4KiB,20,GB/s,limit,25,0.8000,1\n"));
+	CHECK(strstr(t, "async,\"no ref, \"\"quoted\"\"\",7,Mops/s,,,,1\n"));
+
+	CHECK(bench_write_json(tpl) == 0);
+	t = slurp(tpl);
+	CHECK(strstr(t, "\"rows\": ["));
+	CHECK(strstr(t, "\"name\": \"no ref, \\\"quoted\\\"\""));
+	CHECK(strstr(t, "\"ref_value\": null"));
+	CHECK(strstr(t, "\"higher_is_better\": false"));
+	unlink(tpl);
+	CHECK(bench_write_csv("/nonexistent-dir/x.csv") == -1);
+
+	bench_reset();
+	CHECK_EQ(bench_nrows(), 0);
+
+	/* small on purpose: this checks that the copy works, not its speed */
+	double gbs = bench_stream_copy_gbs((size_t)8 << 20);
+	printf("stream copy (%s), 8 MiB: %.2f GB/s\n",
+		bench_stream_copy_variant(), gbs);
+	CHECK(gbs > 0.1);
+	CHECK(bench_stream_copy_gbs((size_t)8 << 20) == gbs);	/* cached */
+	setenv("PMEM2_BENCH_STREAM", "sse2", 1);
+	CHECK(bench_stream_copy_gbs((size_t)1 << 20) > 0.1);
+	return 0;
+}
