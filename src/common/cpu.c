@@ -71,7 +71,8 @@ env_is_one(const char *name)
 	return v != NULL && strcmp(v, "1") == 0;
 }
 
-__attribute__((constructor)) static void
+/* Priority 101: before the memops constructor (102) that reads the result. */
+__attribute__((constructor(101))) static void
 cpu_init(void)
 {
 	detect(&features);

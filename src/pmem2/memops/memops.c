@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * memops.c -- the per-granularity tables of persistence and memory
+ * functions, chosen once at library load from CPUID and the environment,
+ * and the exported pmem2_get_*_fn getters.
+ *
+ *   granularity  persist          flush            drain    mem functions
+ *   PAGE         msync of maps    msync of maps    nothing  copy, then msync
+ *   CACHE_LINE   write-back+fence write-back       sfence   copy+write-back+fence
+ *   BYTE         sfence           nothing          sfence   copy+fence
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "memops.h"
+#include "map.h"
+#include "check_hooks.h"
+#include "memops_impl.h"
+
+size_t pmem2_movnt_threshold = 256;
+int pmem2_wc_workaround;
+enum cpu_flush_kind pmem2_flush_kind;
+
+static const struct memops_isa *Isa = &pmem2_isa_generic;
+static char Variant[96] = "generic";
+
+static struct pmem2_ops Ops[3];
+
+/* ---- raw primitives, also used by the async module ---- */
+
+void
+pmem2_cpu_flush(const void *addr, size_t len)
+{
+	cpu_flush_range(pmem2_flush_kind, addr, len);
+	pmem2_check_flush(addr, len);
+}
+
+void
+pmem2_cpu_fence(void)
+{
+	cpu_sfence();
+	pmem2_check_fence();
+}
+
+/* ---- CACHE_LINE: one persist/flush pair per write-back instruction ---- */
+
+#define CL_FLUSH_FNS(name, kind) \
+static void \
+cl_flush_##name(const void *addr, size_t len) \
+{ \
+	cpu_flush_range(kind, addr, len); \
+	pmem2_check_flush(addr, len); \
+} \
+static void \
+cl_persist_##name(const void *addr, size_t len) \
+{ \
+	cpu_flush_range(kind, addr, len); \
+	pmem2_check_flush(addr, len); \
+	cpu_sfence(); \
+	pmem2_check_fence(); \
+}
+
+CL_FLUSH_FNS(none, CPU_FLUSH_NONE)
+CL_FLUSH_FNS(clflush, CPU_FLUSH_CLFLUSH)
+CL_FLUSH_FNS(clflushopt, CPU_FLUSH_CLFLUSHOPT)
+CL_FLUSH_FNS(clwb, CPU_FLUSH_CLWB)
+
+static const pmem2_flush_fn Cl_flush[4] = {
+	[CPU_FLUSH_NONE] = cl_flush_none,
+	[CPU_FLUSH_CLFLUSH] = cl_flush_clflush,
+	[CPU_FLUSH_CLFLUSHOPT] = cl_flush_clflushopt,
+	[CPU_FLUSH_CLWB] = cl_flush_clwb,
+};
+
+static const pmem2_persist_fn Cl_persist[4] = {
+	[CPU_FLUSH_NONE] = cl_persist_none,
+	[CPU_FLUSH_CLFLUSH] = cl_persist_clflush,
+	[CPU_FLUSH_CLFLUSHOPT] = cl_persist_clflushopt,
+	[CPU_FLUSH_CLWB] = cl_persist_clwb,
+};
+
+/* The drain of CACHE_LINE and BYTE, and the persist of BYTE. */
+static void
+fence_drain(void)
+{
+	cpu_sfence();
+	pmem2_check_fence();
+}
+
+static void
+byte_persist(const void *addr, size_t len)
+{
+	(void)addr;
+	(void)len;
+	cpu_sfence();
+	pmem2_check_fence();
+}
+
+static void
+byte_flush(const void *addr, size_t len)
+{
+	/* eADR: the caches are in the persistence domain already. */
+	(void)addr;
+	(void)len;
+}
+
+/* ---- PAGE: msync of the registered maps' pages ---- */
+
+/*
+ * Never aborts: on msync failure errno says why and the call returns
+ * (the function type has no return value). errno is kept on success.
+ */
+static void
+page_persist(const void *addr, size_t len)
+{
+	int saved = errno;
+	int ret = pmem2_page_sync(addr, len);
+	if (ret != 0) {
+		errno = -ret;
+		return;
+	}
+	pmem2_check_sync(addr, len);
+	errno = saved;
+}
+
+static void
+page_drain(void)
+{
+}
+
+/*
+ * The copy itself needs no cache write-back: msync makes the page cache
+ * durable, and on a DAX file the kernel writes back the CPU caches itself.
+ */
+static void *
+page_memmove(void *d, const void *s, size_t n, unsigned flags)
+{
+	if (n == 0 || d == s)
+		return d;
+	Isa->raw_memmove(d, s, n, flags);
+	if (!(flags & PMEM2_F_MEM_NOFLUSH))
+		page_persist(d, n);
+	return d;
+}
+
+static void *
+page_memset(void *d, int c, size_t n, unsigned flags)
+{
+	if (n == 0)
+		return d;
+	Isa->raw_memset(d, c, n, flags);
+	if (!(flags & PMEM2_F_MEM_NOFLUSH))
+		page_persist(d, n);
+	return d;
+}
+
+/*
+ * Until the core area's map_registry.c lands: msync of the page-rounded
+ * range (its strong definition replaces this one).
+ */
+__attribute__((weak)) int
+pmem2_page_sync(const void *addr, size_t len)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)addr & ~(pg - 1);
+	size_t n = len + ((uintptr_t)addr - a);
+	int r;
+	do {
+		r = msync((void *)a, n, MS_SYNC);
+	} while (r != 0 && errno == EINTR);
+	return r == 0 ? 0 : -errno;
+}
+
+/* ---- selection at load ---- */
+
+static int
+env_eq(const char *name, const char *val)
+{
+	const char *v = secure_getenv(name);
+	return v != NULL && strcmp(v, val) == 0;
+}
+
+static void
+select_isa(void)
+{
+	const char *v;
+
+	v = secure_getenv("PMEM_MOVNT_THRESHOLD");
+	if (v != NULL) {
+		long long t = atoll(v);
+		if (t >= 0)
+			pmem2_movnt_threshold = (size_t)t;
+	}
+
+	const struct cpu_features *f = cpu_features();
+	pmem2_wc_workaround = f->genuine_intel;
+	if (env_eq("PMEM_WC_WORKAROUND", "1"))
+		pmem2_wc_workaround = 1;
+	else if (env_eq("PMEM_WC_WORKAROUND", "0"))
+		pmem2_wc_workaround = 0;
+
+	Isa = &pmem2_isa_generic;
+	if (env_eq("PMEM_NO_MOVNT", "1")) {
+		v = secure_getenv("PMEM_NO_GENERIC_MEMCPY");
+		if (v != NULL && atoll(v) != 0)
+			Isa = &pmem2_isa_libc;
+	}
+}
+
+__attribute__((constructor(102))) static void
+memops_init(void)
+{
+	pmem2_flush_kind = cpu_flush_kind();
+	select_isa();
+
+	struct pmem2_ops *o = &Ops[PMEM2_GRANULARITY_PAGE];
+	o->persist = page_persist;
+	o->flush = page_persist;
+	o->drain = page_drain;
+	o->memmove = page_memmove;
+	o->memcpy = page_memmove;
+	o->memset = page_memset;
+
+	o = &Ops[PMEM2_GRANULARITY_CACHE_LINE];
+	o->persist = Cl_persist[pmem2_flush_kind];
+	o->flush = Cl_flush[pmem2_flush_kind];
+	o->drain = fence_drain;
+	o->memmove = Isa->cl_memmove[pmem2_flush_kind];
+	o->memcpy = o->memmove;
+	o->memset = Isa->cl_memset[pmem2_flush_kind];
+
+	o = &Ops[PMEM2_GRANULARITY_BYTE];
+	o->persist = byte_persist;
+	o->flush = byte_flush;
+	o->drain = fence_drain;
+	o->memmove = Isa->byte_memmove;
+	o->memcpy = o->memmove;
+	o->memset = Isa->byte_memset;
+
+	snprintf(Variant, sizeof(Variant), "%s/%s", Isa->name,
+		cpu_flush_kind_name(pmem2_flush_kind));
+
+	if (secure_getenv("PMEM2_MEMOPS_SHOW_VARIANT") != NULL)
+		fprintf(stderr, "libpmem2: memory functions: %s, "
+			"movnt threshold %zu, wc workaround %d\n",
+			Variant, pmem2_movnt_threshold, pmem2_wc_workaround);
+}
+
+const char *
+pmem2_memops_variant(void)
+{
+	return Variant;
+}
+
+const struct pmem2_ops *
+pmem2_ops_get(enum pmem2_granularity g)
+{
+	switch (g) {
+	case PMEM2_GRANULARITY_BYTE:
+	case PMEM2_GRANULARITY_CACHE_LINE:
+	case PMEM2_GRANULARITY_PAGE:
+		return &Ops[g];
+	default:
+		return &Ops[PMEM2_GRANULARITY_PAGE];
+	}
+}
+
+/* ---- the exported getters: never NULL, shared per granularity ---- */
+
+static inline const struct pmem2_ops *
+map_ops(struct pmem2_map *map)
+{
+	if (map->ops != NULL)
+		return map->ops;
+	return pmem2_ops_get(map->effective_granularity);
+}
+
+pmem2_persist_fn
+pmem2_get_persist_fn(struct pmem2_map *map)
+{
+	return map_ops(map)->persist;
+}
+
+pmem2_flush_fn
+pmem2_get_flush_fn(struct pmem2_map *map)
+{
+	return map_ops(map)->flush;
+}
+
+pmem2_drain_fn
+pmem2_get_drain_fn(struct pmem2_map *map)
+{
+	return map_ops(map)->drain;
+}
+
+pmem2_memmove_fn
+pmem2_get_memmove_fn(struct pmem2_map *map)
+{
+	return map_ops(map)->memmove;
+}
+
+pmem2_memcpy_fn
+pmem2_get_memcpy_fn(struct pmem2_map *map)
+{
+	return map_ops(map)->memcpy;
+}
+
+pmem2_memset_fn
+pmem2_get_memset_fn(struct pmem2_map *map)
+{
+	return map_ops(map)->memset;
+}
