@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "memops.h"
 #include "map.h"
@@ -157,23 +155,6 @@ page_memset(void *d, int c, size_t n, unsigned flags)
 	if (!(flags & PMEM2_F_MEM_NOFLUSH))
 		page_persist(d, n);
 	return d;
-}
-
-/*
- * Until the core area's map_registry.c lands: msync of the page-rounded
- * range (its strong definition replaces this one).
- */
-__attribute__((weak)) int
-pmem2_page_sync(const void *addr, size_t len)
-{
-	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-	uintptr_t a = (uintptr_t)addr & ~(pg - 1);
-	size_t n = len + ((uintptr_t)addr - a);
-	int r;
-	do {
-		r = msync((void *)a, n, MS_SYNC);
-	} while (r != 0 && errno == EINTR);
-	return r == 0 ? 0 : -errno;
 }
 
 /* ---- selection at load ---- */
