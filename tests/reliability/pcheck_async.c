@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pcheck_async.c -- persistence checker over the async operations of a
+ * checked libpmem2 build: when a future from pmem2_memcpy_async,
+ * pmem2_memmove_async, pmem2_memset_async or pmem2_persist_async reports
+ * COMPLETE, every byte it wrote (or was asked to persist) is durable for
+ * the map's granularity -- whichever mover ran it.
+ *
+ * Usage: pcheck_async page|cache_line|byte
+ * Movers: the map's default, the sync mover, vdm_synchronous_new(), the
+ * default threads mover, a 1-worker threads mover, and a user-written
+ * mover. The library movers are wrapped (wrapvdm.h) so that their copies,
+ * made without hooks, count as ordinary stores left in the cache.
+ */
+#define PMEM2_USE_MINIASYNC 1
+#include "rutil.h"
+#include "pcheck.h"
+#include "wrapvdm.h"
+
+#define NFLIGHT 16
+#define SLOT (128u << 10)	/* each in-flight future's share of the map */
+
+static unsigned long nfutures;
+
+enum mover_kind {
+	MV_DEFAULT, MV_SYNC, MV_VDM_SYNC, MV_THREADS_DEFAULT, MV_THREADS_1,
+	MV_USER, MV_COUNT
+};
+static const char *mover_names[] = { "default", "sync", "vdm_synchronous",
+	"threads_default", "threads_1", "user" };
+
+struct mover {
+	enum mover_kind kind;
+	struct data_mover_sync *dms;
+	struct vdm *vsync;
+	struct data_mover_threads *dmt;
+	struct wrap_vdm wrap;
+	struct vdm user;
+	struct vdm *vdm;	/* what the config gets; NULL: default */
+};
+
+static void
+mover_open(struct mover *mv, enum mover_kind k)
+{
+	memset(mv, 0, sizeof(*mv));
+	mv->kind = k;
+	struct vdm *inner = NULL;
+	switch (k) {
+	case MV_DEFAULT:
+		return;
+	case MV_SYNC:
+		mv->dms = data_mover_sync_new();
+		CHECK(mv->dms);
+		inner = data_mover_sync_get_vdm(mv->dms);
+		break;
+	case MV_VDM_SYNC:
+		mv->vsync = vdm_synchronous_new();
+		CHECK(mv->vsync);
+		inner = mv->vsync;
+		break;
+	case MV_THREADS_DEFAULT:
+		mv->dmt = data_mover_threads_default();
+		CHECK(mv->dmt);
+		inner = data_mover_threads_get_vdm(mv->dmt);
+		break;
+	case MV_THREADS_1:
+		mv->dmt = data_mover_threads_new(1, 64, FUTURE_NOTIFIER_WAKER);
+		CHECK(mv->dmt);
+		inner = data_mover_threads_get_vdm(mv->dmt);
+		break;
+	case MV_USER:
+		user_vdm_init(&mv->user);
+		mv->vdm = &mv->user;
+		return;
+	case MV_COUNT:
+		break;
+	}
+	wrap_vdm_init(&mv->wrap, inner);
+	mv->vdm = &mv->wrap.base;
+}
+
+static void
+mover_close(struct mover *mv)
+{
+	if (mv->dms)
+		data_mover_sync_delete(mv->dms);
+	if (mv->vsync)
+		vdm_synchronous_delete(mv->vsync);
+	if (mv->dmt)
+		data_mover_threads_delete(mv->dmt);
+}
+
+static void
+set_vdm(struct pmem2_config *cfg, void *arg)
+{
+	struct mover *mv = arg;
+	if (mv->vdm)
+		CHECK_PMEM2_OK(pmem2_config_set_vdm(cfg, mv->vdm));
+}
+
+enum opkind { OP_MEMCPY, OP_MEMMOVE, OP_MEMSET, OP_PERSIST, OP_COUNT };
+static const char *op_names[] = { "memcpy", "memmove", "memset", "persist" };
+
+struct job {
+	enum opkind op;
+	unsigned char *dst;
+	size_t len;
+	unsigned flags;
+	unsigned char expect_byte;	/* memset / persist */
+	const unsigned char *src;	/* memcpy/memmove source (a copy kept) */
+	struct vdm_operation_future fut;
+};
+
+static void
+job_start(struct rt_map *m, struct job *j, const unsigned char *pattern)
+{
+	switch (j->op) {
+	case OP_MEMCPY:
+		j->src = pattern;
+		j->fut = pmem2_memcpy_async(m->map, j->dst, j->src, j->len,
+			j->flags);
+		break;
+	case OP_MEMMOVE:
+		j->src = pattern;
+		j->fut = pmem2_memmove_async(m->map, j->dst, j->src, j->len,
+			j->flags);
+		break;
+	case OP_MEMSET:
+		j->fut = pmem2_memset_async(m->map, j->dst, j->expect_byte,
+			j->len, j->flags);
+		break;
+	case OP_PERSIST:
+		memset(j->dst, j->expect_byte, j->len);
+		pmem2_check_store(j->dst, j->len);	/* the user's stores */
+		j->fut = pmem2_persist_async(m->map, j->dst, j->len);
+		break;
+	case OP_COUNT:
+		break;
+	}
+}
+
+static void
+job_verify(struct rt_map *m, struct mover *mv, struct job *j)
+{
+	struct pcheck_fail f;
+	const char *ctx = mover_names[mv->kind];
+	if (FUTURE_STATE(&j->fut) != FUTURE_STATE_COMPLETE)
+		FAIL("%s %s: not complete", ctx, op_names[j->op]);
+	if (FUTURE_OUTPUT(&j->fut)->result != VDM_SUCCESS)
+		FAIL("%s %s len %zu: result %d", ctx, op_names[j->op], j->len,
+			(int)FUTURE_OUTPUT(&j->fut)->result);
+	if (j->op == OP_MEMCPY || j->op == OP_MEMMOVE)
+		CHECK_MEM(j->dst, j->src, j->len);
+	else
+		for (size_t i = 0; i < j->len; i++)
+			if (j->dst[i] != j->expect_byte)
+				FAIL("%s %s: byte %zu wrong", ctx,
+					op_names[j->op], i);
+	if (j->len && pcheck_touched(j->dst, j->len, &f))
+		FAIL("%s %s len %zu: byte %zu %s", ctx, op_names[j->op],
+			j->len, f.offset, f.state);
+	if (pcheck_durable(j->dst, j->len, &f))
+		FAIL("%s mover, %s %s len %zu flags %#x dst+%zu: byte %zu is %s "
+			"when the future completed", ctx, rt_gran_name(m->gran),
+			op_names[j->op], j->len, j->flags,
+			(size_t)(j->dst - (unsigned char *)m->addr), f.offset,
+			f.state);
+	nfutures++;
+}
+
+static void
+run_mover(int gran, enum mover_kind k, struct runtime *rt,
+	const unsigned char *pattern)
+{
+	struct mover mv;
+	struct rt_map m;
+	mover_open(&mv, k);
+	rt_map_open(&m, rt_dir_for(gran), mover_names[k], NFLIGHT * SLOT,
+		set_vdm, &mv);
+	if (m.gran != gran)
+		SKIP("map granularity %s, wanted %s", rt_gran_name(m.gran),
+			rt_gran_name(gran));
+
+	static const size_t lens[] = { 0, 1, 100, 4096, 4096 + 3, 65536 + 13,
+		SLOT - 64 };
+	static const unsigned hints[] = { 0, PMEM2_F_MEM_NONTEMPORAL,
+		PMEM2_F_MEM_TEMPORAL, PMEM2_F_MEM_WC, PMEM2_F_MEM_WB };
+	size_t nlens = sizeof(lens) / sizeof(lens[0]);
+	size_t nhints = rt_quick() || gran == PMEM2_GRANULARITY_PAGE ? 2 : 5;
+	struct job jobs[NFLIGHT];
+	struct future *futs[NFLIGHT];
+	unsigned round = 0;
+
+	for (int op = 0; op < OP_COUNT; op++) {
+		for (size_t h = 0; h < nhints; h++) {
+			if (op == OP_PERSIST && h > 0)
+				break;
+			/* one future at a time, every length */
+			for (size_t li = 0; li < nlens; li++) {
+				struct job *j = &jobs[0];
+				memset(j, 0, sizeof(*j));
+				j->op = (enum opkind)op;
+				j->dst = (unsigned char *)m.addr + 64 + 13 * (li & 1);
+				j->len = lens[li];
+				j->flags = hints[h];
+				j->expect_byte = (unsigned char)(0x30 + round++);
+				pcheck_reset((enum pcheck_model)m.gran, m.addr,
+					m.size);
+				job_start(&m, j, pattern + li);
+				if (li & 1)
+					runtime_wait(rt, FUTURE_AS_RUNNABLE(&j->fut));
+				else
+					FUTURE_BUSY_POLL(&j->fut);
+				job_verify(&m, &mv, j);
+			}
+			/* NFLIGHT at once through runtime_wait_multiple */
+			pcheck_reset((enum pcheck_model)m.gran, m.addr, m.size);
+			for (int i = 0; i < NFLIGHT; i++) {
+				struct job *j = &jobs[i];
+				memset(j, 0, sizeof(*j));
+				j->op = (enum opkind)op;
+				j->dst = (unsigned char *)m.addr + i * SLOT + (i % 5);
+				j->len = lens[(size_t)i % nlens] ?
+					lens[(size_t)i % nlens] : 77;
+				j->flags = hints[h];
+				j->expect_byte = (unsigned char)(0x40 + i);
+				job_start(&m, j, pattern + i);
+				futs[i] = FUTURE_AS_RUNNABLE(&j->fut);
+			}
+			runtime_wait_multiple(rt, futs, NFLIGHT);
+			for (int i = 0; i < NFLIGHT; i++)
+				job_verify(&m, &mv, &jobs[i]);
+		}
+	}
+	pcheck_disable();
+	rt_map_close(&m);
+	mover_close(&mv);
+}
+
+int
+main(int argc, char *argv[])
+{
+	int gran = rt_gran_parse(argc > 1 ? argv[1] : NULL);
+	if (gran < 0)
+		FAIL("usage: %s page|cache_line|byte [mover]", argv[0]);
+	const char *only = argc > 2 ? argv[2] : NULL;
+	unsigned char *pattern = malloc(SLOT + 64);
+	CHECK(pattern);
+	uint64_t seed = rt_seed();
+	for (size_t i = 0; i < SLOT + 64; i++)
+		pattern[i] = (unsigned char)rt_rand(&seed);
+	struct runtime *rt = runtime_new();
+	CHECK(rt);
+	for (int k = 0; k < MV_COUNT; k++) {
+		if (only && strcmp(only, mover_names[k]) != 0)
+			continue;
+		run_mover(gran, (enum mover_kind)k, rt, pattern);
+		printf("pcheck_async %s %s: ok\n", rt_gran_name(gran),
+			mover_names[k]);
+	}
+	runtime_delete(rt);
+	free(pattern);
+	printf("pcheck_async %s: %lu futures checked durable at completion\n",
+		rt_gran_name(gran), nfutures);
+	return 0;
+}

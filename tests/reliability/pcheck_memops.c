@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pcheck_memops.c -- persistence checker over the synchronous memory
+ * functions of a checked libpmem2 build (-DPMEM2_PERSIST_CHECK).
+ *
+ * Usage: pcheck_memops page|cache_line|byte
+ * (cache_line and byte map a /dev/shm file with PMEM2_FORCE_GRANULARITY,
+ * page a disk-backed file in /var/tmp.)
+ *
+ * For every flag combination, length and alignment: memcpy/memmove/memset
+ * without NODRAIN/NOFLUSH leave every written byte durable when they
+ * return; with NODRAIN the drain function makes them durable; with NOFLUSH
+ * the persist function does. Every written byte must have been reported
+ * stored (the hooks cover the writes), no byte outside the destination may
+ * be reported or changed. persist, and flush+drain, make user stores durable.
+ */
+#include <stdint.h>
+#include "rutil.h"
+#include "pcheck.h"
+
+static struct rt_map m;
+static pmem2_memcpy_fn f_memcpy;
+static pmem2_memmove_fn f_memmove;
+static pmem2_memset_fn f_memset;
+static pmem2_persist_fn f_persist;
+static pmem2_flush_fn f_flush;
+static pmem2_drain_fn f_drain;
+static unsigned long nchecked;
+
+#define GUARD 192
+
+static void
+expect_durable(const char *what, unsigned flags, void *dst, size_t len)
+{
+	struct pcheck_fail f;
+	if (len && pcheck_touched(dst, len, &f))
+		FAIL("%s flags %#x len %zu dst+%zu: byte %zu %s", what, flags,
+			len, (size_t)((char *)dst - (char *)m.addr), f.offset,
+			f.state);
+	if (pcheck_durable(dst, len, &f))
+		FAIL("%s flags %#x len %zu dst+%zu (%s): byte %zu is %s", what,
+			flags, len, (size_t)((char *)dst - (char *)m.addr),
+			rt_gran_name(m.gran), f.offset, f.state);
+	if (pcheck_untouched((char *)dst - GUARD, GUARD, &f) ||
+			pcheck_untouched((char *)dst + len, GUARD, &f))
+		FAIL("%s flags %#x len %zu: a byte outside the destination was "
+			"reported stored", what, flags, len);
+	nchecked++;
+}
+
+/* Completes a non-durable call as its flags say the caller must. */
+static void
+finish(unsigned flags, void *dst, size_t len)
+{
+	if (flags & PMEM2_F_MEM_NOFLUSH)
+		f_persist(dst, len);
+	else if (flags & PMEM2_F_MEM_NODRAIN)
+		f_drain();
+}
+
+static void
+reset_around(void *dst, size_t len)
+{
+	pcheck_reset((enum pcheck_model)m.gran, (char *)dst - GUARD,
+		len + 2 * GUARD);
+}
+
+int
+main(int argc, char *argv[])
+{
+	int gran = rt_gran_parse(argc > 1 ? argv[1] : NULL);
+	if (gran < 0)
+		FAIL("usage: %s page|cache_line|byte", argv[0]);
+	const char *dir = rt_dir_for(gran);
+	size_t mapsize = 4u << 20;
+	rt_map_open(&m, dir, "pcheck-memops", mapsize, NULL, NULL);
+	if (m.gran != gran)
+		SKIP("map granularity %s, wanted %s", rt_gran_name(m.gran),
+			rt_gran_name(gran));
+
+	f_memcpy = pmem2_get_memcpy_fn(m.map);
+	f_memmove = pmem2_get_memmove_fn(m.map);
+	f_memset = pmem2_get_memset_fn(m.map);
+	f_persist = pmem2_get_persist_fn(m.map);
+	f_flush = pmem2_get_flush_fn(m.map);
+	f_drain = pmem2_get_drain_fn(m.map);
+
+	static const size_t lens_full[] = { 0, 1, 7, 8, 63, 64, 65, 100, 255,
+		256, 257, 1000, 4095, 4096, 4097, 12345, 65536 + 13,
+		(1u << 20) + 5 };
+	static const size_t lens_page[] = { 0, 1, 64, 300, 4097, 70000 };
+	static const size_t offs[] = { GUARD, GUARD + 1, GUARD + 8,
+		GUARD + 63 };
+	const size_t *lens = gran == PMEM2_GRANULARITY_PAGE ? lens_page :
+		lens_full;
+	size_t nlens = gran == PMEM2_GRANULARITY_PAGE ?
+		sizeof(lens_page) / sizeof(lens_page[0]) :
+		sizeof(lens_full) / sizeof(lens_full[0]);
+	size_t noffs = gran == PMEM2_GRANULARITY_PAGE || rt_quick() ? 2 : 4;
+
+	size_t srcsz = (1u << 20) + 4096;
+	unsigned char *src = malloc(srcsz);
+	unsigned char *ref = malloc(srcsz + 2 * GUARD);
+	CHECK(src && ref);
+	uint64_t seed = rt_seed();
+	for (size_t i = 0; i < srcsz; i++)
+		src[i] = (unsigned char)rt_rand(&seed);
+
+	unsigned char *base = m.addr;
+	for (unsigned flags = 0; flags <= PMEM2_F_MEM_VALID_FLAGS; flags++) {
+		for (size_t li = 0; li < nlens; li++) {
+			size_t len = lens[li];
+			for (size_t oi = 0; oi < noffs; oi++) {
+				unsigned char *dst = base + offs[oi];
+				unsigned char *win = dst - GUARD;
+				size_t wlen = len + 2 * GUARD;
+
+				/* memcpy from DRAM */
+				memset(win, 0xA5, wlen);
+				memcpy(ref, win, wlen);
+				memcpy(ref + GUARD, src + oi, len);
+				reset_around(dst, len);
+				CHECK(f_memcpy(dst, src + oi, len, flags) == dst);
+				finish(flags, dst, len);
+				expect_durable("memcpy", flags, dst, len);
+				CHECK_MEM(win, ref, wlen);
+
+				/* memset */
+				memset(win, 0x5A, wlen);
+				memcpy(ref, win, wlen);
+				memset(ref + GUARD, (int)(len & 0xff), len);
+				reset_around(dst, len);
+				CHECK(f_memset(dst, (int)(len & 0xff), len,
+					flags) == dst);
+				finish(flags, dst, len);
+				expect_durable("memset", flags, dst, len);
+				CHECK_MEM(win, ref, wlen);
+
+				/* memmove within the map, overlapping both ways */
+				for (int dir2 = -1; dir2 <= 1; dir2 += 2) {
+					size_t shift = 1 + (len / 3);
+					unsigned char *s = dir2 < 0 ?
+						dst + shift : dst - (shift < GUARD ?
+						shift : GUARD);
+					unsigned char *lo = dst - GUARD;
+					size_t span = len + 2 * GUARD + shift;
+					for (size_t i = 0; i < span; i++)
+						lo[i] = (unsigned char)(i * 7 + 3);
+					memcpy(ref, win, wlen);
+					memmove(ref + GUARD, s, len);
+					reset_around(dst, len);
+					CHECK(f_memmove(dst, s, len, flags) == dst);
+					finish(flags, dst, len);
+					expect_durable("memmove", flags, dst,
+						len);
+					CHECK_MEM(win, ref, wlen);
+				}
+			}
+		}
+	}
+
+	/* persist, and flush + drain, of user stores */
+	for (size_t li = 0; li < nlens; li++) {
+		size_t len = lens[li];
+		unsigned char *dst = base + GUARD + 5;
+		for (int how = 0; how < 2; how++) {
+			reset_around(dst, len);
+			memset(dst, 0x11 + how, len);
+			pmem2_check_store(dst, len);	/* what a user did */
+			if (how == 0) {
+				f_persist(dst, len);
+			} else {
+				f_flush(dst, len);
+				f_drain();
+			}
+			struct pcheck_fail f;
+			if (pcheck_durable(dst, len, &f))
+				FAIL("%s len %zu: byte %zu is %s",
+					how ? "flush+drain" : "persist", len,
+					f.offset, f.state);
+			nchecked++;
+		}
+	}
+
+	struct pcheck_counts c;
+	pcheck_counts(&c);
+	printf("pcheck_memops %s: %lu operations checked durable\n",
+		rt_gran_name(gran), nchecked);
+	free(src);
+	free(ref);
+	rt_map_close(&m);
+	return 0;
+}
