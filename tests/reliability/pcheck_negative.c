@@ -208,13 +208,13 @@ library_cases(void)
 int
 main(int argc, char *argv[])
 {
+	(void)argv;
 	recorder_cases();
 #ifdef PCHECK_WITH_LIBRARY
 	if (argc > 1)
 		library_cases();
 #else
 	(void)argc;
-	(void)argv;
 #endif
 	printf("pcheck_negative: %lu broken sequences caught\n", ncaught);
 	return 0;
