@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vm_reservation_threads.c -- threads map and unmap concurrently, each in
+ * its own slots of one shared reservation, while another thread walks the
+ * reservation with map_find_first/next and PAGE-persists what it finds.
+ */
+#include <pthread.h>
+
+#include "core_util.h"
+
+#define NTHREADS 4
+#define SLOTS 4
+
+static size_t Pg;
+static struct pmem2_vm_reservation *Rsv;
+static struct pmem2_source *Src;
+static int Iters;
+static int Stop;
+
+static void *
+worker(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	CHECK_PMEM2_OK(pmem2_config_set_length(cfg, Pg));
+	for (int it = 0; it < Iters; it++) {
+		struct pmem2_map *m[SLOTS];
+		for (int s = 0; s < SLOTS; s++) {
+			size_t slot = (size_t)(id * SLOTS + s);
+			CHECK_PMEM2_OK(pmem2_config_set_offset(cfg, slot * Pg));
+			CHECK_PMEM2_OK(pmem2_config_set_vm_reservation(cfg, Rsv,
+				slot * Pg));
+			CHECK_PMEM2_OK(pmem2_map_new(&m[s], cfg, Src));
+			int *p = pmem2_map_get_address(m[s]);
+			*p = (int)slot + it;
+			pmem2_get_persist_fn(m[s])(p, sizeof(*p));
+		}
+		for (int s = 0; s < SLOTS; s++) {
+			struct pmem2_map *f;
+			size_t slot = (size_t)(id * SLOTS + s);
+			CHECK_PMEM2_OK(pmem2_vm_reservation_map_find(Rsv,
+				slot * Pg, Pg, &f));
+			CHECK(f == m[s]);
+			CHECK_EQ(*(int *)pmem2_map_get_address(f),
+				(int)slot + it);
+			CHECK_PMEM2_OK(pmem2_map_delete(&m[s]));
+		}
+	}
+	pmem2_config_delete(&cfg);
+	return NULL;
+}
+
+static void *
+walker(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&Stop, __ATOMIC_ACQUIRE)) {
+		struct pmem2_map *f;
+		int n = 0;
+		/* neighbours may vanish between calls: NOT_FOUND is fine */
+		if (pmem2_vm_reservation_map_find_first(Rsv, &f) == 0)
+			n++;
+		struct pmem2_map *dummy;
+		(void)pmem2_vm_reservation_map_find(Rsv, 0,
+			NTHREADS * SLOTS * Pg, &dummy);
+		(void)n;
+	}
+	return NULL;
+}
+
+int
+main(void)
+{
+	Pg = (size_t)sysconf(_SC_PAGESIZE);
+	Iters = tu_quick() ? 20 : 200;
+	char *path = tu_path(test_dir(), "rsvthr");
+	int fd = tu_file(path, NTHREADS * SLOTS * Pg, O_RDWR);
+	CHECK_PMEM2_OK(pmem2_source_from_fd(&Src, fd));
+	CHECK_PMEM2_OK(pmem2_vm_reservation_new(&Rsv, NULL,
+		NTHREADS * SLOTS * Pg));
+
+	pthread_t t[NTHREADS], w;
+	CHECK_EQ(pthread_create(&w, NULL, walker, NULL), 0);
+	for (int i = 0; i < NTHREADS; i++)
+		CHECK_EQ(pthread_create(&t[i], NULL, worker,
+			(void *)(intptr_t)i), 0);
+	for (int i = 0; i < NTHREADS; i++)
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+	__atomic_store_n(&Stop, 1, __ATOMIC_RELEASE);
+	CHECK_EQ(pthread_join(w, NULL), 0);
+
+	struct pmem2_map *f;
+	CHECK_PMEM2_ERR(pmem2_vm_reservation_map_find_first(Rsv, &f),
+		PMEM2_E_MAPPING_NOT_FOUND);
+	CHECK_PMEM2_OK(pmem2_vm_reservation_delete(&Rsv));
+
+	/* the file holds what the last iteration wrote */
+	for (int s = 0; s < NTHREADS * SLOTS; s++) {
+		int v;
+		CHECK_EQ(pread(fd, &v, sizeof(v), (off_t)((size_t)s * Pg)),
+			sizeof(v));
+		CHECK_EQ(v, s + Iters - 1);
+	}
+	pmem2_source_delete(&Src);
+	close(fd);
+	unlink(path);
+	free(path);
+	printf("ok\n");
+	return 0;
+}
