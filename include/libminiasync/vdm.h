@@ -27,6 +27,12 @@ enum vdm_operation_result {
 	VDM_SUCCESS,
 	VDM_ERROR_OUT_OF_MEMORY,
 	VDM_ERROR_JOB_CORRUPTED,
+	/*
+	 * Appended by libpmem2 (not in miniasync 0.2.x): the bytes were
+	 * moved but making them durable failed (e.g. fdatasync reported EIO
+	 * or ENOSPC); see pmem2_async(7).
+	 */
+	VDM_ERROR_IO,
 };
 
 struct vdm_operation_data_memcpy {

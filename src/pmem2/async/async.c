@@ -1,0 +1,599 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * async.c -- pmem2_config_set_vdm, pmem2_{memcpy,memmove,memset,persist}_async
+ * and the per-map state they run on.
+ *
+ * A returned future is a plain struct vdm_operation_future: data.operation
+ * holds what the user asked for (dest, src, n, and VDM flags saying whether
+ * the result will be durable), data.vdm the mover the future belongs to.
+ * Its task function is ours rather than vdm_operation_impl so that every
+ * poll sees the caller's notifier (the PAGE syncer calls its waker); the
+ * vdm's op_* functions implement the same steps for code that drives the
+ * mover through the generic vdm interface.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <fcntl.h>
+
+#define PMEM2_USE_MINIASYNC 1
+#include "libpmem2.h"
+#include "config.h"
+#include "map.h"
+#include "memops.h"
+#include "errors.h"
+#include "async_impl.h"
+
+int
+pmem2_config_set_vdm(struct pmem2_config *cfg, struct vdm *vdm)
+{
+	cfg->vdm = vdm;
+	return 0;
+}
+
+/* ---- helpers on operations ---- */
+
+/* The destination range an operation writes (or persists). */
+static inline void *
+op_dest(const struct vdm_operation *op)
+{
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		return op->data.memcpy.dest;
+	case VDM_OPERATION_MEMMOVE:
+		return op->data.memmove.dest;
+	case VDM_OPERATION_MEMSET:
+		return op->data.memset.str;
+	default:
+		return op->data.flush.dest;
+	}
+}
+
+static inline size_t
+op_len(const struct vdm_operation *op)
+{
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		return op->data.memcpy.n;
+	case VDM_OPERATION_MEMMOVE:
+		return op->data.memmove.n;
+	case VDM_OPERATION_MEMSET:
+		return op->data.memset.n;
+	default:
+		return op->data.flush.n;
+	}
+}
+
+/* The output of a finished operation: its destination, and the result. */
+static inline void
+op_output(const struct vdm_operation *op, struct vdm_operation_output *out,
+	enum vdm_operation_result result)
+{
+	void *dest = result == VDM_SUCCESS ? op_dest(op) : NULL;
+
+	out->type = op->type;
+	out->result = result;
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		out->output.memcpy.dest = dest;
+		break;
+	case VDM_OPERATION_MEMMOVE:
+		out->output.memmove.dest = dest;
+		break;
+	case VDM_OPERATION_MEMSET:
+		out->output.memset.str = dest;
+		break;
+	default:
+		out->output.flush.unused = 0;
+		break;
+	}
+}
+
+/* ---- the default mover: the map's own memory functions, in the poll ---- */
+
+static inline void
+dflt_run(const struct pmem2_async_token *t, const struct vdm_operation *op)
+{
+	const struct pmem2_ops *ops = t->as->ops;
+	unsigned flags = t->flags;
+
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		ops->memcpy(op->data.memcpy.dest, op->data.memcpy.src,
+			op->data.memcpy.n, flags);
+		break;
+	case VDM_OPERATION_MEMMOVE:
+		ops->memmove(op->data.memmove.dest, op->data.memmove.src,
+			op->data.memmove.n, flags);
+		break;
+	case VDM_OPERATION_MEMSET:
+		ops->memset(op->data.memset.str, op->data.memset.c,
+			op->data.memset.n, flags);
+		break;
+	case VDM_OPERATION_FLUSH:
+		if (!(flags & PMEM2_F_MEM_NOFLUSH))
+			ops->persist(op->data.flush.dest, op->data.flush.n);
+		break;
+	}
+}
+
+/* The task of a default-mover future: the whole operation in one poll. */
+static enum future_state
+dflt_task(struct future_context *ctx, struct future_notifier *n)
+{
+	struct vdm_operation_data *d = future_context_get_data(ctx);
+	struct vdm_operation_output *out = future_context_get_output(ctx);
+
+	if (n)
+		n->notifier_used = FUTURE_NOTIFIER_NONE;
+	dflt_run(d->data, &d->operation);
+	op_output(&d->operation, out, VDM_SUCCESS);
+	d->data = NULL;
+	return FUTURE_STATE_COMPLETE;
+}
+
+/* The same mover through the vdm interface (vdm_memcpy(fut.data.vdm, ..)). */
+static void *
+dflt_op_new(struct vdm *vdm, const enum vdm_operation_type type)
+{
+	(void)type;
+	struct pmem2_async *as = (struct pmem2_async *)
+		((char *)vdm - offsetof(struct pmem2_async, dflt));
+	return &as->tok[0];
+}
+
+static int
+dflt_op_start(void *data, const struct vdm_operation *op,
+	struct future_notifier *n)
+{
+	if (n)
+		n->notifier_used = FUTURE_NOTIFIER_NONE;
+	dflt_run(data, op);
+	return 0;
+}
+
+static enum future_state
+dflt_op_check(void *data, const struct vdm_operation *op)
+{
+	(void)data;
+	(void)op;
+	return FUTURE_STATE_COMPLETE;	/* the work was done in start */
+}
+
+static void
+dflt_op_delete(void *data, const struct vdm_operation *op,
+	struct vdm_operation_output *out)
+{
+	(void)data;
+	op_output(op, out, VDM_SUCCESS);
+}
+
+/* ---- the durability wrapper around another mover ---- */
+
+enum wop_phase {
+	WOP_NEW,	/* nothing started yet */
+	WOP_MOVE,	/* the inner mover's operation runs */
+	WOP_PERSIST,	/* moved; the durability step is next */
+	WOP_SYNC,	/* waiting for the PAGE syncer */
+	WOP_DONE,
+};
+
+/* The state of one wrapped operation (the future's data.data). */
+struct wop {
+	struct pmem2_async *as;
+	unsigned pflags;	/* PMEM2_F_MEM_* of the call */
+	enum wop_phase phase;
+	enum vdm_operation_result result;
+	int skip_flush;		/* the inner mover persisted already */
+	int has_saved;		/* saved holds the notifier of the first poll */
+	struct future_notifier saved;	/* for op_check, which gets none */
+	struct vdm_operation_future inner;
+	struct pmem2_sync_req req;
+};
+
+static struct wop *
+wop_new(struct pmem2_async *as, unsigned pflags)
+{
+	struct wop *w = malloc(sizeof(*w));
+	if (!w)
+		return NULL;
+	w->as = as;
+	w->pflags = pflags;
+	w->phase = WOP_NEW;
+	w->result = VDM_SUCCESS;
+	w->skip_flush = 0;
+	w->has_saved = 0;
+	return w;
+}
+
+/* Builds the inner mover's future for op (on the first poll). */
+static void
+wop_begin(struct wop *w, const struct vdm_operation *op)
+{
+	struct pmem2_async *as = w->as;
+	struct vdm *v = as->inner;
+	int durable = !(w->pflags & PMEM2_F_MEM_NOFLUSH);
+	uint64_t vf = 0;
+
+	if (op->type == VDM_OPERATION_FLUSH) {
+		/* only a mover that persists itself is worth asking */
+		if (!(durable && as->gran == PMEM2_GRANULARITY_CACHE_LINE &&
+				as->inner_durable && v != &as->dflt)) {
+			w->phase = WOP_PERSIST;
+			return;
+		}
+	}
+
+	if (durable && as->gran == PMEM2_GRANULARITY_CACHE_LINE &&
+			as->inner_durable && v != &as->dflt) {
+		vf |= VDM_F_MEM_DURABLE;
+		w->skip_flush = 1;
+	}
+	if (as->inner_nocache &&
+			(w->pflags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC)))
+		vf |= VDM_F_NO_CACHE_HINT;
+
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		w->inner = vdm_memcpy(v, op->data.memcpy.dest,
+			op->data.memcpy.src, op->data.memcpy.n, vf);
+		break;
+	case VDM_OPERATION_MEMMOVE:
+		w->inner = vdm_memmove(v, op->data.memmove.dest,
+			op->data.memmove.src, op->data.memmove.n, vf);
+		break;
+	case VDM_OPERATION_MEMSET:
+		w->inner = vdm_memset(v, op->data.memset.str,
+			op->data.memset.c, op->data.memset.n, vf);
+		break;
+	case VDM_OPERATION_FLUSH:
+		w->inner = vdm_flush(v, op->data.flush.dest,
+			op->data.flush.n, vf);
+		break;
+	}
+	/*
+	 * The default mover behind a wrapper (PAGE maps) only copies: the
+	 * wrapper's syncer persists, so the copy must not msync on its own.
+	 */
+	if (v == &as->dflt && w->inner.data.data != NULL)
+		w->inner.data.data = &as->tok[(w->pflags |
+			PMEM2_F_MEM_NOFLUSH) & (PMEM2_ASYNC_NFLAGS - 1)];
+	w->phase = WOP_MOVE;
+}
+
+/* Advances the operation as far as it goes without blocking. */
+static enum future_state
+wop_step(struct wop *w, const struct vdm_operation *op,
+	struct future_notifier *n)
+{
+	struct pmem2_async *as = w->as;
+
+	if (w->phase == WOP_MOVE) {
+		enum future_state st = future_poll(
+			FUTURE_AS_RUNNABLE(&w->inner), n);
+		if (st != FUTURE_STATE_COMPLETE)
+			return st;
+		w->result = w->inner.output.result;
+		w->phase = w->result == VDM_SUCCESS ? WOP_PERSIST : WOP_DONE;
+	}
+
+	if (w->phase == WOP_PERSIST) {
+		void *dest = op_dest(op);
+		size_t len = op_len(op);
+
+		w->phase = WOP_DONE;
+		if (!(w->pflags & PMEM2_F_MEM_NOFLUSH) && len != 0) {
+			switch (as->gran) {
+			case PMEM2_GRANULARITY_BYTE:
+				pmem2_cpu_fence();
+				break;
+			case PMEM2_GRANULARITY_CACHE_LINE:
+				if (!w->skip_flush)
+					pmem2_cpu_flush(dest, len);
+				pmem2_cpu_fence();
+				break;
+			case PMEM2_GRANULARITY_PAGE:
+				pmem2_syncer_submit(as->syncer, &w->req,
+					dest, len, n);
+				w->phase = WOP_SYNC;
+				break;
+			}
+		}
+	}
+
+	if (w->phase == WOP_SYNC) {
+		if (!pmem2_syncer_poll(as->syncer, &w->req, n))
+			return FUTURE_STATE_RUNNING;
+		w->phase = WOP_DONE;
+		if (w->req.err) {
+			w->result = VDM_ERROR_IO;
+			ERR_ERRNO(-w->req.err,
+				"making [%p, +%zu) durable failed",
+				op_dest(op), op_len(op));
+		}
+	}
+
+	if (n)
+		n->notifier_used = FUTURE_NOTIFIER_NONE;
+	return FUTURE_STATE_COMPLETE;
+}
+
+static void
+wop_finish(struct wop *w, const struct vdm_operation *op,
+	struct vdm_operation_output *out)
+{
+	op_output(op, out, w->result);
+	free(w);
+}
+
+/* The task of a wrapped future. */
+static enum future_state
+wrap_task(struct future_context *ctx, struct future_notifier *n)
+{
+	struct vdm_operation_data *d = future_context_get_data(ctx);
+	struct wop *w = d->data;
+
+	if (w->phase == WOP_NEW)
+		wop_begin(w, &d->operation);
+	enum future_state st = wop_step(w, &d->operation, n);
+	if (st == FUTURE_STATE_COMPLETE) {
+		wop_finish(w, &d->operation, future_context_get_output(ctx));
+		d->data = NULL;
+		return st;
+	}
+	/* started: the runtime must not treat it as not yet begun */
+	return FUTURE_STATE_RUNNING;
+}
+
+/* A wrapped future is asynchronous when its next step is. */
+static int
+wrap_has_property(void *future, enum future_property prop)
+{
+	struct vdm_operation_future *f = future;
+	struct wop *w = f->data.data;
+
+	if (prop != FUTURE_PROPERTY_ASYNC || w == NULL)
+		return 0;
+	if (w->phase == WOP_SYNC)
+		return 1;
+	if (w->phase == WOP_MOVE)
+		return future_has_property(&w->inner, prop) ? 1 : 0;
+	if (w->phase == WOP_NEW && w->as->inner->has_property != NULL)
+		return w->as->inner->has_property(future, prop) ? 1 : 0;
+	return 0;
+}
+
+/* The wrapper through the vdm interface. */
+static void *
+wrap_op_new(struct vdm *vdm, const enum vdm_operation_type type)
+{
+	(void)type;
+	struct pmem2_async *as = (struct pmem2_async *)
+		((char *)vdm - offsetof(struct pmem2_async, wrap));
+	return wop_new(as, 0);
+}
+
+static int
+wrap_op_start(void *data, const struct vdm_operation *op,
+	struct future_notifier *n)
+{
+	struct wop *w = data;
+	if (n) {
+		w->saved = *n;
+		w->has_saved = 1;
+	}
+	if (w->phase == WOP_NEW)
+		wop_begin(w, op);
+	/* the first step runs here so the notifier reaches the inner mover */
+	enum future_state st = wop_step(w, op, w->has_saved ? &w->saved : NULL);
+	if (n)
+		n->notifier_used = w->has_saved ? w->saved.notifier_used :
+			FUTURE_NOTIFIER_NONE;
+	/* a mover that has not accepted the operation: start again later */
+	return st == FUTURE_STATE_IDLE ? 1 : 0;
+}
+
+static enum future_state
+wrap_op_check(void *data, const struct vdm_operation *op)
+{
+	struct wop *w = data;
+	if (w->phase == WOP_DONE)
+		return FUTURE_STATE_COMPLETE;
+	return wop_step(w, op, w->has_saved ? &w->saved : NULL);
+}
+
+static void
+wrap_op_delete(void *data, const struct vdm_operation *op,
+	struct vdm_operation_output *out)
+{
+	wop_finish(data, op, out);
+}
+
+/* ---- per-map state ---- */
+
+int
+pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
+{
+	struct pmem2_async *as = calloc(1, sizeof(*as));
+	if (!as) {
+		ERR_ERRNO(ENOMEM, "cannot allocate the map's async state");
+		return -ENOMEM;
+	}
+	as->map = map;
+	as->gran = map->effective_granularity;
+	as->ops = map->ops ? map->ops : pmem2_ops_get(as->gran);
+
+	as->dflt.op_new = dflt_op_new;
+	as->dflt.op_delete = dflt_op_delete;
+	as->dflt.op_start = dflt_op_start;
+	as->dflt.op_check = dflt_op_check;
+	as->dflt.capabilities = VDM_F_MEM_DURABLE;
+	as->dflt.has_property = NULL;
+
+	as->wrap.op_new = wrap_op_new;
+	as->wrap.op_delete = wrap_op_delete;
+	as->wrap.op_start = wrap_op_start;
+	as->wrap.op_check = wrap_op_check;
+	as->wrap.capabilities = VDM_F_MEM_DURABLE;
+	as->wrap.has_property = wrap_has_property;
+
+	for (unsigned i = 0; i < PMEM2_ASYNC_NFLAGS; i++) {
+		as->tok[i].as = as;
+		as->tok[i].flags = i;
+	}
+
+	as->inner = map->user_vdm ? map->user_vdm : &as->dflt;
+	as->direct = map->user_vdm == NULL &&
+		as->gran != PMEM2_GRANULARITY_PAGE;
+	as->inner_durable = vdm_is_supported(as->inner, VDM_F_MEM_DURABLE);
+	as->inner_nocache = vdm_is_supported(as->inner, VDM_F_NO_CACHE_HINT);
+
+	if (as->gran == PMEM2_GRANULARITY_PAGE) {
+		int fd = -1;
+		long long base = -1;
+		if (src && src->type == PMEM2_SOURCE_FD &&
+				src->value.fd >= 0) {
+			fd = fcntl(src->value.fd, F_DUPFD_CLOEXEC, 0);
+			if (fd < 0) {
+				int e = errno;
+				ERR_ERRNO(e, "cannot duplicate the file descriptor for asynchronous syncs");
+				free(as);
+				return e ? -e : -EINVAL;
+			}
+			if (!map->from_existing)
+				base = (long long)map->offset;
+		}
+		int ret = pmem2_syncer_new(&as->syncer, map, fd, base);
+		if (ret) {
+			free(as);
+			return ret;
+		}
+	}
+
+	map->async = as;
+	return 0;
+}
+
+void
+pmem2_async_map_fini(struct pmem2_map *map)
+{
+	struct pmem2_async *as = map->async;
+	if (!as)
+		return;
+	if (as->syncer)
+		pmem2_syncer_delete(as->syncer);
+	free(as);
+	map->async = NULL;
+}
+
+/* ---- the public functions ---- */
+
+/* What the future's VDM flags say about the result. */
+static inline uint64_t
+vdm_flags_of(unsigned flags)
+{
+	uint64_t vf = (flags & PMEM2_F_MEM_NOFLUSH) ? 0 : VDM_F_MEM_DURABLE;
+	if (flags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC))
+		vf |= VDM_F_NO_CACHE_HINT;
+	return vf;
+}
+
+/* Turns a future whose operation is filled in into a runnable one. */
+static inline void
+async_init(struct pmem2_map *map, struct vdm_operation_future *f,
+	unsigned flags)
+{
+	struct pmem2_async *as = map->async;
+
+	flags &= PMEM2_F_MEM_VALID_FLAGS;
+	if (as->direct) {
+		f->data.vdm = &as->dflt;
+		f->data.data = &as->tok[flags];
+		FUTURE_INIT(f, dflt_task);
+		return;
+	}
+
+	f->data.vdm = &as->wrap;
+	struct wop *w = NULL;
+	if (as->syncer == NULL || pmem2_syncer_start(as->syncer) == 0)
+		w = wop_new(as, flags);
+	f->data.data = w;
+	if (w == NULL) {
+		f->output.result = VDM_ERROR_OUT_OF_MEMORY;
+		FUTURE_INIT_COMPLETE(f);
+		return;
+	}
+	FUTURE_INIT_EXT(f, wrap_task, wrap_has_property);
+}
+
+struct vdm_operation_future
+pmem2_memcpy_async(struct pmem2_map *map, void *pmemdest, const void *src,
+	size_t len, unsigned flags)
+{
+	struct vdm_operation_future f;
+	f.data.operation.type = VDM_OPERATION_MEMCPY;
+	f.data.operation.padding = 0;
+	f.data.operation.data.memcpy.dest = pmemdest;
+	f.data.operation.data.memcpy.src = (void *)src;
+	f.data.operation.data.memcpy.n = len;
+	f.data.operation.data.memcpy.flags = vdm_flags_of(flags);
+	f.output.type = VDM_OPERATION_MEMCPY;
+	f.output.result = VDM_SUCCESS;
+	f.output.output.memcpy.dest = NULL;
+	async_init(map, &f, flags);
+	return f;
+}
+
+struct vdm_operation_future
+pmem2_memmove_async(struct pmem2_map *map, void *pmemdest, const void *src,
+	size_t len, unsigned flags)
+{
+	struct vdm_operation_future f;
+	f.data.operation.type = VDM_OPERATION_MEMMOVE;
+	f.data.operation.padding = 0;
+	f.data.operation.data.memmove.dest = pmemdest;
+	f.data.operation.data.memmove.src = (void *)src;
+	f.data.operation.data.memmove.n = len;
+	f.data.operation.data.memmove.flags = vdm_flags_of(flags);
+	f.output.type = VDM_OPERATION_MEMMOVE;
+	f.output.result = VDM_SUCCESS;
+	f.output.output.memmove.dest = NULL;
+	async_init(map, &f, flags);
+	return f;
+}
+
+struct vdm_operation_future
+pmem2_memset_async(struct pmem2_map *map, void *pmemdest, int c, size_t len,
+	unsigned flags)
+{
+	struct vdm_operation_future f;
+	f.data.operation.type = VDM_OPERATION_MEMSET;
+	f.data.operation.padding = 0;
+	f.data.operation.data.memset.str = pmemdest;
+	f.data.operation.data.memset.c = c;
+	f.data.operation.data.memset.n = len;
+	f.data.operation.data.memset.flags = vdm_flags_of(flags);
+	f.output.type = VDM_OPERATION_MEMSET;
+	f.output.result = VDM_SUCCESS;
+	f.output.output.memset.str = NULL;
+	async_init(map, &f, flags);
+	return f;
+}
+
+struct vdm_operation_future
+pmem2_persist_async(struct pmem2_map *map, void *ptr, size_t len)
+{
+	struct vdm_operation_future f;
+	f.data.operation.type = VDM_OPERATION_FLUSH;
+	f.data.operation.padding = 0;
+	f.data.operation.data.flush.dest = ptr;
+	f.data.operation.data.flush.n = len;
+	f.data.operation.data.flush.flags = VDM_F_MEM_DURABLE;
+	f.output.type = VDM_OPERATION_FLUSH;
+	f.output.result = VDM_SUCCESS;
+	f.output.output.flush.unused = 0;
+	async_init(map, &f, 0);
+	return f;
+}

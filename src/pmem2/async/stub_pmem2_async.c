@@ -1,2 +1,0 @@
-/* placeholder until this area's sources land */
-int pmem2_async_stub_;

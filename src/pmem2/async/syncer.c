@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * syncer.c -- durability for PAGE-granularity maps without blocking the
+ * polling thread: one syncer per mapped file, with group commit.
+ *
+ * Generations: `started` counts the syncs begun, `completed` the ones
+ * finished. A request made after its bytes were written needs the first
+ * sync that starts after that moment, generation started + 1; whatever
+ * number of requests collect while a sync runs, the next single sync covers
+ * them all. Requests wait in a FIFO list (ordered by generation); when a
+ * generation completes, its requests get the sync's result and their wakers
+ * are called, so a runtime waiting on them sleeps instead of spinning.
+ *
+ * The worker thread does the sync: a ranged IORING_OP_FSYNC with
+ * IORING_FSYNC_DATASYNC over the union of the waiting ranges when liburing
+ * is available and io_uring works here (not blocked by seccomp, not turned
+ * off with PMEM2_ASYNC_NO_URING=1), fdatasync() of the duplicated
+ * descriptor otherwise, and msync() of the pages when there is no
+ * descriptor at all.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#ifdef PMEM2_HAVE_URING
+#include <liburing.h>
+#endif
+
+#include "map.h"
+#include "errors.h"
+#include "check_hooks.h"
+#include "async_impl.h"
+
+enum sync_kind {
+	SYNC_MSYNC,
+	SYNC_FDATASYNC,
+	SYNC_URING,
+};
+
+struct pmem2_syncer {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	pthread_t thread;
+	int running;		/* atomic: the worker exists */
+	int stop;		/* the map goes away: drain and exit */
+	int idle;		/* the worker sleeps on cv */
+	uint64_t started;	/* generations begun */
+	uint64_t completed;	/* generations finished */
+	struct pmem2_sync_req *head, *tail;
+
+	struct pmem2_map *map;
+	int fd;			/* ours (a dup), or -1 */
+	long long file_base;	/* file offset of map->addr, -1: unknown */
+	int inject_errno;	/* test only: every sync fails with this */
+	int want_uring;
+	enum sync_kind kind;
+#ifdef PMEM2_HAVE_URING
+	struct io_uring ring;
+	int ring_ok;		/* ring set up (worker only) */
+#endif
+};
+
+static int
+env_flag(const char *name)
+{
+	const char *v = secure_getenv(name);
+	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+}
+
+int
+pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map, int fd,
+	long long file_base)
+{
+	struct pmem2_syncer *s = calloc(1, sizeof(*s));
+	if (!s) {
+		if (fd >= 0)
+			close(fd);
+		ERR_ERRNO(ENOMEM, "cannot allocate the map's syncer");
+		return -ENOMEM;
+	}
+	int ret = pthread_mutex_init(&s->lock, NULL);
+	if (ret == 0) {
+		ret = pthread_cond_init(&s->cv, NULL);
+		if (ret)
+			pthread_mutex_destroy(&s->lock);
+	}
+	if (ret) {
+		if (fd >= 0)
+			close(fd);
+		free(s);
+		ERR_ERRNO(ret, "cannot initialise the map's syncer");
+		return -ret;
+	}
+	s->map = map;
+	s->fd = fd;
+	s->file_base = file_base;
+	s->kind = fd >= 0 ? SYNC_FDATASYNC : SYNC_MSYNC;
+	s->want_uring = fd >= 0 && !env_flag("PMEM2_ASYNC_NO_URING");
+
+	/* test-only fault injection, see pmem2_async(7) */
+	const char *inj = secure_getenv("PMEM2_ASYNC_TEST_SYNC_ERRNO");
+	if (inj != NULL && atoi(inj) > 0)
+		s->inject_errno = atoi(inj);
+
+	*sp = s;
+	return 0;
+}
+
+/* ---- the sync itself (worker thread only) ---- */
+
+static int
+sync_msync(uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t a = lo & ~(pg - 1);
+	if (msync((void *)a, hi - a, MS_SYNC) != 0)
+		return pmem2_errno_code();
+	return 0;
+}
+
+static int
+sync_fdatasync(int fd)
+{
+	while (fdatasync(fd) != 0) {
+		if (errno != EINTR)
+			return pmem2_errno_code();
+	}
+	return 0;
+}
+
+#ifdef PMEM2_HAVE_URING
+/* Ranged fdatasync through io_uring; 1 in *fallback: use fdatasync. */
+static int
+sync_uring(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi, int *fallback)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
+	if (sqe == NULL) {
+		*fallback = 1;
+		return 0;
+	}
+	io_uring_prep_fsync(sqe, s->fd, IORING_FSYNC_DATASYNC);
+	/* off/len 0/0 is the whole file */
+	if (s->file_base >= 0 && hi - lo <= UINT32_MAX) {
+		sqe->off = (uint64_t)s->file_base +
+			(lo - (uintptr_t)s->map->addr);
+		sqe->len = (uint32_t)(hi - lo);
+	}
+	int ret;
+	do {
+		ret = io_uring_submit(&s->ring);
+	} while (ret == -EINTR);
+	if (ret < 1) {
+		*fallback = 1;
+		return 0;
+	}
+	struct io_uring_cqe *cqe;
+	do {
+		ret = io_uring_wait_cqe(&s->ring, &cqe);
+	} while (ret == -EINTR);
+	if (ret < 0) {
+		/* the submitted sync's fate is unknown: never use the ring again */
+		s->kind = SYNC_FDATASYNC;
+		*fallback = 1;
+		return 0;
+	}
+	int res = cqe->res;
+	io_uring_cqe_seen(&s->ring, cqe);
+	if (res == -EINVAL || res == -EOPNOTSUPP) {
+		s->kind = SYNC_FDATASYNC;
+		*fallback = 1;
+		return 0;
+	}
+	return res < 0 ? res : 0;
+}
+#endif
+
+static int
+do_sync(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi)
+{
+	if (s->inject_errno)
+		return -s->inject_errno;
+	switch (s->kind) {
+	case SYNC_MSYNC:
+		return sync_msync(lo, hi);
+#ifdef PMEM2_HAVE_URING
+	case SYNC_URING: {
+		int fallback = 0;
+		int ret = sync_uring(s, lo, hi, &fallback);
+		if (!fallback)
+			return ret;
+		return sync_fdatasync(s->fd);
+	}
+#endif
+	default:
+		return sync_fdatasync(s->fd);
+	}
+}
+
+static void *
+worker(void *arg)
+{
+	struct pmem2_syncer *s = arg;
+
+#ifdef PMEM2_HAVE_URING
+	/* io_uring may be refused (seccomp, sysctl): then fdatasync */
+	if (s->want_uring && io_uring_queue_init(4, &s->ring, 0) == 0) {
+		s->ring_ok = 1;
+		s->kind = SYNC_URING;
+	}
+#endif
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (s->head == NULL && !s->stop) {
+			s->idle = 1;
+			pthread_cond_wait(&s->cv, &s->lock);
+			s->idle = 0;
+		}
+		if (s->head == NULL)
+			break;
+
+		/* everything waiting now has gen == started + 1 */
+		uint64_t gen = ++s->started;
+		uintptr_t lo = UINTPTR_MAX, hi = 0;
+		for (struct pmem2_sync_req *r = s->head; r; r = r->next) {
+			if (r->start < lo)
+				lo = r->start;
+			if (r->end > hi)
+				hi = r->end;
+		}
+		pthread_mutex_unlock(&s->lock);
+
+		int err = do_sync(s, lo, hi);
+		if (err == 0)
+			pmem2_check_sync((void *)lo, hi - lo);
+
+		pthread_mutex_lock(&s->lock);
+		s->completed = gen;
+		/*
+		 * The wakers run under the lock: a poller that sees `done` takes
+		 * the lock before it completes, so no waker is called after its
+		 * future finished (and its runtime may be gone).
+		 */
+		while (s->head != NULL && s->head->gen <= gen) {
+			struct pmem2_sync_req *r = s->head;
+			s->head = r->next;
+			if (s->head == NULL)
+				s->tail = NULL;
+			struct future_waker w = r->waker;
+			r->err = err;
+			__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+			if (w.wake != NULL)
+				w.wake(w.data);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+
+#ifdef PMEM2_HAVE_URING
+	if (s->ring_ok)
+		io_uring_queue_exit(&s->ring);
+#endif
+	return NULL;
+}
+
+int
+pmem2_syncer_start(struct pmem2_syncer *s)
+{
+	if (__atomic_load_n(&s->running, __ATOMIC_ACQUIRE))
+		return 0;
+
+	int ret = 0;
+	pthread_mutex_lock(&s->lock);
+	if (!s->running) {
+		/* the worker takes no signals meant for the application */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		ret = pthread_create(&s->thread, NULL, worker, s);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (ret == 0)
+			__atomic_store_n(&s->running, 1, __ATOMIC_RELEASE);
+		else
+			ERR_ERRNO(ret, "cannot start the syncer thread");
+	}
+	pthread_mutex_unlock(&s->lock);
+	return -ret;
+}
+
+void
+pmem2_syncer_delete(struct pmem2_syncer *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stop = 1;
+	int running = s->running;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->lock);
+	if (running)
+		pthread_join(s->thread, NULL);
+
+	if (s->fd >= 0)
+		close(s->fd);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+void
+pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
+	const void *addr, size_t len, struct future_notifier *n)
+{
+	req->next = NULL;
+	req->start = (uintptr_t)addr;
+	req->end = (uintptr_t)addr + len;
+	req->done = 0;
+	req->err = 0;
+	req->waker.data = NULL;
+	req->waker.wake = NULL;
+	if (n != NULL && n->waker.wake != NULL)
+		req->waker = n->waker;
+
+	pthread_mutex_lock(&s->lock);
+	req->gen = s->started + 1;
+	if (s->tail)
+		s->tail->next = req;
+	else
+		s->head = req;
+	s->tail = req;
+	if (s->idle)
+		pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->lock);
+
+	if (n != NULL)
+		n->notifier_used = req->waker.wake ? FUTURE_NOTIFIER_WAKER :
+			FUTURE_NOTIFIER_NONE;
+}
+
+int
+pmem2_syncer_poll(struct pmem2_syncer *s, struct pmem2_sync_req *req,
+	struct future_notifier *n)
+{
+	if (__atomic_load_n(&req->done, __ATOMIC_ACQUIRE)) {
+		/* wait until the worker is out of its waker calls */
+		pthread_mutex_lock(&s->lock);
+		pthread_mutex_unlock(&s->lock);
+		return 1;
+	}
+	if (n == NULL)
+		return 0;
+	if (n->waker.wake != NULL && (n->waker.wake != req->waker.wake ||
+			n->waker.data != req->waker.data)) {
+		/* polled through another runtime (or thread): follow it */
+		pthread_mutex_lock(&s->lock);
+		int done = req->done;
+		if (!done)
+			req->waker = n->waker;
+		pthread_mutex_unlock(&s->lock);
+		if (done)
+			return 1;
+	}
+	n->notifier_used = req->waker.wake ? FUTURE_NOTIFIER_WAKER :
+		FUTURE_NOTIFIER_NONE;
+	return 0;
+}
