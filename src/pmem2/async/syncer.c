@@ -152,9 +152,10 @@ sync_uring(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi, int *fallback)
 			(lo - (uintptr_t)s->map->addr);
 		sqe->len = (uint32_t)(hi - lo);
 	}
+	/* one system call submits the sync and waits for it */
 	int ret;
 	do {
-		ret = io_uring_submit(&s->ring);
+		ret = io_uring_submit_and_wait(&s->ring, 1);
 	} while (ret == -EINTR);
 	if (ret < 1) {
 		*fallback = 1;
