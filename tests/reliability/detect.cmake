@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# Which areas have landed (their placeholder stub is gone); shared by
+# tests/reliability and tests/fuzz.
+set(_src ${PROJECT_SOURCE_DIR}/src)
+set(REL_HAVE_CORE OFF)
+set(REL_HAVE_MEMOPS OFF)
+set(REL_HAVE_ASYNC OFF)
+set(REL_HAVE_MINIASYNC OFF)
+if(NOT EXISTS ${_src}/pmem2/stub_pmem2.c)
+	set(REL_HAVE_CORE ON)
+endif()
+if(NOT EXISTS ${_src}/pmem2/memops/stub_pmem2_memops.c)
+	set(REL_HAVE_MEMOPS ON)
+endif()
+if(NOT EXISTS ${_src}/pmem2/async/stub_pmem2_async.c)
+	set(REL_HAVE_ASYNC ON)
+endif()
+if(NOT EXISTS ${_src}/miniasync/stub.c)
+	set(REL_HAVE_MINIASYNC ON)
+endif()
