@@ -21,6 +21,7 @@
 #include "libpmem2.h"
 #include "errors.h"
 #include "map.h"
+#include "pmem2_utils.h"
 
 static pthread_rwlock_t Reg_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct pmem2_map **Reg_maps;
@@ -142,14 +143,7 @@ pmem2_registry_foreach(const void *addr, size_t len,
 static uintptr_t
 page_size(void)
 {
-	static uintptr_t ps;
-	uintptr_t p = __atomic_load_n(&ps, __ATOMIC_RELAXED);
-	if (!p) {
-		long r = sysconf(_SC_PAGESIZE);
-		p = r > 0 ? (uintptr_t)r : 4096;
-		__atomic_store_n(&ps, p, __ATOMIC_RELAXED);
-	}
-	return p;
+	return (uintptr_t)pmem2_pagesize();
 }
 
 /* msync(MS_SYNC) that restarts when a signal interrupts it. */

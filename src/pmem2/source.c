@@ -19,17 +19,22 @@
 #include "pmem2_utils.h"
 #include "ras.h"
 
+/* Set once at load, read-only afterwards (no race for threads to see). */
+static size_t Pagesize = 4096;
+
+__attribute__((constructor))
+static void
+pagesize_init(void)
+{
+	long r = sysconf(_SC_PAGESIZE);
+	if (r > 0)
+		Pagesize = (size_t)r;
+}
+
 size_t
 pmem2_pagesize(void)
 {
-	static size_t ps;
-	size_t p = __atomic_load_n(&ps, __ATOMIC_RELAXED);
-	if (!p) {
-		long r = sysconf(_SC_PAGESIZE);
-		p = r > 0 ? (size_t)r : 4096;
-		__atomic_store_n(&ps, p, __ATOMIC_RELAXED);
-	}
-	return p;
+	return Pagesize;
 }
 
 /*

@@ -224,6 +224,7 @@ test_protection(const char *dir)
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL);	/* sanitizers install their own */
 		((volatile char *)pmem2_map_get_address(map))[0] = 1;
 		_exit(0);
 	}

@@ -16,6 +16,17 @@ static struct pmem2_vm_reservation *Rsv;
 static struct pmem2_source *Src;
 static int Iters;
 static int Stop;
+static pthread_mutex_t Stop_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* a mutex rather than an atomic: helgrind understands only the former */
+static int
+stopped(void)
+{
+	pthread_mutex_lock(&Stop_lock);
+	int s = Stop;
+	pthread_mutex_unlock(&Stop_lock);
+	return s;
+}
 
 static void *
 worker(void *arg)
@@ -54,7 +65,7 @@ static void *
 walker(void *arg)
 {
 	(void)arg;
-	while (!__atomic_load_n(&Stop, __ATOMIC_ACQUIRE)) {
+	while (!stopped()) {
 		struct pmem2_map *f;
 		int n = 0;
 		/* neighbours may vanish between calls: NOT_FOUND is fine */
@@ -86,7 +97,9 @@ main(void)
 			(void *)(intptr_t)i), 0);
 	for (int i = 0; i < NTHREADS; i++)
 		CHECK_EQ(pthread_join(t[i], NULL), 0);
-	__atomic_store_n(&Stop, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&Stop_lock);
+	Stop = 1;
+	pthread_mutex_unlock(&Stop_lock);
 	CHECK_EQ(pthread_join(w, NULL), 0);
 
 	struct pmem2_map *f;
