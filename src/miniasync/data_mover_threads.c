@@ -1,0 +1,707 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * data_mover_threads.c -- a mover backed by worker threads.
+ *
+ * Path of an operation:
+ *  - op_new allocates nothing: it returns the mover as a token.
+ *  - op_start (first poll) either runs a very small operation right away in
+ *    the polling thread (n <= inline_max, MINIASYNC_THREADS_INLINE_MAX), or
+ *    takes a node from the mover's free list, copies the operation into it,
+ *    stores the node in the future's `data` and pushes it onto a bounded
+ *    lock-free queue (Vyukov's MPMC ring, ringbuf_size slots). A large
+ *    operation (>= split_min) is cut into one part per worker. A full queue
+ *    makes op_start return non-zero: the future stays IDLE and the next
+ *    poll tries again, nothing is lost.
+ *  - a worker pops the part, runs it, and the worker finishing the last
+ *    part publishes completion (complete = 1, the word a POLLER notifier
+ *    watches), calls the waker if the future asked for one, then sets
+ *    `released`, after which it never touches the node again.
+ *  - op_check reports COMPLETE once `complete` is set; op_delete waits for
+ *    `released` (a few instructions, or one futex wake) and returns the
+ *    node to the free list, so a waker is never called after the future's
+ *    owner could have seen the result and freed the runtime.
+ *
+ * Workers that find no work spin for about WORKER_SPIN_NS (so a request
+ * right after activity is picked up quickly), then sleep on a futex.
+ * Producers wake them only when somebody sleeps (Dekker-style check on
+ * `sleepers`, so no wake-up is lost).
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libminiasync/data_mover_threads.h"
+#include "common/cpu.h"
+#include "internal.h"
+
+#define WORKER_SPIN_NS 50000ull
+#define DEFAULT_INLINE_MAX 256
+#define DEFAULT_SPLIT_MIN (1u << 20)
+#define SPLIT_ALIGN 4096
+#define NODES_PER_CHUNK 64
+#define CACHELINE 64
+
+struct dmt_node {
+	uint64_t complete;	/* 0 -> 1 when the bytes are done */
+	uint32_t released;	/* 0 -> 1 when the worker is done with us */
+	uint32_t parts;		/* parts still running (split operations) */
+	enum future_notifier_type notifier;
+	uint32_t padding;
+	struct future_waker waker;
+	struct vdm_operation op;
+	struct dmt_node *next_free;
+} __attribute__((aligned(CACHELINE)));
+
+struct dmt_item {
+	struct dmt_node *node;
+	size_t off;
+	size_t len;		/* len == op's n: the whole operation */
+};
+
+struct dmt_slot {
+	size_t seq;
+	struct dmt_item item;
+};
+
+struct dmt_chunk {
+	struct dmt_chunk *next;
+	struct dmt_node nodes[NODES_PER_CHUNK];
+};
+
+struct data_mover_threads {
+	struct vdm base;	/* first: the vdm pointer is the mover */
+	enum future_notifier_type notifier;
+	size_t inline_max;
+	size_t split_min;
+
+	/* replaceable operations; read by workers, so accessed atomically */
+	memcpy_fn fn_memcpy;
+	memmove_fn fn_memmove;
+	memset_fn fn_memset;
+
+	size_t nthreads;
+	pthread_t *threads;
+
+	struct dmt_slot *slots;
+	size_t mask;
+
+	size_t tail __attribute__((aligned(CACHELINE)));	/* producers */
+	size_t head __attribute__((aligned(CACHELINE)));	/* workers */
+
+	uint32_t work_gen __attribute__((aligned(CACHELINE)));
+	uint32_t sleepers;
+	int stop;
+
+	pthread_mutex_t lock __attribute__((aligned(CACHELINE)));
+	struct dmt_node *free_nodes;
+	struct dmt_chunk *chunks;
+};
+
+/* ---- default operations (flags are hints the libc versions ignore) ---- */
+
+static void *
+def_memcpy(void *dst, const void *src, size_t n, unsigned flags)
+{
+	(void)flags;
+	return memcpy(dst, src, n);
+}
+
+static void *
+def_memmove(void *dst, const void *src, size_t n, unsigned flags)
+{
+	(void)flags;
+	return memmove(dst, src, n);
+}
+
+static void *
+def_memset(void *str, int c, size_t n, unsigned flags)
+{
+	(void)flags;
+	return memset(str, c, n);
+}
+
+/* Runs [off, off+len) of the operation. */
+static void
+run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
+	size_t off, size_t len)
+{
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY: {
+		memcpy_fn f = __atomic_load_n(&dmt->fn_memcpy,
+			__ATOMIC_ACQUIRE);
+		f((char *)op->data.memcpy.dest + off,
+			(const char *)op->data.memcpy.src + off, len,
+			(unsigned)op->data.memcpy.flags);
+		break;
+	}
+	case VDM_OPERATION_MEMMOVE: {
+		memmove_fn f = __atomic_load_n(&dmt->fn_memmove,
+			__ATOMIC_ACQUIRE);
+		f((char *)op->data.memmove.dest + off,
+			(const char *)op->data.memmove.src + off, len,
+			(unsigned)op->data.memmove.flags);
+		break;
+	}
+	case VDM_OPERATION_MEMSET: {
+		memset_fn f = __atomic_load_n(&dmt->fn_memset,
+			__ATOMIC_ACQUIRE);
+		f((char *)op->data.memset.str + off, op->data.memset.c, len,
+			(unsigned)op->data.memset.flags);
+		break;
+	}
+	case VDM_OPERATION_FLUSH:
+		cpu_flush_range(cpu_flush_kind(),
+			(char *)op->data.flush.dest + off, len);
+		cpu_sfence();
+		break;
+	default:
+		break;
+	}
+}
+
+static size_t
+op_size(const struct vdm_operation *op)
+{
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		return op->data.memcpy.n;
+	case VDM_OPERATION_MEMMOVE:
+		return op->data.memmove.n;
+	case VDM_OPERATION_MEMSET:
+		return op->data.memset.n;
+	case VDM_OPERATION_FLUSH:
+		return op->data.flush.n;
+	default:
+		return 0;
+	}
+}
+
+/* Can the operation be cut into independent parts? */
+static int
+op_splittable(const struct vdm_operation *op)
+{
+	if (op->type != VDM_OPERATION_MEMMOVE)
+		return ma_valid_type(op->type);
+	uintptr_t d = (uintptr_t)op->data.memmove.dest;
+	uintptr_t s = (uintptr_t)op->data.memmove.src;
+	size_t n = op->data.memmove.n;
+	return (d > s ? d - s : s - d) >= n;	/* no overlap */
+}
+
+/* ---- the queue ---- */
+
+static int
+queue_push(struct data_mover_threads *dmt, const struct dmt_item *item)
+{
+	size_t pos = __atomic_load_n(&dmt->tail, __ATOMIC_RELAXED);
+	struct dmt_slot *slot;
+	for (;;) {
+		slot = &dmt->slots[pos & dmt->mask];
+		size_t seq = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE);
+		intptr_t dif = (intptr_t)seq - (intptr_t)pos;
+		if (dif == 0) {
+			if (__atomic_compare_exchange_n(&dmt->tail, &pos,
+					pos + 1, 1, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED))
+				break;
+		} else if (dif < 0) {
+			return -1;	/* full */
+		} else {
+			pos = __atomic_load_n(&dmt->tail, __ATOMIC_RELAXED);
+		}
+	}
+	MA_HA(slot);
+	slot->item = *item;
+	MA_HB(slot);
+	__atomic_store_n(&slot->seq, pos + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int
+queue_pop(struct data_mover_threads *dmt, struct dmt_item *item)
+{
+	size_t pos = __atomic_load_n(&dmt->head, __ATOMIC_RELAXED);
+	struct dmt_slot *slot;
+	for (;;) {
+		slot = &dmt->slots[pos & dmt->mask];
+		size_t seq = __atomic_load_n(&slot->seq, __ATOMIC_ACQUIRE);
+		intptr_t dif = (intptr_t)seq - (intptr_t)(pos + 1);
+		if (dif == 0) {
+			if (__atomic_compare_exchange_n(&dmt->head, &pos,
+					pos + 1, 1, __ATOMIC_RELAXED,
+					__ATOMIC_RELAXED))
+				break;
+		} else if (dif < 0) {
+			return -1;	/* empty */
+		} else {
+			pos = __atomic_load_n(&dmt->head, __ATOMIC_RELAXED);
+		}
+	}
+	MA_HA(slot);
+	*item = slot->item;
+	MA_HB(slot);
+	__atomic_store_n(&slot->seq, pos + dmt->mask + 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int
+queue_nonempty(struct data_mover_threads *dmt)
+{
+	size_t pos = __atomic_load_n(&dmt->head, __ATOMIC_SEQ_CST);
+	struct dmt_slot *slot = &dmt->slots[pos & dmt->mask];
+	return __atomic_load_n(&slot->seq, __ATOMIC_SEQ_CST) == pos + 1;
+}
+
+/* After pushing: wake up to `want` sleeping workers, if any sleep. */
+static void
+wake_workers(struct data_mover_threads *dmt, int want)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST) == 0)
+		return;
+	__atomic_fetch_add(&dmt->work_gen, 1, __ATOMIC_SEQ_CST);
+	ma_futex_wake(&dmt->work_gen, want);
+}
+
+/* ---- node allocation: a free list that grows, never runs dry ---- */
+
+static struct dmt_node *
+node_get(struct data_mover_threads *dmt)
+{
+	struct dmt_node *node;
+	pthread_mutex_lock(&dmt->lock);
+	node = dmt->free_nodes;
+	if (node == NULL) {
+		struct dmt_chunk *c = aligned_alloc(CACHELINE,
+			sizeof(struct dmt_chunk));
+		if (c == NULL) {
+			pthread_mutex_unlock(&dmt->lock);
+			return NULL;
+		}
+		c->next = dmt->chunks;
+		dmt->chunks = c;
+		for (size_t i = 0; i < NODES_PER_CHUNK; i++) {
+			struct dmt_node *x = &c->nodes[i];
+			MA_NOCHECK(&x->complete, sizeof(x->complete));
+			MA_NOCHECK(&x->released, sizeof(x->released));
+			MA_NOCHECK(&x->parts, sizeof(x->parts));
+			x->next_free = (i + 1 < NODES_PER_CHUNK) ?
+				&c->nodes[i + 1] : NULL;
+		}
+		node = &c->nodes[0];
+	}
+	dmt->free_nodes = node->next_free;
+	pthread_mutex_unlock(&dmt->lock);
+	return node;
+}
+
+static void
+node_put(struct data_mover_threads *dmt, struct dmt_node *node)
+{
+	pthread_mutex_lock(&dmt->lock);
+	node->next_free = dmt->free_nodes;
+	dmt->free_nodes = node;
+	pthread_mutex_unlock(&dmt->lock);
+}
+
+/* ---- completion ---- */
+
+static void
+node_finish(struct dmt_node *node)
+{
+	int waker = node->notifier == FUTURE_NOTIFIER_WAKER;
+	struct future_waker w = node->waker;
+
+	MA_HB(node);
+	__atomic_store_n(&node->complete, 1, __ATOMIC_RELEASE);
+	if (waker && w.wake != NULL)
+		w.wake(w.data);
+	__atomic_store_n(&node->released, 1, __ATOMIC_RELEASE);
+}
+
+static void
+item_done(struct dmt_node *node, int split)
+{
+	if (split) {
+		MA_HB(&node->parts);
+		if (__atomic_sub_fetch(&node->parts, 1, __ATOMIC_ACQ_REL) != 0)
+			return;
+		MA_HA(&node->parts);
+	}
+	node_finish(node);
+}
+
+/* ---- workers ---- */
+
+static void *
+worker(void *arg)
+{
+	struct data_mover_threads *dmt = arg;
+	struct dmt_item it;
+	uint64_t idle_since = 0;
+	unsigned spins = 0;
+
+	for (;;) {
+		if (queue_pop(dmt, &it) == 0) {
+			struct dmt_node *node = it.node;
+			size_t n = op_size(&node->op);
+			run_part(dmt, &node->op, it.off, it.len);
+			item_done(node, it.len != n || it.off != 0);
+			idle_since = 0;
+			continue;
+		}
+		if (__atomic_load_n(&dmt->stop, __ATOMIC_ACQUIRE))
+			break;
+
+		/* nothing to do: spin a little, checking the clock rarely */
+		if (idle_since == 0) {
+			idle_since = ma_now_ns();
+			spins = 0;
+		}
+		if ((++spins & 63) != 0 ||
+				ma_now_ns() - idle_since < WORKER_SPIN_NS) {
+			ma_pause();
+			if (MA_ON_VALGRIND())
+				sched_yield();
+			continue;
+		}
+
+		__atomic_fetch_add(&dmt->sleepers, 1, __ATOMIC_SEQ_CST);
+		uint32_t gen = __atomic_load_n(&dmt->work_gen, __ATOMIC_SEQ_CST);
+		if (!queue_nonempty(dmt) &&
+				!__atomic_load_n(&dmt->stop, __ATOMIC_SEQ_CST))
+			ma_futex_wait(&dmt->work_gen, gen, 0);
+		__atomic_fetch_sub(&dmt->sleepers, 1, __ATOMIC_SEQ_CST);
+		idle_since = 0;
+	}
+	return NULL;
+}
+
+/* ---- the vdm interface ---- */
+
+/*
+ * Until an operation is queued, the future's `data` holds a token: the
+ * mover's address with the lowest bit set (nodes are 64-byte aligned, so
+ * the two never mix up). A token at op_check/op_delete time means the
+ * operation ran inline.
+ */
+#define TOKEN_BIT ((uintptr_t)1)
+
+static inline int
+is_token(void *data)
+{
+	return ((uintptr_t)data & TOKEN_BIT) != 0;
+}
+
+static void *
+threads_op_new(struct vdm *vdm, const enum vdm_operation_type type)
+{
+	(void)type;
+	return (void *)((uintptr_t)vdm | TOKEN_BIT);
+}
+
+static void
+set_notifier(struct data_mover_threads *dmt, struct dmt_node *node,
+	struct future_notifier *n)
+{
+	if (n == NULL) {
+		node->notifier = FUTURE_NOTIFIER_NONE;
+		return;
+	}
+	node->notifier = dmt->notifier;
+	n->notifier_used = dmt->notifier;
+	if (dmt->notifier == FUTURE_NOTIFIER_WAKER)
+		node->waker = n->waker;
+	else if (dmt->notifier == FUTURE_NOTIFIER_POLLER)
+		n->poller.ptr_to_monitor = &node->complete;
+}
+
+static int
+threads_op_start(void *data, const struct vdm_operation *op,
+	struct future_notifier *n)
+{
+	struct data_mover_threads *dmt = (struct data_mover_threads *)
+		((uintptr_t)data & ~TOKEN_BIT);
+	size_t size = op_size(op);
+
+	if (size <= dmt->inline_max || !ma_valid_type(op->type)) {
+		/* tiny (or unknown): done here, the future completes now */
+		if (n != NULL)
+			n->notifier_used = FUTURE_NOTIFIER_NONE;
+		run_part(dmt, op, 0, size);
+		return 0;
+	}
+
+	struct dmt_node *node = node_get(dmt);
+	if (node == NULL) {
+		/* no memory for a node right now: do the work here */
+		if (n != NULL)
+			n->notifier_used = FUTURE_NOTIFIER_NONE;
+		run_part(dmt, op, 0, size);
+		return 0;
+	}
+	node->complete = 0;
+	node->released = 0;
+	node->op = *op;
+	node->waker.data = NULL;
+	node->waker.wake = NULL;
+	set_notifier(dmt, node, n);
+
+	size_t parts = 1;
+	if (size >= dmt->split_min && dmt->nthreads > 1 && op_splittable(op)) {
+		parts = dmt->nthreads;
+		if (parts > dmt->mask + 1)
+			parts = dmt->mask + 1;
+	}
+	size_t chunk = size;
+	if (parts > 1) {
+		chunk = (size / parts + SPLIT_ALIGN - 1) & ~(size_t)(SPLIT_ALIGN - 1);
+		parts = (size + chunk - 1) / chunk;
+	}
+	node->parts = (uint32_t)parts;
+
+	struct dmt_item it = { node, 0, parts > 1 ? chunk : size };
+	if (queue_push(dmt, &it) != 0) {
+		node_put(dmt, node);
+		if (n != NULL) {
+			n->notifier_used = FUTURE_NOTIFIER_NONE;
+			n->poller.ptr_to_monitor = NULL;
+		}
+		return 1;	/* full: stays IDLE, retried on the next poll */
+	}
+	size_t pushed = 1;
+	for (; pushed < parts; pushed++) {
+		it.off = pushed * chunk;
+		it.len = size - it.off < chunk ? size - it.off : chunk;
+		if (queue_push(dmt, &it) != 0)
+			break;
+	}
+	wake_workers(dmt, (int)pushed);
+
+	/*
+	 * The queue filled up in the middle of a split: the polling thread
+	 * does the rest itself rather than lose it.
+	 */
+	if (pushed < parts) {
+		size_t off = pushed * chunk;
+		run_part(dmt, op, off, size - off);
+		MA_HB(&node->parts);
+		if (__atomic_sub_fetch(&node->parts, (uint32_t)(parts - pushed),
+				__ATOMIC_ACQ_REL) == 0) {
+			MA_HA(&node->parts);
+			node_finish(node);
+		}
+	}
+
+	/* op_start gets &future.data.operation: point the future at the node */
+	struct vdm_operation_data *d = (struct vdm_operation_data *)
+		((char *)op - offsetof(struct vdm_operation_data, operation));
+	d->data = node;
+	return 0;
+}
+
+static enum future_state
+threads_op_check(void *data, const struct vdm_operation *op)
+{
+	(void)op;
+	if (is_token(data))
+		return FUTURE_STATE_COMPLETE;	/* ran inline in op_start */
+	struct dmt_node *node = data;
+	if (__atomic_load_n(&node->complete, __ATOMIC_ACQUIRE) == 0)
+		return FUTURE_STATE_RUNNING;
+	MA_HA(node);
+	return FUTURE_STATE_COMPLETE;
+}
+
+static void
+threads_op_delete(void *data, const struct vdm_operation *op,
+	struct vdm_operation_output *out)
+{
+	ma_fill_output(op, out, VDM_SUCCESS);
+	if (data == NULL || is_token(data))
+		return;
+
+	struct dmt_node *node = data;
+	/* the worker may still be inside the waker: wait until it is out */
+	unsigned spins = 0;
+	while (__atomic_load_n(&node->released, __ATOMIC_ACQUIRE) == 0) {
+		if (++spins < 1000)
+			ma_pause();
+		else
+			sched_yield();
+	}
+	MA_HA(node);
+	struct data_mover_threads *dmt = (struct data_mover_threads *)
+		((struct vdm_operation_data *)((char *)op -
+		offsetof(struct vdm_operation_data, operation)))->vdm;
+	node_put(dmt, node);
+}
+
+static int
+threads_has_property(void *future, enum future_property property)
+{
+	(void)future;
+	return property == FUTURE_PROPERTY_ASYNC;
+}
+
+static size_t
+env_size(const char *name, size_t def)
+{
+	const char *v = getenv(name);
+	if (v == NULL || *v == '\0')
+		return def;
+	char *end;
+	unsigned long long x = strtoull(v, &end, 0);
+	if (*end != '\0')
+		return def;
+	return (size_t)x;
+}
+
+static void
+stop_workers(struct data_mover_threads *dmt, size_t started)
+{
+	__atomic_store_n(&dmt->stop, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&dmt->work_gen, 1, __ATOMIC_SEQ_CST);
+	ma_futex_wake(&dmt->work_gen, INT_MAX);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(dmt->threads[i], NULL);
+}
+
+static void
+free_mover(struct data_mover_threads *dmt)
+{
+	struct dmt_chunk *c = dmt->chunks;
+	while (c != NULL) {
+		struct dmt_chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	pthread_mutex_destroy(&dmt->lock);
+	free(dmt->slots);
+	free(dmt->threads);
+	free(dmt);
+}
+
+struct data_mover_threads *
+data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
+	enum future_notifier_type desired_notifier)
+{
+	if (nthreads == 0 || ringbuf_size == 0 ||
+			(ringbuf_size & (ringbuf_size - 1)) != 0 ||
+			ringbuf_size > ((size_t)1 << 40))
+		return NULL;
+	if (desired_notifier != FUTURE_NOTIFIER_NONE &&
+			desired_notifier != FUTURE_NOTIFIER_WAKER &&
+			desired_notifier != FUTURE_NOTIFIER_POLLER)
+		return NULL;
+
+	struct data_mover_threads *dmt = aligned_alloc(CACHELINE,
+		sizeof(*dmt));
+	if (dmt == NULL)
+		return NULL;
+	memset(dmt, 0, sizeof(*dmt));
+	if (pthread_mutex_init(&dmt->lock, NULL) != 0) {
+		free(dmt);
+		return NULL;
+	}
+
+	/* the ring needs two slots to tell full from empty */
+	size_t nslots = ringbuf_size < 2 ? 2 : ringbuf_size;
+	dmt->slots = calloc(nslots, sizeof(*dmt->slots));
+	dmt->threads = calloc(nthreads, sizeof(*dmt->threads));
+	if (dmt->slots == NULL || dmt->threads == NULL) {
+		free_mover(dmt);
+		return NULL;
+	}
+	dmt->mask = nslots - 1;
+	for (size_t i = 0; i < nslots; i++)
+		dmt->slots[i].seq = i;
+
+	dmt->base.op_new = threads_op_new;
+	dmt->base.op_delete = threads_op_delete;
+	dmt->base.op_start = threads_op_start;
+	dmt->base.op_check = threads_op_check;
+	dmt->base.capabilities = 0;
+	dmt->base.has_property = threads_has_property;
+	dmt->notifier = desired_notifier;
+	dmt->fn_memcpy = def_memcpy;
+	dmt->fn_memmove = def_memmove;
+	dmt->fn_memset = def_memset;
+	dmt->nthreads = nthreads;
+	dmt->inline_max = env_size("MINIASYNC_THREADS_INLINE_MAX",
+		DEFAULT_INLINE_MAX);
+	dmt->split_min = env_size("MINIASYNC_THREADS_SPLIT_MIN",
+		DEFAULT_SPLIT_MIN);
+	if (dmt->split_min == 0)
+		dmt->split_min = 1;
+
+	MA_NOCHECK(&dmt->tail, sizeof(dmt->tail));
+	MA_NOCHECK(&dmt->head, sizeof(dmt->head));
+	MA_NOCHECK(&dmt->work_gen, sizeof(dmt->work_gen));
+	MA_NOCHECK(&dmt->sleepers, sizeof(dmt->sleepers));
+	MA_NOCHECK(&dmt->stop, sizeof(dmt->stop));
+	MA_NOCHECK(&dmt->fn_memcpy, 3 * sizeof(void *));
+	for (size_t i = 0; i < nslots; i++)
+		MA_NOCHECK(&dmt->slots[i].seq, sizeof(size_t));
+
+	for (size_t i = 0; i < nthreads; i++) {
+		if (pthread_create(&dmt->threads[i], NULL, worker, dmt) != 0) {
+			stop_workers(dmt, i);
+			free_mover(dmt);
+			return NULL;
+		}
+	}
+	return dmt;
+}
+
+struct data_mover_threads *
+data_mover_threads_default(void)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 1)
+		ncpu = 1;
+	return data_mover_threads_new((size_t)ncpu, 256,
+		FUTURE_NOTIFIER_WAKER);
+}
+
+struct vdm *
+data_mover_threads_get_vdm(struct data_mover_threads *dmt)
+{
+	return &dmt->base;
+}
+
+void
+data_mover_threads_delete(struct data_mover_threads *dmt)
+{
+	if (dmt == NULL)
+		return;
+	/* workers leave only once the queue is empty: queued work finishes */
+	stop_workers(dmt, dmt->nthreads);
+	free_mover(dmt);
+}
+
+void
+data_mover_threads_set_memcpy_fn(struct data_mover_threads *dmt,
+	memcpy_fn op_memcpy)
+{
+	__atomic_store_n(&dmt->fn_memcpy, op_memcpy ? op_memcpy : def_memcpy,
+		__ATOMIC_RELEASE);
+}
+
+void
+data_mover_threads_set_memmove_fn(struct data_mover_threads *dmt,
+	memmove_fn op_memmove)
+{
+	__atomic_store_n(&dmt->fn_memmove,
+		op_memmove ? op_memmove : def_memmove, __ATOMIC_RELEASE);
+}
+
+void
+data_mover_threads_set_memset_fn(struct data_mover_threads *dmt,
+	memset_fn op_memset)
+{
+	__atomic_store_n(&dmt->fn_memset, op_memset ? op_memset : def_memset,
+		__ATOMIC_RELEASE);
+}

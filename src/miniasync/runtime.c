@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * runtime.c -- drives a set of futures to completion from one thread.
+ *
+ * Each pass polls every unfinished future once, asynchronous ones first.
+ * The order is an index array computed at the start and refreshed only when
+ * a property may have changed (a future changed state, we woke up, or every
+ * few dozen passes for chains that advance inside one state); the caller's
+ * array is never reordered.
+ *
+ * When a pass makes no progress:
+ *  - if some future said FUTURE_NOTIFIER_NONE or POLLER, it must be polled
+ *    again: we pause for a few microseconds, then yield the CPU per pass;
+ *  - if all of them promised to call our waker, we spin a few microseconds
+ *    and then sleep on a futex. The waker bumps a generation counter; we
+ *    sample it before the pass and sleep only if it is unchanged, so a wake
+ *    that lands between the pass and the sleep is never lost.
+ */
+#include <sched.h>
+#include <stdlib.h>
+
+#include "libminiasync/runtime.h"
+#include "internal.h"
+
+/* Busy-wait budget before sleeping (waker futures) or yielding (others). */
+#define RT_SPIN_NS 5000ull
+/* Insurance against a future that reports WAKER and then never wakes us. */
+#define RT_BACKSTOP_NS 100000000ull
+/* Unconditional refresh of the order, for chains advancing silently. */
+#define RT_REFRESH_PASSES 64
+/* Futures handled with on-stack bookkeeping (more: malloc). */
+#define RT_STACK_FUTS 32
+
+struct runtime {
+	uint32_t gen;		/* bumped by every wake */
+	uint32_t sleepers;	/* threads sleeping (or about to) on gen */
+};
+
+static void
+runtime_wake(void *data)
+{
+	struct runtime *r = data;
+	__atomic_fetch_add(&r->gen, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&r->sleepers, __ATOMIC_SEQ_CST) != 0)
+		ma_futex_wake(&r->gen, INT_MAX);
+}
+
+struct runtime *
+runtime_new(void)
+{
+	struct runtime *r = malloc(sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->gen = 0;
+	r->sleepers = 0;
+	MA_NOCHECK(r, sizeof(*r));
+	return r;
+}
+
+void
+runtime_delete(struct runtime *r)
+{
+	free(r);
+}
+
+static void
+runtime_sleep(struct runtime *r, uint32_t seen)
+{
+	__atomic_fetch_add(&r->sleepers, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&r->gen, __ATOMIC_SEQ_CST) == seen)
+		ma_futex_wait(&r->gen, seen, RT_BACKSTOP_NS);
+	__atomic_fetch_sub(&r->sleepers, 1, __ATOMIC_SEQ_CST);
+}
+
+/*
+ * Rebuilds order[] with the unfinished futures, asynchronous ones first,
+ * each group in the caller's order (O(n), no sorting). order[] has room for
+ * 2n entries; the upper half is scratch. Returns how many are unfinished.
+ */
+static size_t
+order_refresh(struct future *futs[], size_t n, size_t *order)
+{
+	size_t nasync = 0, nother = 0;
+	size_t *other = order + n;
+	for (size_t i = 0; i < n; i++) {
+		struct future *f = futs[i];
+		if (f->context.state == FUTURE_STATE_COMPLETE)
+			continue;
+		if (future_has_property(f, FUTURE_PROPERTY_ASYNC) == 1)
+			order[nasync++] = i;
+		else
+			other[nother++] = i;
+	}
+	for (size_t k = 0; k < nother; k++)
+		order[nasync + k] = other[k];
+	return nasync + nother;
+}
+
+static void
+wait_some(struct runtime *r, struct future *futs[], size_t n,
+	size_t *order, struct future_notifier *nts)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (futs[i]->context.state == FUTURE_STATE_COMPLETE)
+			continue;
+		order[m++] = i;
+		nts[i].waker.data = r;
+		nts[i].waker.wake = runtime_wake;
+		nts[i].poller.ptr_to_monitor = NULL;
+		nts[i].notifier_used = FUTURE_NOTIFIER_NONE;
+		nts[i].padding = 0;
+	}
+	if (m == 0)
+		return;
+	m = order_refresh(futs, n, order);
+
+	uint64_t idle_since = 0;
+	unsigned passes = 0;
+	int refresh = 0;
+	for (;;) {
+		uint32_t gen = __atomic_load_n(&r->gen, __ATOMIC_SEQ_CST);
+		int progressed = 0, repoll = 0;
+		size_t left = 0;
+
+		for (size_t k = 0; k < m; k++) {
+			struct future *f = futs[order[k]];
+			enum future_state before = f->context.state;
+			if (before == FUTURE_STATE_COMPLETE)
+				continue;
+			struct future_notifier *nt = &nts[order[k]];
+			enum future_state now = future_poll(f, nt);
+			if (now != before)
+				progressed = 1;
+			if (now == FUTURE_STATE_COMPLETE)
+				continue;
+			left++;
+			if (nt->notifier_used != FUTURE_NOTIFIER_WAKER)
+				repoll = 1;
+		}
+		if (left == 0)
+			return;
+
+		if (progressed || refresh || ++passes % RT_REFRESH_PASSES == 0) {
+			m = order_refresh(futs, n, order);
+			refresh = 0;
+		}
+		if (progressed) {
+			idle_since = 0;
+			continue;
+		}
+
+		uint64_t t = ma_now_ns();
+		if (idle_since == 0)
+			idle_since = t;
+		if (t - idle_since < RT_SPIN_NS) {
+			ma_pause();
+			continue;
+		}
+		if (repoll) {
+			/* must poll again, but let others run meanwhile */
+			sched_yield();
+			continue;
+		}
+		runtime_sleep(r, gen);
+		idle_since = 0;
+		refresh = 1;
+	}
+}
+
+void
+runtime_wait_multiple(struct runtime *r, struct future *futs[], size_t nfuts)
+{
+	size_t i;
+	for (i = 0; i < nfuts; i++)
+		if (futs[i]->context.state != FUTURE_STATE_COMPLETE)
+			break;
+	if (i == nfuts)
+		return;
+
+	if (nfuts <= RT_STACK_FUTS) {
+		size_t order[2 * RT_STACK_FUTS];
+		struct future_notifier nts[RT_STACK_FUTS];
+		wait_some(r, futs, nfuts, order, nts);
+		return;
+	}
+
+	size_t *order = malloc(2 * nfuts * sizeof(*order));
+	struct future_notifier *nts = malloc(nfuts * sizeof(*nts));
+	if (order != NULL && nts != NULL) {
+		wait_some(r, futs, nfuts, order, nts);
+	} else {
+		/* no memory for the bookkeeping: finish them in batches */
+		size_t sorder[2 * RT_STACK_FUTS];
+		struct future_notifier snts[RT_STACK_FUTS];
+		for (size_t b = 0; b < nfuts; b += RT_STACK_FUTS) {
+			size_t cnt = nfuts - b < RT_STACK_FUTS ?
+				nfuts - b : RT_STACK_FUTS;
+			wait_some(r, futs + b, cnt, sorder, snts);
+		}
+	}
+	free(order);
+	free(nts);
+}
+
+void
+runtime_wait(struct runtime *r, struct future *fut)
+{
+	if (fut->context.state == FUTURE_STATE_COMPLETE)
+		return;
+	runtime_wait_multiple(r, &fut, 1);
+}

@@ -1,2 +1,0 @@
-/* placeholder until the miniasync sources land */
-int miniasync_stub_;
