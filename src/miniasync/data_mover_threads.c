@@ -3,15 +3,17 @@
  * data_mover_threads.c -- a mover backed by worker threads.
  *
  * Path of an operation:
- *  - op_new allocates nothing: it returns the mover as a token.
+ *  - op_new takes a node from the mover's free list (a short spinlock; the
+ *    list grows with malloc and never runs dry: NULL, and so
+ *    VDM_ERROR_OUT_OF_MEMORY, only when malloc fails).
  *  - op_start (first poll) either runs a very small operation right away in
  *    the polling thread (n <= inline_max, MINIASYNC_THREADS_INLINE_MAX), or
- *    takes a node from the mover's free list, copies the operation into it,
- *    stores the node in the future's `data` and pushes it onto a bounded
+ *    copies the operation into the node and pushes it onto a bounded
  *    lock-free queue (Vyukov's MPMC ring, ringbuf_size slots). A large
  *    operation (>= split_min) is cut into one part per worker. A full queue
  *    makes op_start return non-zero: the future stays IDLE and the next
- *    poll tries again, nothing is lost.
+ *    poll tries again, nothing is lost. op_start only reads the operation
+ *    it is given, so wrapping movers may pass their own copy.
  *  - a worker pops the part, runs it, and the worker finishing the last
  *    part publishes completion (complete = 1, the word a POLLER notifier
  *    watches), calls the waker if the future asked for one, then sets
@@ -43,6 +45,8 @@
 #define NODES_PER_CHUNK 64
 #define CACHELINE 64
 
+struct data_mover_threads;
+
 struct dmt_node {
 	uint64_t complete;	/* 0 -> 1 when the bytes are done */
 	uint32_t released;	/* 0 -> 1 when the worker is done with us */
@@ -51,6 +55,7 @@ struct dmt_node {
 	uint32_t padding;
 	struct future_waker waker;
 	struct vdm_operation op;
+	struct data_mover_threads *dmt;
 	struct dmt_node *next_free;
 } __attribute__((aligned(CACHELINE)));
 
@@ -94,7 +99,7 @@ struct data_mover_threads {
 	uint32_t sleepers;
 	int stop;
 
-	pthread_mutex_t lock __attribute__((aligned(CACHELINE)));
+	uint32_t free_lock __attribute__((aligned(CACHELINE)));
 	struct dmt_node *free_nodes;
 	struct dmt_chunk *chunks;
 };
@@ -267,17 +272,44 @@ wake_workers(struct data_mover_threads *dmt, int want)
 
 /* ---- node allocation: a free list that grows, never runs dry ---- */
 
+/*
+ * The free list is guarded by a tiny spinlock: the critical sections are a
+ * few instructions, and it is nearly always taken by the same thread, so it
+ * is cheaper than a mutex. The HB/HA pair tells helgrind it is a lock.
+ */
+static void
+free_lock(struct data_mover_threads *dmt)
+{
+	unsigned spins = 0;
+	while (__atomic_exchange_n(&dmt->free_lock, 1, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(&dmt->free_lock, __ATOMIC_RELAXED)) {
+			if (++spins < 100)
+				ma_pause();
+			else
+				sched_yield();
+		}
+	}
+	MA_HA(&dmt->free_lock);
+}
+
+static void
+free_unlock(struct data_mover_threads *dmt)
+{
+	MA_HB(&dmt->free_lock);
+	__atomic_store_n(&dmt->free_lock, 0, __ATOMIC_RELEASE);
+}
+
 static struct dmt_node *
 node_get(struct data_mover_threads *dmt)
 {
 	struct dmt_node *node;
-	pthread_mutex_lock(&dmt->lock);
+	free_lock(dmt);
 	node = dmt->free_nodes;
 	if (node == NULL) {
 		struct dmt_chunk *c = aligned_alloc(CACHELINE,
 			sizeof(struct dmt_chunk));
 		if (c == NULL) {
-			pthread_mutex_unlock(&dmt->lock);
+			free_unlock(dmt);
 			return NULL;
 		}
 		c->next = dmt->chunks;
@@ -287,23 +319,24 @@ node_get(struct data_mover_threads *dmt)
 			MA_NOCHECK(&x->complete, sizeof(x->complete));
 			MA_NOCHECK(&x->released, sizeof(x->released));
 			MA_NOCHECK(&x->parts, sizeof(x->parts));
+			x->dmt = dmt;
 			x->next_free = (i + 1 < NODES_PER_CHUNK) ?
 				&c->nodes[i + 1] : NULL;
 		}
 		node = &c->nodes[0];
 	}
 	dmt->free_nodes = node->next_free;
-	pthread_mutex_unlock(&dmt->lock);
+	free_unlock(dmt);
 	return node;
 }
 
 static void
 node_put(struct data_mover_threads *dmt, struct dmt_node *node)
 {
-	pthread_mutex_lock(&dmt->lock);
+	free_lock(dmt);
 	node->next_free = dmt->free_nodes;
 	dmt->free_nodes = node;
-	pthread_mutex_unlock(&dmt->lock);
+	free_unlock(dmt);
 }
 
 /* ---- completion ---- */
@@ -381,25 +414,16 @@ worker(void *arg)
 
 /* ---- the vdm interface ---- */
 
-/*
- * Until an operation is queued, the future's `data` holds a token: the
- * mover's address with the lowest bit set (nodes are 64-byte aligned, so
- * the two never mix up). A token at op_check/op_delete time means the
- * operation ran inline.
- */
-#define TOKEN_BIT ((uintptr_t)1)
-
-static inline int
-is_token(void *data)
-{
-	return ((uintptr_t)data & TOKEN_BIT) != 0;
-}
-
 static void *
 threads_op_new(struct vdm *vdm, const enum vdm_operation_type type)
 {
 	(void)type;
-	return (void *)((uintptr_t)vdm | TOKEN_BIT);
+	struct dmt_node *node = node_get((struct data_mover_threads *)vdm);
+	if (node == NULL)
+		return NULL;
+	__atomic_store_n(&node->complete, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&node->released, 0, __ATOMIC_RELAXED);
+	return node;
 }
 
 static void
@@ -418,32 +442,33 @@ set_notifier(struct data_mover_threads *dmt, struct dmt_node *node,
 		n->poller.ptr_to_monitor = &node->complete;
 }
 
+/* Marks a node done by the polling thread itself. */
+static void
+node_done_here(struct dmt_node *node, struct future_notifier *n)
+{
+	if (n != NULL) {
+		n->notifier_used = FUTURE_NOTIFIER_NONE;
+		n->poller.ptr_to_monitor = NULL;
+	}
+	__atomic_store_n(&node->complete, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&node->released, 1, __ATOMIC_RELAXED);
+}
+
 static int
 threads_op_start(void *data, const struct vdm_operation *op,
 	struct future_notifier *n)
 {
-	struct data_mover_threads *dmt = (struct data_mover_threads *)
-		((uintptr_t)data & ~TOKEN_BIT);
+	struct dmt_node *node = data;
+	struct data_mover_threads *dmt = node->dmt;
 	size_t size = op_size(op);
 
 	if (size <= dmt->inline_max || !ma_valid_type(op->type)) {
 		/* tiny (or unknown): done here, the future completes now */
-		if (n != NULL)
-			n->notifier_used = FUTURE_NOTIFIER_NONE;
 		run_part(dmt, op, 0, size);
+		node_done_here(node, n);
 		return 0;
 	}
 
-	struct dmt_node *node = node_get(dmt);
-	if (node == NULL) {
-		/* no memory for a node right now: do the work here */
-		if (n != NULL)
-			n->notifier_used = FUTURE_NOTIFIER_NONE;
-		run_part(dmt, op, 0, size);
-		return 0;
-	}
-	node->complete = 0;
-	node->released = 0;
 	node->op = *op;
 	node->waker.data = NULL;
 	node->waker.wake = NULL;
@@ -457,14 +482,14 @@ threads_op_start(void *data, const struct vdm_operation *op,
 	}
 	size_t chunk = size;
 	if (parts > 1) {
-		chunk = (size / parts + SPLIT_ALIGN - 1) & ~(size_t)(SPLIT_ALIGN - 1);
+		chunk = (size / parts + SPLIT_ALIGN - 1) &
+			~(size_t)(SPLIT_ALIGN - 1);
 		parts = (size + chunk - 1) / chunk;
 	}
 	node->parts = (uint32_t)parts;
 
 	struct dmt_item it = { node, 0, parts > 1 ? chunk : size };
 	if (queue_push(dmt, &it) != 0) {
-		node_put(dmt, node);
 		if (n != NULL) {
 			n->notifier_used = FUTURE_NOTIFIER_NONE;
 			n->poller.ptr_to_monitor = NULL;
@@ -494,11 +519,6 @@ threads_op_start(void *data, const struct vdm_operation *op,
 			node_finish(node);
 		}
 	}
-
-	/* op_start gets &future.data.operation: point the future at the node */
-	struct vdm_operation_data *d = (struct vdm_operation_data *)
-		((char *)op - offsetof(struct vdm_operation_data, operation));
-	d->data = node;
 	return 0;
 }
 
@@ -506,8 +526,6 @@ static enum future_state
 threads_op_check(void *data, const struct vdm_operation *op)
 {
 	(void)op;
-	if (is_token(data))
-		return FUTURE_STATE_COMPLETE;	/* ran inline in op_start */
 	struct dmt_node *node = data;
 	if (__atomic_load_n(&node->complete, __ATOMIC_ACQUIRE) == 0)
 		return FUTURE_STATE_RUNNING;
@@ -520,10 +538,9 @@ threads_op_delete(void *data, const struct vdm_operation *op,
 	struct vdm_operation_output *out)
 {
 	ma_fill_output(op, out, VDM_SUCCESS);
-	if (data == NULL || is_token(data))
-		return;
-
 	struct dmt_node *node = data;
+	if (node == NULL)
+		return;
 	/* the worker may still be inside the waker: wait until it is out */
 	unsigned spins = 0;
 	while (__atomic_load_n(&node->released, __ATOMIC_ACQUIRE) == 0) {
@@ -533,10 +550,7 @@ threads_op_delete(void *data, const struct vdm_operation *op,
 			sched_yield();
 	}
 	MA_HA(node);
-	struct data_mover_threads *dmt = (struct data_mover_threads *)
-		((struct vdm_operation_data *)((char *)op -
-		offsetof(struct vdm_operation_data, operation)))->vdm;
-	node_put(dmt, node);
+	node_put(node->dmt, node);
 }
 
 static int
@@ -578,7 +592,6 @@ free_mover(struct data_mover_threads *dmt)
 		free(c);
 		c = next;
 	}
-	pthread_mutex_destroy(&dmt->lock);
 	free(dmt->slots);
 	free(dmt->threads);
 	free(dmt);
@@ -602,10 +615,6 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 	if (dmt == NULL)
 		return NULL;
 	memset(dmt, 0, sizeof(*dmt));
-	if (pthread_mutex_init(&dmt->lock, NULL) != 0) {
-		free(dmt);
-		return NULL;
-	}
 
 	/* the ring needs two slots to tell full from empty */
 	size_t nslots = ringbuf_size < 2 ? 2 : ringbuf_size;
@@ -642,6 +651,7 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 	MA_NOCHECK(&dmt->work_gen, sizeof(dmt->work_gen));
 	MA_NOCHECK(&dmt->sleepers, sizeof(dmt->sleepers));
 	MA_NOCHECK(&dmt->stop, sizeof(dmt->stop));
+	MA_NOCHECK(&dmt->free_lock, sizeof(dmt->free_lock));
 	MA_NOCHECK(&dmt->fn_memcpy, 3 * sizeof(void *));
 	for (size_t i = 0; i < nslots; i++)
 		MA_NOCHECK(&dmt->slots[i].seq, sizeof(size_t));
