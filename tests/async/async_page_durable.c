@@ -19,6 +19,7 @@
 #define MAPSZ (NPAGES * PG)
 
 static int cfd = -1;	/* our own descriptor of the file, for cachestat */
+static int No_cachestat;	/* ENOSYS: run everything, skip at the end */
 
 /* A waker that a waiting thread can sleep on. */
 struct sleeper {
@@ -49,9 +50,9 @@ check_clean(struct amap *m, const void *addr, size_t len)
 	uint64_t start = off & ~(uint64_t)(PG - 1);
 	uint64_t end = (off + len + PG - 1) & ~(uint64_t)(PG - 1);
 	struct cstat cs;
+	if (No_cachestat)
+		return;
 	int ret = cachestat_fd(cfd, start, end - start, &cs);
-	if (ret == -ENOSYS)
-		SKIP("cachestat(2) is not available (ENOSYS): cannot observe dirty pages");
 	CHECK_EQ(ret, 0);
 	if (cs.nr_dirty != 0)
 		FAIL("%llu dirty page(s) in [%llu, %llu) after COMPLETE",
@@ -118,8 +119,11 @@ main(void)
 	cfd = open(m.path, O_RDONLY);
 	CHECK(cfd >= 0);
 	struct cstat cs;
-	if (cachestat_fd(cfd, 0, MAPSZ, &cs) == -ENOSYS)
-		SKIP("cachestat(2) is not available (ENOSYS): cannot observe dirty pages");
+	if (cachestat_fd(cfd, 0, MAPSZ, &cs) == -ENOSYS) {
+		/* e.g. under valgrind: the rest still runs, then a loud skip */
+		fprintf(stderr, "cachestat(2): ENOSYS; durability will not be checked\n");
+		No_cachestat = 1;
+	}
 
 	int rounds = test_quick() ? 3 : 20;
 	enum { K = 32 };
@@ -202,8 +206,10 @@ main(void)
 	CHECK_MEM(m.addr + PG, src, PG);
 	CHECK_PMEM2_OK(pmem2_map_delete(&m.map));
 	/* its pages were synced before the map went away */
-	CHECK_EQ(cachestat_fd(cfd, PG, PG, &cs), 0);
-	CHECK_EQ(cs.nr_dirty, 0);
+	if (!No_cachestat) {
+		CHECK_EQ(cachestat_fd(cfd, PG, PG, &cs), 0);
+		CHECK_EQ(cs.nr_dirty, 0);
+	}
 	/*
 	 * A future of a deleted map must not be polled again; this test knows
 	 * its state is one malloc'd block and frees it to stay leak-free.
@@ -213,6 +219,8 @@ main(void)
 	close(cfd);
 	unlink(m.path);
 	free(src);
+	if (No_cachestat)
+		SKIP("cachestat(2) is not available (ENOSYS): everything ran, but no dirty page could be observed");
 	printf("async_page_durable: ok (%lu wake-ups)\n", S.wakes);
 	return 0;
 }

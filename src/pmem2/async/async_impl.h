@@ -57,7 +57,7 @@ struct pmem2_sync_req {
 	struct pmem2_sync_req *next;
 	uint64_t gen;		/* the sync generation that covers it */
 	uintptr_t start, end;	/* address range */
-	int done;		/* atomic: set once err is final */
+	int done;		/* under the syncer's lock: err is final */
 	int err;		/* 0 or -errno of the sync */
 	struct future_waker waker;	/* called when done; wake NULL: none */
 };

@@ -48,7 +48,7 @@ struct pmem2_syncer {
 	pthread_mutex_t lock;
 	pthread_cond_t cv;
 	pthread_t thread;
-	int running;		/* atomic: the worker exists */
+	int running;		/* the worker exists */
 	int stop;		/* the map goes away: drain and exit */
 	int idle;		/* the worker sleeps on cv */
 	uint64_t started;	/* generations begun */
@@ -256,7 +256,7 @@ worker(void *arg)
 				s->tail = NULL;
 			struct future_waker w = r->waker;
 			r->err = err;
-			__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+			r->done = 1;
 			if (w.wake != NULL)
 				w.wake(w.data);
 		}
@@ -273,9 +273,6 @@ worker(void *arg)
 int
 pmem2_syncer_start(struct pmem2_syncer *s)
 {
-	if (__atomic_load_n(&s->running, __ATOMIC_ACQUIRE))
-		return 0;
-
 	int ret = 0;
 	pthread_mutex_lock(&s->lock);
 	if (!s->running) {
@@ -286,7 +283,7 @@ pmem2_syncer_start(struct pmem2_syncer *s)
 		ret = pthread_create(&s->thread, NULL, worker, s);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (ret == 0)
-			__atomic_store_n(&s->running, 1, __ATOMIC_RELEASE);
+			s->running = 1;
 		else
 			ERR_ERRNO(ret, "cannot start the syncer thread");
 	}
@@ -346,26 +343,20 @@ int
 pmem2_syncer_poll(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	struct future_notifier *n)
 {
-	if (__atomic_load_n(&req->done, __ATOMIC_ACQUIRE)) {
-		/* wait until the worker is out of its waker calls */
-		pthread_mutex_lock(&s->lock);
-		pthread_mutex_unlock(&s->lock);
+	/*
+	 * Under the lock: a request seen done is past its waker call (the
+	 * worker calls wakers with the lock held), and race detectors see the
+	 * ordering. A sync takes tens of microseconds; this lock is cheap.
+	 */
+	pthread_mutex_lock(&s->lock);
+	int done = req->done;
+	if (!done && n != NULL && n->waker.wake != NULL)
+		req->waker = n->waker;	/* the latest poller's, e.g. another runtime */
+	pthread_mutex_unlock(&s->lock);
+	if (done)
 		return 1;
-	}
-	if (n == NULL)
-		return 0;
-	if (n->waker.wake != NULL && (n->waker.wake != req->waker.wake ||
-			n->waker.data != req->waker.data)) {
-		/* polled through another runtime (or thread): follow it */
-		pthread_mutex_lock(&s->lock);
-		int done = req->done;
-		if (!done)
-			req->waker = n->waker;
-		pthread_mutex_unlock(&s->lock);
-		if (done)
-			return 1;
-	}
-	n->notifier_used = req->waker.wake ? FUTURE_NOTIFIER_WAKER :
-		FUTURE_NOTIFIER_NONE;
+	if (n != NULL)
+		n->notifier_used = req->waker.wake ? FUTURE_NOTIFIER_WAKER :
+			FUTURE_NOTIFIER_NONE;
 	return 0;
 }

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * async_movers.c -- every mover x memcpy/memmove/memset/persist on one
+ * granularity, hundreds of futures in flight through runtime_wait_multiple,
+ * and futures started on one thread and finished on another. The bytes are
+ * compared with a shadow copy; on PAGE, cachestat(2) must find no dirty
+ * page in the map once every future has completed.
+ *
+ * Movers: the map's default, data_mover_sync, data_mover_threads_default,
+ * a threads mover with 1 worker and a small queue (full queue: the
+ * operation is retried), a mover written here (libc in op_start, no
+ * capabilities) and one written here that declares VDM_F_MEM_DURABLE and
+ * persists with pmem2's functions when asked to.
+ *
+ * Usage: async_movers page|cache_line|byte
+ */
+#include <pthread.h>
+#include <libminiasync.h>
+#include "autil.h"
+
+#define SLOT (16u << 10)
+#define NSLOTS 256u
+#define MAPSZ (SLOT * NSLOTS)
+
+/* ---- movers written by the test ---- */
+static pmem2_persist_fn User_persist;	/* for the durable one */
+
+static void *
+u_new(struct vdm *vdm, const enum vdm_operation_type type)
+{
+	(void)vdm;
+	(void)type;
+	return malloc(8);
+}
+
+static int
+u_start(void *data, const struct vdm_operation *op, struct future_notifier *n)
+{
+	(void)data;
+	void *dest = NULL;
+	size_t len = 0;
+	uint64_t flags = 0;
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		memcpy(op->data.memcpy.dest, op->data.memcpy.src,
+			op->data.memcpy.n);
+		dest = op->data.memcpy.dest;
+		len = op->data.memcpy.n;
+		flags = op->data.memcpy.flags;
+		break;
+	case VDM_OPERATION_MEMMOVE:
+		memmove(op->data.memmove.dest, op->data.memmove.src,
+			op->data.memmove.n);
+		dest = op->data.memmove.dest;
+		len = op->data.memmove.n;
+		flags = op->data.memmove.flags;
+		break;
+	case VDM_OPERATION_MEMSET:
+		memset(op->data.memset.str, op->data.memset.c,
+			op->data.memset.n);
+		dest = op->data.memset.str;
+		len = op->data.memset.n;
+		flags = op->data.memset.flags;
+		break;
+	case VDM_OPERATION_FLUSH:
+		dest = op->data.flush.dest;
+		len = op->data.flush.n;
+		flags = op->data.flush.flags;
+		break;
+	}
+	if ((flags & VDM_F_MEM_DURABLE) && User_persist)
+		User_persist(dest, len);
+	if (n)
+		n->notifier_used = FUTURE_NOTIFIER_NONE;
+	return 0;
+}
+
+static enum future_state
+u_check(void *data, const struct vdm_operation *op)
+{
+	(void)data;
+	(void)op;
+	return FUTURE_STATE_COMPLETE;
+}
+
+static void
+u_delete(void *data, const struct vdm_operation *op,
+	struct vdm_operation_output *out)
+{
+	out->type = op->type;
+	out->result = VDM_SUCCESS;
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		out->output.memcpy.dest = op->data.memcpy.dest;
+		break;
+	case VDM_OPERATION_MEMMOVE:
+		out->output.memmove.dest = op->data.memmove.dest;
+		break;
+	case VDM_OPERATION_MEMSET:
+		out->output.memset.str = op->data.memset.str;
+		break;
+	default:
+		out->output.flush.unused = 0;
+		break;
+	}
+	free(data);
+}
+
+static struct vdm User_vdm = { u_new, u_delete, u_start, u_check, 0, NULL };
+static struct vdm User_durable_vdm = { u_new, u_delete, u_start, u_check,
+	VDM_F_MEM_DURABLE, NULL };
+
+enum mover_kind {
+	MV_DEFAULT, MV_SYNC, MV_THREADS, MV_THREADS_1, MV_USER,
+	MV_USER_DURABLE, MV_COUNT
+};
+static const char *Mover_names[] = { "default", "sync", "threads_default",
+	"threads_1", "user", "user_durable" };
+
+struct mover {
+	struct data_mover_sync *dms;
+	struct data_mover_threads *dmt;
+	struct vdm *vdm;
+};
+
+static void
+mover_open(struct mover *mv, enum mover_kind k)
+{
+	memset(mv, 0, sizeof(*mv));
+	switch (k) {
+	case MV_SYNC:
+		mv->dms = data_mover_sync_new();
+		CHECK(mv->dms);
+		mv->vdm = data_mover_sync_get_vdm(mv->dms);
+		break;
+	case MV_THREADS:
+		mv->dmt = data_mover_threads_default();
+		CHECK(mv->dmt);
+		mv->vdm = data_mover_threads_get_vdm(mv->dmt);
+		break;
+	case MV_THREADS_1:
+		mv->dmt = data_mover_threads_new(1, 16, FUTURE_NOTIFIER_WAKER);
+		CHECK(mv->dmt);
+		mv->vdm = data_mover_threads_get_vdm(mv->dmt);
+		break;
+	case MV_USER:
+		mv->vdm = &User_vdm;
+		break;
+	case MV_USER_DURABLE:
+		mv->vdm = &User_durable_vdm;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+mover_close(struct mover *mv)
+{
+	if (mv->dms)
+		data_mover_sync_delete(mv->dms);
+	if (mv->dmt)
+		data_mover_threads_delete(mv->dmt);
+}
+
+/* ---- one batch: a future per slot, the same operations on the shadow ---- */
+
+struct batch {
+	size_t n;
+	struct vdm_operation_future *f;
+	struct future **fp;
+	int *kind;
+	char *src;	/* what memcpy reads from */
+};
+
+static void
+batch_make(struct batch *b, struct amap *m, char *shadow, unsigned seed,
+	size_t n)
+{
+	b->n = n;
+	pattern(b->src, MAPSZ, seed);
+	for (size_t i = 0; i < n; i++) {
+		size_t base = i * SLOT;
+		size_t off = (i * 193 + seed) % (SLOT / 4);
+		size_t len = 1 + (i * 2741 + seed * 7) % (SLOT / 2);
+		char *d = m->addr + base + off;
+		char *sh = shadow + base + off;
+		int k = (int)((i + seed) % 4);
+		b->kind[i] = k;
+		switch (k) {
+		case 0:
+			b->f[i] = pmem2_memcpy_async(m->map, d,
+				b->src + base, len, 0);
+			memcpy(sh, b->src + base, len);
+			break;
+		case 1: {
+			/* overlapping, inside the slot */
+			size_t sh_by = 1 + i % 100;
+			b->f[i] = pmem2_memmove_async(m->map, d + sh_by, d,
+				len, 0);
+			memmove(sh + sh_by, sh, len);
+			break;
+		}
+		case 2:
+			b->f[i] = pmem2_memset_async(m->map, d,
+				(int)(i * 31 + seed), len, 0);
+			memset(sh, (int)(i * 31 + seed), len);
+			break;
+		default:
+			/* plain stores, made durable by the future */
+			memcpy(d, b->src + base, len);
+			memcpy(sh, b->src + base, len);
+			b->f[i] = pmem2_persist_async(m->map, d, len);
+			break;
+		}
+		b->fp[i] = FUTURE_AS_RUNNABLE(&b->f[i]);
+	}
+}
+
+static void
+batch_check(struct batch *b, struct amap *m, const char *shadow)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		CHECK_EQ(FUTURE_STATE(&b->f[i]), FUTURE_STATE_COMPLETE);
+		if (b->f[i].output.result != VDM_SUCCESS)
+			FAIL("future %zu (kind %d): result %d: %s", i,
+				b->kind[i], b->f[i].output.result,
+				pmem2_errormsg());
+	}
+	CHECK_MEM(m->addr, shadow, MAPSZ);
+}
+
+static int Have_cachestat = 1;
+
+static void
+check_no_dirty(struct amap *m)
+{
+	if (m->gran != PMEM2_GRANULARITY_PAGE || !Have_cachestat)
+		return;
+	int fd = open(m->path, O_RDONLY);
+	CHECK(fd >= 0);
+	struct cstat cs;
+	int ret = cachestat_fd(fd, 0, MAPSZ, &cs);
+	close(fd);
+	if (ret == -ENOSYS) {
+		fprintf(stderr, "NOTE: no cachestat(2); dirty pages not checked\n");
+		Have_cachestat = 0;
+		return;
+	}
+	CHECK_EQ(ret, 0);
+	if (cs.nr_dirty)
+		FAIL("%llu dirty pages after every future completed",
+			(unsigned long long)cs.nr_dirty);
+}
+
+static void
+noop_wake(void *data)
+{
+	(void)data;
+}
+
+struct finisher {
+	struct runtime *rt;
+	struct batch *b;
+};
+
+static void *
+finish_thread(void *arg)
+{
+	struct finisher *fin = arg;
+	runtime_wait_multiple(fin->rt, fin->b->fp, fin->b->n);
+	return NULL;
+}
+
+static void
+test_mover(enum pmem2_granularity g, enum mover_kind k, int rounds)
+{
+	struct mover mv;
+	mover_open(&mv, k);
+	struct amap m;
+	amap_open(&m, g, MAPSZ, mv.vdm);
+	User_persist = pmem2_get_persist_fn(m.map);
+
+	char *shadow = malloc(MAPSZ);
+	struct batch b;
+	b.f = malloc(NSLOTS * sizeof(*b.f));
+	b.fp = malloc(NSLOTS * sizeof(*b.fp));
+	b.kind = malloc(NSLOTS * sizeof(*b.kind));
+	b.src = malloc(MAPSZ);
+	CHECK(shadow && b.f && b.fp && b.kind && b.src);
+
+	/* a known, durable starting point */
+	pattern(shadow, MAPSZ, 99 + (unsigned)k);
+	memcpy(m.addr, shadow, MAPSZ);
+	pmem2_get_persist_fn(m.map)(m.addr, MAPSZ);
+
+	struct runtime *rt = runtime_new();
+	CHECK(rt);
+	unsigned seed = 1;
+	for (int r = 0; r < rounds; r++) {
+		/* all slots at once through runtime_wait_multiple */
+		batch_make(&b, &m, shadow, seed++, NSLOTS);
+		runtime_wait_multiple(rt, b.fp, b.n);
+		batch_check(&b, &m, shadow);
+		check_no_dirty(&m);
+
+		/* started here (one poll each), finished on another thread */
+		batch_make(&b, &m, shadow, seed++, NSLOTS / 2);
+		for (size_t i = 0; i < b.n; i++) {
+			struct future_notifier nt;
+			memset(&nt, 0, sizeof(nt));
+			nt.waker.wake = noop_wake;	/* not the finisher's */
+			future_poll(b.fp[i], i % 2 ? &nt : NULL);
+		}
+		struct finisher fin = { runtime_new(), &b };
+		CHECK(fin.rt);
+		pthread_t th;
+		CHECK_EQ(pthread_create(&th, NULL, finish_thread, &fin), 0);
+		CHECK_EQ(pthread_join(th, NULL), 0);
+		runtime_delete(fin.rt);
+		batch_check(&b, &m, shadow);
+		check_no_dirty(&m);
+
+		/* one at a time with runtime_wait */
+		batch_make(&b, &m, shadow, seed++, 16);
+		for (size_t i = 0; i < b.n; i++)
+			runtime_wait(rt, b.fp[i]);
+		batch_check(&b, &m, shadow);
+		check_no_dirty(&m);
+	}
+	runtime_delete(rt);
+
+	User_persist = NULL;
+	amap_close(&m);
+	mover_close(&mv);
+	free(shadow);
+	free(b.f);
+	free(b.fp);
+	free(b.kind);
+	free(b.src);
+	printf("async_movers %s %s: ok\n", gran_name(g), Mover_names[k]);
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc != 2)
+		FAIL("usage: %s page|cache_line|byte", argv[0]);
+	enum pmem2_granularity g;
+	if (gran_parse(argv[1], &g))
+		FAIL("unknown granularity %s", argv[1]);
+	int rounds = test_quick() ? 1 : 3;
+	for (int k = 0; k < MV_COUNT; k++)
+		test_mover(g, (enum mover_kind)k, rounds);
+	return 0;
+}
