@@ -1,0 +1,254 @@
+#!/bin/bash
+# pmem2cp_test.sh PMEM2CP CASE -- one behaviour of pmem2cp per CASE (ctest
+# runs each as its own test). Exit 0 pass, 77 skip, anything else fail.
+set -uo pipefail
+P=$1
+CASE=$2
+SHM=${PMEM2_TEST_DIR:-/dev/shm}
+DISK=${PMEM2_TEST_DISK_DIR:-/var/tmp}
+T=$(mktemp -d "$SHM/pmem2cp-test.XXXXXX")
+TD=$(mktemp -d "$DISK/pmem2cp-test.XXXXXX")
+trap 'chmod -R u+w "$T" "$TD" 2>/dev/null; rm -rf "$T" "$TD"' EXIT
+unset PMEM2_FORCE_GRANULARITY
+
+fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
+skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
+
+# gen FILE BYTES: pseudo-random content
+gen() { head -c "$2" /dev/urandom >"$1" || fail "cannot generate $1"; }
+
+# run EXPECTED_EXIT ARGS...: runs pmem2cp, keeps stdout/stderr in $T/out, $T/err
+run() {
+	local want=$1
+	shift
+	"$P" "$@" >"$T/out" 2>"$T/err"
+	local rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		echo "--- stdout"; cat "$T/out"; echo "--- stderr"; cat "$T/err"
+		fail "pmem2cp $* exited $rc, expected $want"
+	fi
+}
+
+# err_is REGEX: stderr is exactly one line, matching REGEX
+err_is() {
+	[ "$(wc -l <"$T/err")" -le 2 ] || { cat "$T/err"; fail "more than one error line"; }
+	grep -Eq "^pmem2cp: $1" "$T/err" || { cat "$T/err"; fail "message does not match '$1'"; }
+}
+
+summary_ok() {
+	grep -Eq "^pmem2cp: $1 bytes \(.*\) in [0-9.]+ s, [0-9.]+ GB/s, granularity [a-z_]+, mover [a-z0-9:]+" \
+		"$T/out" || { cat "$T/out"; fail "no summary line for $1 bytes"; }
+}
+
+roundtrip() {	# DIR SIZE ARGS...
+	local d=$1 n=$2
+	shift 2
+	gen "$d/src" "$n"
+	rm -f "$d/dst"
+	run 0 "$@" "$d/src" "$d/dst"
+	cmp "$d/src" "$d/dst" || fail "DST differs from SRC ($n bytes, $*)"
+	summary_ok "$n"
+}
+
+case $CASE in
+shm)
+	roundtrip "$T" $((5 * 1048576 + 123))
+	roundtrip "$T" 1
+	roundtrip "$T" 4096 --chunk 1k --depth 3
+	;;
+disk)
+	roundtrip "$TD" $((5 * 1048576 + 4095)) --verify
+	grep -q "granularity page" "$T/out" || fail "disk file not page granularity"
+	grep -q "verified" "$T/out" || fail "no 'verified' in the summary"
+	;;
+stdin)
+	gen "$T/src" $((3 * 1048576 + 77))
+	"$P" - "$T/dst" <"$T/src" >"$T/out" 2>"$T/err" || { cat "$T/err"; fail "stdin copy"; }
+	cmp "$T/src" "$T/dst" || fail "stdin copy differs"
+	summary_ok $((3 * 1048576 + 77))
+	# a pipe, growing DST window by window, with a size ending on a window
+	# boundary and one that doesn't, and --verify against the stream's hash
+	# a regular file that claims size 0 (procfs) is read to its end
+	"$P" /proc/version "$T/dst" >"$T/out" 2>"$T/err" || { cat "$T/err"; fail "/proc/version"; }
+	cmp /proc/version "$T/dst" || fail "/proc/version copy differs"
+	for n in $((4 * 1048576)) $((5 * 1048576 + 1)) 0; do
+		gen "$T/src" $n
+		rm -f "$T/dst"
+		cat "$T/src" | PMEM2CP_STREAM_WINDOW=1048576 "$P" --verify --chunk 300k - "$T/dst" \
+			>"$T/out" 2>"$T/err" || { cat "$T/err"; fail "pipe copy of $n bytes"; }
+		cmp "$T/src" "$T/dst" || fail "pipe copy of $n bytes differs"
+		grep -q verified "$T/out" || fail "pipe copy not verified"
+	done
+	;;
+verify)
+	roundtrip "$T" $((2 * 1048576 + 5)) --verify
+	grep -q ", verified" "$T/out" || fail "summary lacks 'verified'"
+	;;
+movers)
+	for m in default sync threads threads:1 threads:3; do
+		for d in 1 4 16; do
+			roundtrip "$T" $((3 * 1048576 + 999)) --mover "$m" --depth $d --chunk 256k
+			grep -q "mover $m," "$T/out" || fail "summary does not name mover $m"
+		done
+	done
+	gen "$T/src" $((2 * 1048576 + 3))
+	for m in default sync threads:2; do
+		rm -f "$T/dst"
+		"$P" --mover $m --chunk 64k - "$T/dst" <"$T/src" >"$T/out" 2>&1 ||
+			fail "stdin with mover $m"
+		cmp "$T/src" "$T/dst" || fail "stdin with mover $m differs"
+	done
+	;;
+granularity)
+	gen "$T/src" 100000
+	# /dev/shm offers PAGE only (unless the platform has eADR)
+	run 6 --granularity cache_line "$T/src" "$T/dst" || true
+	err_is "granularity cache_line not available for '$T/dst': .+"
+	[ ! -e "$T/dst" ] || fail "DST left behind after a granularity error"
+	run 6 --granularity byte "$T/src" "$T/dst"
+	err_is "granularity byte not available"
+	for g in cache_line byte; do
+		rm -f "$T/dst"
+		PMEM2_FORCE_GRANULARITY=$g run 0 --granularity $g "$T/src" "$T/dst"
+		cmp "$T/src" "$T/dst" || fail "forced $g copy differs"
+		grep -q "granularity $g," "$T/out" || fail "summary does not say $g"
+	done
+	;;
+missing_src)
+	run 3 "$T/nonexistent" "$T/dst"
+	err_is "cannot open '$T/nonexistent': No such file or directory$"
+	[ ! -e "$T/dst" ] || fail "DST created for a missing SRC"
+	mkdir "$T/adir"
+	run 3 "$T/adir" "$T/dst"
+	err_is "'$T/adir' is a directory$"
+	[ ! -e "$T/dst" ] || fail "DST created for a directory SRC"
+	;;
+dst_not_writable)
+	gen "$T/src" 5000
+	run 4 "$T/src" "$T/no/such/dir/dst"
+	err_is "cannot open '$T/no/such/dir/dst' for writing: No such file or directory$"
+	mkdir "$T/adir"
+	run 4 "$T/src" "$T/adir"
+	err_is "cannot write '$T/adir': Is a directory$"
+	run 4 "$T/src" "$T/src"
+	err_is "'$T/src' and '$T/src' are the same file$"
+	# a read-only file in a read-only directory, as a user without privileges
+	mkdir "$T/ro" && touch "$T/ro/dst" && chmod 0444 "$T/ro/dst" && chmod 0555 "$T/ro"
+	chmod 0755 "$T" && chmod 0644 "$T/src"
+	if [ "$(id -u)" = 0 ]; then
+		command -v setpriv >/dev/null || skip "root and no setpriv"
+		as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	else
+		as_user() { "$@"; }
+	fi
+	as_user "$P" "$T/src" "$T/ro/dst" >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ $rc -eq 126 ] || [ $rc -eq 127 ]; then
+		skip "cannot run pmem2cp as an unprivileged user here"
+	fi
+	[ $rc -eq 4 ] || { cat "$T/err"; fail "read-only DST: exit $rc, expected 4"; }
+	err_is "cannot open '$T/ro/dst' for writing: Permission denied$"
+	as_user "$P" "$T/src" "$T/ro/new" >"$T/out" 2>"$T/err"
+	[ $? -eq 4 ] || fail "DST in a read-only directory"
+	err_is "cannot open '$T/ro/new' for writing: Permission denied$"
+	;;
+no_space)
+	gen "$T/src" $((4 * 1048576))
+	# a file size limit (ulimit -f, in KiB) stands in for a full file system
+	( ulimit -f 1024; exec "$P" "$T/src" "$T/dst" ) >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 5 ] || { cat "$T/err"; fail "size limit: exit $rc, expected 5"; }
+	err_is "not enough space for '$T/dst': 4194304 bytes needed: File too large$"
+	[ ! -e "$T/dst" ] || fail "a short DST was left behind"
+	[ ! -s "$T/out" ] || fail "a summary was printed for a failed copy"
+	# from a pipe: fails when DST must grow past the limit
+	( ulimit -f 2048; cat "$T/src" | PMEM2CP_STREAM_WINDOW=1048576 "$P" - "$T/dst" ) \
+		>"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 5 ] || { cat "$T/err"; fail "pipe over the size limit: exit $rc, expected 5"; }
+	err_is "not enough space for '$T/dst': full after [0-9]+ bytes: File too large$"
+	[ ! -e "$T/dst" ] || fail "a short DST was left behind (pipe)"
+	# a real full file system, where mounting one is allowed
+	if unshare -m true 2>/dev/null; then
+		unshare -m bash -c "mount -t tmpfs -o size=1m none '$T' 2>/dev/null || exit 77
+			head -c 2000000 /dev/urandom >'$TD/big'
+			'$P' '$TD/big' '$T/dst'; rc=\$?
+			[ -e '$T/dst' ] && exit 99
+			[ \$rc = 5 ] || exit \$rc
+			# from a pipe: too much for the file system, then just enough
+			cat '$TD/big' | '$P' - '$T/dst'; rc=\$?
+			[ -e '$T/dst' ] && exit 98
+			[ \$rc = 5 ] || exit \$rc
+			head -c 700000 '$TD/big' >'$TD/small'
+			cat '$TD/small' | '$P' -q - '$T/dst' || exit 97
+			cmp '$TD/small' '$T/dst' || exit 96
+			exit 0" >"$T/out" 2>"$T/err2"
+		rc=$?
+		if [ $rc -eq 77 ]; then
+			echo "note: cannot mount a tmpfs here; no full file system tested"
+		else
+			echo "full 1 MiB tmpfs: refused 2 MB (file and pipe), took 700 kB from a pipe"
+			[ $rc -eq 0 ] || { cat "$T/err2"; fail "full tmpfs: exit $rc"; }
+			[ "$(grep -c "No space left on device" "$T/err2")" = 2 ] ||
+				{ cat "$T/err2"; fail "full tmpfs messages"; }
+		fi
+	fi
+	;;
+bad_option)
+	gen "$T/src" 10
+	run 2 --bogus "$T/src" "$T/dst"; err_is "unknown option '--bogus'"
+	run 2 -x "$T/src" "$T/dst"; err_is "unknown option '-x'"
+	run 2 --mover warp "$T/src" "$T/dst"; err_is "unknown mover 'warp'"
+	run 2 --mover threads:0 "$T/src" "$T/dst"; err_is "bad thread count"
+	run 2 --mover threads:x "$T/src" "$T/dst"; err_is "bad thread count"
+	run 2 --depth 0 "$T/src" "$T/dst"; err_is "bad --depth '0'"
+	run 2 --depth 99999 "$T/src" "$T/dst"; err_is "bad --depth"
+	run 2 --chunk 12X "$T/src" "$T/dst"; err_is "bad --chunk '12X'"
+	run 2 --chunk 0 "$T/src" "$T/dst"; err_is "bad --chunk"
+	run 2 --granularity huge "$T/src" "$T/dst"; err_is "unknown granularity 'huge'"
+	run 2 --depth; err_is "option '--depth' needs an argument"
+	run 2 "$T/src"; err_is "missing SRC or DST"
+	run 2 "$T/src" "$T/dst" extra; err_is "too many arguments"
+	run 2 --demo "$T/src"; err_is "--demo takes no SRC or DST"
+	echo x | run 2 --depth 4096 --chunk 1G - "$T/dst"; err_is "--depth 4096 x --chunk"
+	[ ! -e "$T/dst" ] || fail "DST created on a usage error"
+	run 0 --help
+	grep -q "Usage: pmem2cp" "$T/out" || fail "--help"
+	run 0 --chunk 2MiB --depth 2 "$T/src" "$T/dst"
+	;;
+sizes)
+	# an empty SRC gives an empty DST; a longer DST is cut to SRC's size
+	: >"$T/empty"
+	run 0 "$T/empty" "$T/dst"
+	[ -f "$T/dst" ] && [ ! -s "$T/dst" ] || fail "empty copy"
+	gen "$T/dst" 300000
+	gen "$T/src" 1000
+	run 0 "$T/src" "$T/dst"
+	cmp "$T/src" "$T/dst" || fail "a longer DST was not cut to SRC"
+	run 0 -q "$T/src" "$T/dst2"
+	[ ! -s "$T/out" ] && [ ! -s "$T/err" ] || fail "-q printed something"
+	;;
+progress)
+	gen "$T/src" $((8 * 1048576))
+	# not a terminal: no progress bar
+	run 0 "$T/src" "$T/dst"
+	[ ! -s "$T/err" ] || fail "output on stderr when it is not a terminal"
+	command -v script >/dev/null || skip "no script(1) for a terminal"
+	rm -f "$T/dst"
+	script -qec "'$P' --chunk 64k --depth 1 '$T/src' '$T/dst'" /dev/null >"$T/tty" 2>&1 ||
+		{ cat "$T/tty"; fail "copy on a terminal"; }
+	cmp "$T/src" "$T/dst" || fail "copy on a terminal differs"
+	grep -q "pmem2cp: 8388608 bytes" "$T/tty" || fail "no summary on the terminal"
+	;;
+demo)
+	TMPDIR=$T run 0 --demo
+	grep -q "pmem2cp --demo: durable copy of a generated 256 MiB file" "$T/out" || fail "demo banner"
+	summary_ok 268435456
+	grep -q "verified, both files removed" "$T/out" || fail "demo end"
+	[ -z "$(ls "$T" | grep pmem2cp-demo)" ] || fail "demo left files behind"
+	;;
+*)
+	fail "unknown case"
+	;;
+esac
+echo "pass [$CASE]"

@@ -1,0 +1,1124 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * pmem2cp -- durable copies through a pmem2 mapping of the destination.
+ *
+ * The destination (a regular file, created or grown to fit, or a device DAX)
+ * is mapped with libpmem2 and written by pmem2_memcpy_async() futures, several
+ * in flight, through the chosen mover. Every future that completes has made
+ * its bytes persistent for the map's granularity; the file's size is made
+ * durable with fsync() at the end. Exit status 0 means the copy is durable.
+ *
+ * Source input: a regular file is mapped read-only and copied straight from
+ * the page cache; anything else (a pipe, stdin, a character device) is read
+ * into one buffer per in-flight copy, and the destination is then mapped and
+ * grown a window at a time.
+ */
+#define _GNU_SOURCE
+#define PMEM2_USE_MINIASYNC 1
+#include <libminiasync.h>
+#include <libpmem2.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Exit codes (documented in pmem2cp(1)). */
+enum {
+	EX_OK = 0,
+	EX_FAIL = 1,	/* I/O or copy error after the copy started */
+	EX_USAGE = 2,	/* bad option or argument */
+	EX_SRC = 3,	/* SRC missing or unreadable */
+	EX_DST = 4,	/* DST cannot be opened, created or mapped */
+	EX_NOSPACE = 5,	/* DST cannot hold SRC */
+	EX_GRAN = 6,	/* the required granularity is not available */
+	EX_VERIFY = 7,	/* --verify found a difference */
+};
+
+#define DEFAULT_CHUNK ((size_t)4 << 20)
+#define DEFAULT_DEPTH 8
+#define MAX_DEPTH 4096
+#define STREAM_WINDOW ((size_t)256 << 20)	/* largest DST growth step (streams) */
+#define DEMO_SIZE ((size_t)256 << 20)
+
+/*
+ * Streams grow DST a window at a time: the first window holds a few chunks,
+ * each next one doubles, up to STREAM_WINDOW (PMEM2CP_STREAM_WINDOW, in
+ * bytes, lets tests make windows small).
+ */
+static size_t
+stream_window_max(size_t align)
+{
+	size_t w = STREAM_WINDOW;
+	const char *e = getenv("PMEM2CP_STREAM_WINDOW");
+	if (e && *e)
+		w = strtoull(e, NULL, 0);
+	if (w < align)
+		w = align;
+	return w / align * align;
+}
+
+enum mover_kind { MOVER_DEFAULT, MOVER_SYNC, MOVER_THREADS };
+
+struct options {
+	enum mover_kind mover;
+	size_t nthreads;	/* 0: data_mover_threads_default() */
+	size_t depth;
+	size_t chunk;
+	enum pmem2_granularity gran;
+	int verify;
+	int quiet;
+};
+
+static const char *prog = "pmem2cp";
+
+static void
+errmsg(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "%s: ", prog);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"Usage: pmem2cp [OPTION]... SRC DST\n"
+"       pmem2cp --demo [OPTION]...\n"
+"Copy SRC (a file, or - for standard input) into DST through a pmem2 mapping\n"
+"of DST, with several asynchronous copies in flight. DST is a regular file\n"
+"(created or grown to fit) or a device DAX. Exit status 0: the copy is durable.\n"
+"\n"
+"  --mover M          default | sync | threads[:N]   (default: default)\n"
+"  --depth N          copies in flight, 1..%d        (default: %d)\n"
+"  --chunk SIZE       bytes per copy, k/M/G suffixes  (default: 4M)\n"
+"  --granularity G    required store granularity: page | cache_line | byte\n"
+"                     (default: page)\n"
+"  --verify           read DST back and compare it with SRC\n"
+"  -q, --quiet        no progress bar, no summary\n"
+"  --demo             copy a generated 256 MiB file into ${TMPDIR:-/tmp}, verify,\n"
+"                     print the summary and remove both files\n"
+"  -h, --help         this help\n"
+"\n"
+"Exit status: 0 durable copy, 1 I/O or copy error, 2 bad usage, 3 SRC error,\n"
+"4 DST error, 5 not enough space, 6 granularity not available, 7 verify failed.\n",
+		MAX_DEPTH, DEFAULT_DEPTH);
+}
+
+/* "4096", "64k", "4M", "1G", "2MiB": bytes; 0 on a malformed value. */
+static size_t
+parse_size(const char *s)
+{
+	char *end;
+	errno = 0;
+	if (*s == '-' || *s == '\0')
+		return 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return 0;
+	unsigned shift = 0;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	default: return 0;
+	}
+	if (shift && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0))
+		end += strlen(end);
+	if (*end != '\0')
+		return 0;
+	if (shift && v > (ULLONG_MAX >> shift))
+		return 0;
+	v <<= shift;
+	if (v > SIZE_MAX)
+		return 0;
+	return (size_t)v;
+}
+
+static const char *
+gran_name(enum pmem2_granularity g)
+{
+	switch (g) {
+	case PMEM2_GRANULARITY_BYTE: return "byte";
+	case PMEM2_GRANULARITY_CACHE_LINE: return "cache_line";
+	case PMEM2_GRANULARITY_PAGE: return "page";
+	}
+	return "?";
+}
+
+static void
+human(char *buf, size_t n, double bytes)
+{
+	static const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	int i = 0;
+	while (bytes >= 1024 && i < 4) {
+		bytes /= 1024;
+		i++;
+	}
+	snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", bytes, u[i]);
+}
+
+static double
+now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- progress bar (stderr, only on a terminal) ---- */
+
+struct progress {
+	int on;
+	double start, last;
+	size_t total;	/* 0: unknown (a stream) */
+	size_t done;
+};
+
+static void
+progress_draw(struct progress *p, int force)
+{
+	if (!p->on)
+		return;
+	double t = now();
+	if (!force && t - p->last < 0.1)
+		return;
+	p->last = t;
+	double el = t - p->start;
+	double rate = el > 0 ? (double)p->done / el : 0;
+	char d[32], tot[32];
+	human(d, sizeof(d), (double)p->done);
+	if (p->total) {
+		human(tot, sizeof(tot), (double)p->total);
+		int width = 24;
+		int fill = (int)((double)width * (double)p->done / (double)p->total);
+		char bar[32];
+		for (int i = 0; i < width; i++)
+			bar[i] = i < fill ? '#' : '-';
+		bar[width] = '\0';
+		double left = rate > 0 ? (double)(p->total - p->done) / rate : 0;
+		fprintf(stderr, "\r[%s] %s / %s  %.2f GB/s  %d:%02d left\033[K",
+			bar, d, tot, rate / 1e9, (int)left / 60, (int)left % 60);
+	} else {
+		fprintf(stderr, "\r%s  %.2f GB/s\033[K", d, rate / 1e9);
+	}
+}
+
+static void
+progress_end(struct progress *p)
+{
+	if (p->on)
+		fprintf(stderr, "\r\033[K");
+}
+
+/* ---- movers ---- */
+
+struct mover {
+	enum mover_kind kind;
+	struct data_mover_sync *dms;
+	struct data_mover_threads *dmt;
+	struct vdm *vdm;	/* NULL: the map's default mover */
+	char name[32];
+};
+
+static int
+mover_open(struct mover *m, const struct options *o)
+{
+	memset(m, 0, sizeof(*m));
+	m->kind = o->mover;
+	switch (o->mover) {
+	case MOVER_DEFAULT:
+		snprintf(m->name, sizeof(m->name), "default");
+		return 0;
+	case MOVER_SYNC:
+		m->dms = data_mover_sync_new();
+		if (!m->dms)
+			break;
+		m->vdm = data_mover_sync_get_vdm(m->dms);
+		snprintf(m->name, sizeof(m->name), "sync");
+		return 0;
+	case MOVER_THREADS:
+		if (o->nthreads) {
+			/* a ring slot per copy in flight, rounded to a power of 2 */
+			size_t ring = 64;
+			while (ring < o->depth)
+				ring <<= 1;
+			m->dmt = data_mover_threads_new(o->nthreads, ring,
+				FUTURE_NOTIFIER_WAKER);
+			snprintf(m->name, sizeof(m->name), "threads:%zu",
+				o->nthreads);
+		} else {
+			m->dmt = data_mover_threads_default();
+			snprintf(m->name, sizeof(m->name), "threads");
+		}
+		if (!m->dmt)
+			break;
+		m->vdm = data_mover_threads_get_vdm(m->dmt);
+		return 0;
+	}
+	errmsg("cannot start the %s mover: %s",
+		o->mover == MOVER_SYNC ? "sync" : "threads", strerror(errno ? errno : ENOMEM));
+	return -1;
+}
+
+static void
+mover_close(struct mover *m)
+{
+	if (m->dmt)
+		data_mover_threads_delete(m->dmt);
+	if (m->dms)
+		data_mover_sync_delete(m->dms);
+	m->dmt = NULL;
+	m->dms = NULL;
+}
+
+/* ---- the copy ---- */
+
+struct slot {
+	struct vdm_operation_future fut;
+	char *buf;	/* stream input: this slot's buffer */
+	size_t len;
+};
+
+struct copy {
+	const struct options *o;
+	const char *src_path, *dst_path;
+
+	/* source */
+	int sfd;
+	int stream;		/* read() rather than mmap */
+	const char *smap;	/* regular file, mapped */
+	size_t ssize;		/* regular file: its size */
+	uint64_t shash;		/* stream + --verify: hash of what was read */
+	int eof;
+	int have_carry;		/* a byte read ahead at a window boundary */
+	char carry;
+
+	/* destination */
+	int dfd;
+	int created;
+	int devdax;
+	size_t dsize;		/* device DAX: its size */
+	size_t align;
+	struct pmem2_config *cfg;
+	struct pmem2_map *map;
+	char *waddr;		/* the mapped window */
+	size_t woff, wlen;
+	enum pmem2_granularity eff_gran;
+
+	struct mover mv;
+	struct runtime *rt;
+	struct slot *slots;
+	size_t nbatch[2];	/* futures in flight per batch */
+	size_t off;		/* bytes issued so far */
+	size_t total;		/* bytes known complete */
+	struct progress prog;
+};
+
+/* FNV-1a over 8-byte words, then the tail: cheap enough for --verify. */
+static uint64_t
+hash_update(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, c + i, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	for (; i < n; i++)
+		h = (h ^ c[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+#define HASH_SEED 0xcbf29ce484222325ULL
+
+static size_t
+round_up(size_t v, size_t a)
+{
+	return (v + a - 1) / a * a;
+}
+
+/* Fills buf with up to len bytes from the stream; sets eof. */
+static ssize_t
+read_full(struct copy *c, char *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t r = read(c->sfd, buf + got, len - got);
+		if (r == 0) {
+			c->eof = 1;
+			break;
+		}
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* Waits for every future of batch b; checks their results. */
+static int
+wait_batch(struct copy *c, int b)
+{
+	size_t n = c->nbatch[b];
+	if (n == 0)
+		return 0;
+	size_t first = b == 0 ? 0 : (c->o->depth + 1) / 2;
+	struct future *futs[MAX_DEPTH];
+	for (size_t i = 0; i < n; i++)
+		futs[i] = FUTURE_AS_RUNNABLE(&c->slots[first + i].fut);
+	runtime_wait_multiple(c->rt, futs, n);
+	int ret = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct slot *s = &c->slots[first + i];
+		enum vdm_operation_result r = FUTURE_OUTPUT(&s->fut)->result;
+		if (r != VDM_SUCCESS && ret == 0) {
+			errmsg("copy into '%s' failed: %s", c->dst_path,
+				r == VDM_ERROR_OUT_OF_MEMORY ? "out of memory" :
+				"the mover reported an error (data not durable)");
+			ret = -1;
+		}
+		c->total += s->len;
+	}
+	c->nbatch[b] = 0;
+	c->prog.done = c->total;
+	progress_draw(&c->prog, 0);
+	return ret;
+}
+
+static int
+wait_all(struct copy *c)
+{
+	int r0 = wait_batch(c, 0);
+	int r1 = wait_batch(c, 1);
+	return r0 || r1 ? -1 : 0;
+}
+
+static void
+unmap_window(struct copy *c)
+{
+	if (c->map) {
+		int r = pmem2_map_delete(&c->map);
+		if (r)
+			errmsg("unmapping '%s': %s", c->dst_path, pmem2_errormsg());
+		c->map = NULL;
+		c->waddr = NULL;
+	}
+}
+
+/*
+ * Allocates and maps DST's window [off, off + len). For a stream, a window
+ * that does not fit is halved until it does (the data may still fit): only
+ * when not even one page can be had is the space exhausted. Returns an exit
+ * code.
+ */
+static int
+map_window(struct copy *c, size_t off, size_t len)
+{
+	if (!c->devdax) {
+		int e;
+		while ((e = posix_fallocate(c->dfd, (off_t)off, (off_t)len)) != 0) {
+			int nospace = e == ENOSPC || e == EFBIG || e == EDQUOT;
+			if (nospace && c->stream && len > c->align) {
+				len = round_up(len / 2, c->align);
+				continue;
+			}
+			if (nospace && c->stream) {
+				errmsg("not enough space for '%s': full after %zu bytes: %s",
+					c->dst_path, off, strerror(e));
+				return EX_NOSPACE;
+			}
+			if (nospace) {
+				errmsg("not enough space for '%s': %zu bytes needed: %s",
+					c->dst_path, c->ssize, strerror(e));
+				return EX_NOSPACE;
+			}
+			errmsg("cannot allocate space for '%s': %s", c->dst_path,
+				strerror(e));
+			return EX_DST;
+		}
+	} else if (off + len > c->dsize) {
+		errmsg("not enough space on '%s': %zu bytes needed, the device holds %zu",
+			c->dst_path, off + len, c->dsize);
+		return EX_NOSPACE;
+	}
+
+	struct pmem2_source *src;
+	int r = pmem2_source_from_fd(&src, c->dfd);
+	if (r) {
+		errmsg("cannot map '%s': %s", c->dst_path, pmem2_errormsg());
+		return EX_DST;
+	}
+	pmem2_config_set_offset(c->cfg, off);
+	pmem2_config_set_length(c->cfg, len);
+	r = pmem2_map_new(&c->map, c->cfg, src);
+	pmem2_source_delete(&src);
+	if (r == PMEM2_E_GRANULARITY_NOT_SUPPORTED) {
+		errmsg("granularity %s not available for '%s': %s",
+			gran_name(c->o->gran), c->dst_path, pmem2_errormsg());
+		return EX_GRAN;
+	}
+	if (r) {
+		errmsg("cannot map '%s': %s", c->dst_path, pmem2_errormsg());
+		return EX_DST;
+	}
+	c->waddr = pmem2_map_get_address(c->map);
+	/*
+	 * Fault the whole window in with one call: far cheaper than one page
+	 * fault per 4 KiB page during the copy (a no-op on kernels before 5.14).
+	 */
+	madvise(c->waddr, len, MADV_POPULATE_WRITE);
+	c->woff = off;
+	c->wlen = len;
+	c->eff_gran = pmem2_map_get_store_granularity(c->map);
+	return EX_OK;
+}
+
+/*
+ * Issues the next chunk into slot s, if there is one. Returns 1 when a future
+ * was started, 0 when there is nothing left (or the window is full), -1 on a
+ * read error.
+ */
+static int
+issue(struct copy *c, struct slot *s)
+{
+	size_t wend = c->woff + c->wlen;
+	if (c->off >= wend)
+		return 0;
+	size_t n = c->o->chunk;
+	if (n > wend - c->off)
+		n = wend - c->off;
+	const char *from;
+	if (c->stream) {
+		if (c->eof && !c->have_carry)
+			return 0;
+		size_t pre = 0;
+		if (c->have_carry) {
+			s->buf[0] = c->carry;
+			c->have_carry = 0;
+			pre = 1;
+		}
+		ssize_t r = c->eof ? 0 : read_full(c, s->buf + pre, n - pre);
+		if (r < 0) {
+			errmsg("reading '%s': %s", c->src_path, strerror(errno));
+			return -1;
+		}
+		n = (size_t)r + pre;
+		if (n == 0)
+			return 0;
+		if (c->o->verify)
+			c->shash = hash_update(c->shash, s->buf, n);
+		from = s->buf;
+	} else {
+		if (c->off >= c->ssize)
+			return 0;
+		if (n > c->ssize - c->off)
+			n = c->ssize - c->off;
+		from = c->smap + c->off;
+	}
+	s->len = n;
+	s->fut = pmem2_memcpy_async(c->map, c->waddr + (c->off - c->woff), from,
+		n, 0);
+	/* the first poll starts the operation; the wait finishes it */
+	future_poll(FUTURE_AS_RUNNABLE(&s->fut), NULL);
+	c->off += n;
+	return 1;
+}
+
+static int
+copy_loop(struct copy *c)
+{
+	size_t bsize[2] = {(c->o->depth + 1) / 2, c->o->depth / 2};
+	size_t bfirst[2] = {0, bsize[0]};
+	int cur = 0;
+	for (;;) {
+		/* fill batch cur while batch !cur is in flight */
+		int more = 1;
+		for (size_t i = 0; i < bsize[cur]; i++) {
+			int r = issue(c, &c->slots[bfirst[cur] + i]);
+			if (r < 0) {
+				wait_all(c);
+				return EX_FAIL;
+			}
+			if (r == 0) {
+				more = 0;
+				break;
+			}
+			c->nbatch[cur]++;
+		}
+		if (wait_batch(c, !cur)) {
+			wait_all(c);
+			return EX_FAIL;
+		}
+		if (!more || bsize[cur] == 0) {
+			int done = c->stream ? c->eof : c->off >= c->ssize;
+			if (done || c->off >= c->woff + c->wlen) {
+				if (wait_all(c))
+					return EX_FAIL;
+				if (done)
+					return EX_OK;
+				/*
+				 * stream: the window is full. Read one byte
+				 * ahead so that a stream ending exactly here
+				 * asks for no more space.
+				 */
+				ssize_t r = read_full(c, &c->carry, 1);
+				if (r < 0) {
+					errmsg("reading '%s': %s", c->src_path,
+						strerror(errno));
+					return EX_FAIL;
+				}
+				if (r == 0)
+					return EX_OK;
+				c->have_carry = 1;
+				size_t next = c->woff + c->wlen;
+				size_t len = c->wlen * 2;
+				if (len > stream_window_max(c->align))
+					len = stream_window_max(c->align);
+				if (c->devdax) {
+					if (next >= c->dsize) {
+						errmsg("not enough space on '%s': "
+							"the input is larger than "
+							"the device (%zu bytes)",
+							c->dst_path, c->dsize);
+						return EX_NOSPACE;
+					}
+					if (len > c->dsize - next)
+						len = c->dsize - next;
+				}
+				unmap_window(c);
+				int e = map_window(c, next, len);
+				if (e)
+					return e;
+			}
+		}
+		cur = !cur;
+	}
+}
+
+/* Compares DST with SRC (or with the hash of the stream). */
+static int
+verify(struct copy *c)
+{
+	if (c->total == 0)
+		return EX_OK;
+	int fd = open(c->dst_path, O_RDONLY);
+	if (fd < 0) {
+		errmsg("verify: cannot open '%s': %s", c->dst_path, strerror(errno));
+		return EX_VERIFY;
+	}
+	size_t mlen = c->devdax ? round_up(c->total, c->align) : c->total;
+	const char *d = mmap(NULL, mlen, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (d == MAP_FAILED) {
+		errmsg("verify: cannot map '%s': %s", c->dst_path, strerror(errno));
+		return EX_VERIFY;
+	}
+	madvise((void *)d, mlen, MADV_SEQUENTIAL);
+	int ret = EX_OK;
+	if (c->stream) {
+		if (hash_update(HASH_SEED, d, c->total) != c->shash) {
+			errmsg("verify: '%s' does not hold what was read from '%s'",
+				c->dst_path, c->src_path);
+			ret = EX_VERIFY;
+		}
+	} else {
+		const size_t step = (size_t)1 << 20;
+		for (size_t o = 0; o < c->total; o += step) {
+			size_t n = c->total - o < step ? c->total - o : step;
+			if (memcmp(d + o, c->smap + o, n) != 0) {
+				size_t i = 0;
+				while (d[o + i] == c->smap[o + i])
+					i++;
+				errmsg("verify: '%s' differs from '%s' at byte %zu",
+					c->dst_path, c->src_path, o + i);
+				ret = EX_VERIFY;
+				break;
+			}
+		}
+	}
+	munmap((void *)d, mlen);
+	return ret;
+}
+
+static int
+is_devdax(const struct stat *st)
+{
+	if (!S_ISCHR(st->st_mode))
+		return 0;
+	char path[PATH_MAX], real[PATH_MAX];
+	snprintf(path, sizeof(path), "/sys/dev/char/%u:%u/subsystem",
+		major(st->st_rdev), minor(st->st_rdev));
+	if (!realpath(path, real))
+		return 0;
+	const char *b = strrchr(real, '/');
+	return b && strcmp(b + 1, "dax") == 0;
+}
+
+/* Makes DST's directory entry durable (after creating it). */
+static void
+sync_parent(const char *path)
+{
+	char *tmp = strdup(path);
+	if (!tmp)
+		return;
+	int fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(tmp);
+}
+
+static int
+run_copy(const struct options *o, const char *src_path, const char *dst_path)
+{
+	struct copy c;
+	memset(&c, 0, sizeof(c));
+	c.o = o;
+	c.src_path = src_path;
+	c.dst_path = dst_path;
+	c.sfd = c.dfd = -1;
+	c.shash = HASH_SEED;
+	int ret = EX_FAIL;
+
+	/* SRC first: a missing SRC must not create DST */
+	struct stat sst;
+	if (strcmp(src_path, "-") == 0) {
+		c.sfd = STDIN_FILENO;
+		c.src_path = "standard input";
+	} else {
+		c.sfd = open(src_path, O_RDONLY);
+		if (c.sfd < 0) {
+			errmsg("cannot open '%s': %s", src_path, strerror(errno));
+			return EX_SRC;
+		}
+	}
+	if (fstat(c.sfd, &sst) < 0) {
+		errmsg("cannot stat '%s': %s", c.src_path, strerror(errno));
+		ret = EX_SRC;
+		goto out;
+	}
+	if (S_ISDIR(sst.st_mode)) {
+		errmsg("'%s' is a directory", src_path);
+		ret = EX_SRC;
+		goto out;
+	}
+	/* a regular file claiming size 0 (such as /proc files) is read too */
+	c.stream = !S_ISREG(sst.st_mode) || sst.st_size == 0;
+	if (!c.stream) {
+		c.ssize = (size_t)sst.st_size;
+		if (c.ssize) {
+			c.smap = mmap(NULL, c.ssize, PROT_READ, MAP_SHARED, c.sfd, 0);
+			if (c.smap == MAP_FAILED) {
+				errmsg("cannot map '%s': %s", src_path, strerror(errno));
+				c.smap = NULL;
+				ret = EX_SRC;
+				goto out;
+			}
+			madvise((void *)c.smap, c.ssize, MADV_SEQUENTIAL);
+			madvise((void *)c.smap, c.ssize, MADV_POPULATE_READ);
+		}
+	}
+
+	/* DST */
+	struct stat dst_st;
+	int existed = stat(dst_path, &dst_st) == 0;
+	if (existed && dst_st.st_dev == sst.st_dev && dst_st.st_ino == sst.st_ino) {
+		errmsg("'%s' and '%s' are the same file", src_path, dst_path);
+		ret = EX_DST;
+		goto out;
+	}
+	if (existed && S_ISDIR(dst_st.st_mode)) {
+		errmsg("cannot write '%s': Is a directory", dst_path);
+		ret = EX_DST;
+		goto out;
+	}
+	c.dfd = open(dst_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (c.dfd < 0) {
+		errmsg("cannot open '%s' for writing: %s", dst_path, strerror(errno));
+		ret = EX_DST;
+		goto out;
+	}
+	c.created = !existed;
+	struct stat dst;
+	if (fstat(c.dfd, &dst) < 0) {
+		errmsg("cannot stat '%s': %s", dst_path, strerror(errno));
+		ret = EX_DST;
+		goto out;
+	}
+	if (S_ISCHR(dst.st_mode)) {
+		if (!is_devdax(&dst)) {
+			errmsg("'%s' is a character device but not a device DAX",
+				dst_path);
+			ret = EX_DST;
+			goto out;
+		}
+		c.devdax = 1;
+	} else if (!S_ISREG(dst.st_mode)) {
+		errmsg("'%s' is neither a regular file nor a device DAX", dst_path);
+		ret = EX_DST;
+		goto out;
+	}
+
+	struct pmem2_source *psrc;
+	if (pmem2_source_from_fd(&psrc, c.dfd)) {
+		errmsg("cannot use '%s': %s", dst_path, pmem2_errormsg());
+		ret = EX_DST;
+		goto out;
+	}
+	int r = pmem2_source_alignment(psrc, &c.align);
+	if (!r && c.devdax)
+		r = pmem2_source_size(psrc, &c.dsize);
+	pmem2_source_delete(&psrc);
+	if (r) {
+		errmsg("cannot use '%s': %s", dst_path, pmem2_errormsg());
+		ret = EX_DST;
+		goto out;
+	}
+
+	if (pmem2_config_new(&c.cfg) ||
+	    pmem2_config_set_required_store_granularity(c.cfg, o->gran)) {
+		errmsg("%s", pmem2_errormsg());
+		goto out;
+	}
+	if (mover_open(&c.mv, o))
+		goto out;
+	if (c.mv.vdm)
+		pmem2_config_set_vdm(c.cfg, c.mv.vdm);
+	c.rt = runtime_new();
+	c.slots = calloc(o->depth, sizeof(*c.slots));
+	if (!c.rt || !c.slots) {
+		errmsg("out of memory");
+		goto out;
+	}
+	if (c.stream) {
+		if (o->depth * o->chunk > ((size_t)4 << 30)) {
+			errmsg("--depth %zu x --chunk %zu is more than 4G of buffers "
+				"for reading '%s'", o->depth, o->chunk, c.src_path);
+			ret = EX_USAGE;
+			goto out;
+		}
+		for (size_t i = 0; i < o->depth; i++) {
+			c.slots[i].buf = aligned_alloc(4096, round_up(o->chunk, 4096));
+			if (!c.slots[i].buf) {
+				errmsg("out of memory for %zu buffers of %zu bytes",
+					o->depth, o->chunk);
+				goto out;
+			}
+		}
+	}
+
+	c.prog.on = !o->quiet && isatty(STDERR_FILENO);
+	c.prog.total = c.stream ? 0 : c.ssize;
+	double t0 = now();
+	c.prog.start = c.prog.last = t0;
+
+	int have_data = c.ssize > 0;
+	if (c.stream) {
+		/* an empty stream maps nothing and allocates nothing */
+		ssize_t r = read_full(&c, &c.carry, 1);
+		if (r < 0) {
+			errmsg("reading '%s': %s", c.src_path, strerror(errno));
+			goto out;
+		}
+		c.have_carry = r == 1;
+		have_data = c.have_carry;
+	}
+	if (have_data) {
+		size_t first = c.stream ? round_up(o->chunk * 2, c.align) :
+			round_up(c.ssize, c.align);
+		if (c.stream && first > stream_window_max(c.align))
+			first = stream_window_max(c.align);
+		if (c.stream && c.devdax && first > c.dsize)
+			first = c.dsize;
+		ret = map_window(&c, 0, first);
+		if (ret)
+			goto out;
+		ret = copy_loop(&c);
+		unmap_window(&c);
+		if (ret)
+			goto out;
+	}
+	progress_end(&c.prog);
+	ret = EX_FAIL;
+
+	/* the exact size, then the file's metadata, durable */
+	if (!c.devdax) {
+		if (ftruncate(c.dfd, (off_t)c.total) < 0) {
+			errmsg("cannot set the size of '%s': %s", dst_path,
+				strerror(errno));
+			goto out;
+		}
+		if (fsync(c.dfd) < 0) {
+			errmsg("cannot sync '%s': %s", dst_path, strerror(errno));
+			goto out;
+		}
+		if (c.created)
+			sync_parent(dst_path);
+	}
+	double secs = now() - t0;
+
+	int vret = EX_OK;
+	if (o->verify)
+		vret = verify(&c);
+	if (!o->quiet && vret == EX_OK) {
+		char h[32], ch[32];
+		human(h, sizeof(h), (double)c.total);
+		human(ch, sizeof(ch), (double)o->chunk);
+		printf("pmem2cp: %zu bytes (%s) in %.3f s, %.2f GB/s, "
+			"granularity %s, mover %s, depth %zu, chunk %s%s\n",
+			c.total, h, secs,
+			secs > 0 ? (double)c.total / secs / 1e9 : 0.0,
+			c.total ? gran_name(c.eff_gran) : gran_name(o->gran),
+			c.mv.name, o->depth, ch,
+			o->verify ? ", verified" : "");
+		fflush(stdout);
+	}
+	ret = vret;
+
+out:
+	progress_end(&c.prog);
+	unmap_window(&c);
+	if (c.slots) {
+		for (size_t i = 0; i < o->depth; i++)
+			free(c.slots[i].buf);
+		free(c.slots);
+	}
+	if (c.rt)
+		runtime_delete(c.rt);
+	mover_close(&c.mv);
+	if (c.cfg)
+		pmem2_config_delete(&c.cfg);
+	if (c.smap)
+		munmap((void *)c.smap, c.ssize);
+	if (c.sfd > STDIN_FILENO)
+		close(c.sfd);
+	if (c.dfd >= 0)
+		close(c.dfd);
+	/* never leave a DST we created half-written */
+	if (ret != EX_OK && ret != EX_VERIFY && c.created)
+		unlink(dst_path);
+	return ret;
+}
+
+/* ---- --demo ---- */
+
+static int
+demo(struct options *o)
+{
+	const char *dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/tmp";
+	char src[PATH_MAX], dst[PATH_MAX];
+	snprintf(src, sizeof(src), "%s/pmem2cp-demo-%d.src", dir, (int)getpid());
+	snprintf(dst, sizeof(dst), "%s/pmem2cp-demo-%d.dst", dir, (int)getpid());
+
+	int fd = open(src, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0) {
+		errmsg("--demo: cannot create '%s': %s", src, strerror(errno));
+		return EX_SRC;
+	}
+	const size_t blk = (size_t)1 << 20;
+	uint64_t *buf = malloc(blk);
+	if (!buf) {
+		close(fd);
+		unlink(src);
+		errmsg("out of memory");
+		return EX_FAIL;
+	}
+	uint64_t x = 0x9e3779b97f4a7c15ULL ^ (uint64_t)time(NULL);
+	int ret = EX_OK;
+	for (size_t done = 0; done < DEMO_SIZE && ret == EX_OK; done += blk) {
+		for (size_t i = 0; i < blk / 8; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			buf[i] = x;
+		}
+		if (write(fd, buf, blk) != (ssize_t)blk) {
+			errmsg("--demo: writing '%s': %s", src,
+				errno ? strerror(errno) : "short write");
+			ret = EX_FAIL;
+		}
+	}
+	free(buf);
+	close(fd);
+	if (ret == EX_OK) {
+		if (!o->quiet)
+			printf("pmem2cp --demo: durable copy of a generated %zu MiB "
+				"file, %s -> %s\n", DEMO_SIZE >> 20, src, dst);
+		fflush(stdout);
+		o->verify = 1;
+		ret = run_copy(o, src, dst);
+	}
+	unlink(src);
+	unlink(dst);
+	if (ret == EX_OK && !o->quiet)
+		printf("pmem2cp --demo: verified, both files removed\n");
+	return ret;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct options o = {
+		.mover = MOVER_DEFAULT,
+		.depth = DEFAULT_DEPTH,
+		.chunk = DEFAULT_CHUNK,
+		.gran = PMEM2_GRANULARITY_PAGE,
+	};
+	int do_demo = 0;
+	enum { OPT_MOVER = 256, OPT_DEPTH, OPT_CHUNK, OPT_GRAN, OPT_VERIFY, OPT_DEMO };
+	static const struct option longopts[] = {
+		{"mover", required_argument, NULL, OPT_MOVER},
+		{"depth", required_argument, NULL, OPT_DEPTH},
+		{"chunk", required_argument, NULL, OPT_CHUNK},
+		{"granularity", required_argument, NULL, OPT_GRAN},
+		{"verify", no_argument, NULL, OPT_VERIFY},
+		{"demo", no_argument, NULL, OPT_DEMO},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	/* a short DST must never be "done": fail the write instead of dying */
+	signal(SIGXFSZ, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case OPT_MOVER:
+			if (strcmp(optarg, "default") == 0) {
+				o.mover = MOVER_DEFAULT;
+			} else if (strcmp(optarg, "sync") == 0) {
+				o.mover = MOVER_SYNC;
+			} else if (strcmp(optarg, "threads") == 0) {
+				o.mover = MOVER_THREADS;
+				o.nthreads = 0;
+			} else if (strncmp(optarg, "threads:", 8) == 0) {
+				char *end;
+				errno = 0;
+				unsigned long n = strtoul(optarg + 8, &end, 10);
+				if (errno || *end || end == optarg + 8 || n == 0 ||
+				    n > 1024 || optarg[8] == '-') {
+					errmsg("bad thread count in '--mover %s' "
+						"(expected threads:N, N from 1 to 1024)",
+						optarg);
+					return EX_USAGE;
+				}
+				o.mover = MOVER_THREADS;
+				o.nthreads = n;
+			} else {
+				errmsg("unknown mover '%s' (expected default, sync "
+					"or threads[:N])", optarg);
+				return EX_USAGE;
+			}
+			break;
+		case OPT_DEPTH: {
+			char *end;
+			errno = 0;
+			unsigned long n = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || n == 0 ||
+			    n > MAX_DEPTH || optarg[0] == '-') {
+				errmsg("bad --depth '%s' (expected 1 to %d)", optarg,
+					MAX_DEPTH);
+				return EX_USAGE;
+			}
+			o.depth = n;
+			break;
+		}
+		case OPT_CHUNK:
+			o.chunk = parse_size(optarg);
+			if (o.chunk == 0 || o.chunk > ((size_t)1 << 30)) {
+				errmsg("bad --chunk '%s' (expected a size from 1 to 1G, "
+					"k/M/G suffixes)", optarg);
+				return EX_USAGE;
+			}
+			break;
+		case OPT_GRAN:
+			if (strcmp(optarg, "page") == 0)
+				o.gran = PMEM2_GRANULARITY_PAGE;
+			else if (strcmp(optarg, "cache_line") == 0 ||
+				 strcmp(optarg, "cacheline") == 0)
+				o.gran = PMEM2_GRANULARITY_CACHE_LINE;
+			else if (strcmp(optarg, "byte") == 0)
+				o.gran = PMEM2_GRANULARITY_BYTE;
+			else {
+				errmsg("unknown granularity '%s' (expected page, "
+					"cache_line or byte)", optarg);
+				return EX_USAGE;
+			}
+			break;
+		case OPT_VERIFY:
+			o.verify = 1;
+			break;
+		case OPT_DEMO:
+			do_demo = 1;
+			break;
+		case 'q':
+			o.quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EX_OK;
+		case ':':
+			errmsg("option '%s' needs an argument", argv[optind - 1]);
+			fprintf(stderr, "Try 'pmem2cp --help'.\n");
+			return EX_USAGE;
+		default:
+			if (optopt)
+				errmsg("unknown option '-%c'", optopt);
+			else
+				errmsg("unknown option '%s'", argv[optind - 1]);
+			fprintf(stderr, "Try 'pmem2cp --help'.\n");
+			return EX_USAGE;
+		}
+	}
+	if (do_demo) {
+		if (optind != argc) {
+			errmsg("--demo takes no SRC or DST");
+			return EX_USAGE;
+		}
+		return demo(&o);
+	}
+	if (argc - optind != 2) {
+		errmsg(argc - optind < 2 ? "missing SRC or DST" :
+			"too many arguments (expected SRC DST)");
+		fprintf(stderr, "Try 'pmem2cp --help'.\n");
+		return EX_USAGE;
+	}
+	return run_copy(&o, argv[optind], argv[optind + 1]);
+}
