@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * fault_fullfs.c -- durable async writes to a PAGE map on a filesystem
+ * whose storage runs out (fault_fullfs.sh builds it: ext4 on a loop device
+ * whose backing file lives on a tiny tmpfs, so writeback fails with EIO
+ * once the tmpfs is full), or with the async area's test-only injection
+ * (PMEM2_ASYNC_TEST_SYNC_ERRNO).
+ *
+ *   fault_fullfs write DIR LIST   1 MiB pmem2_memcpy_async writes; each
+ *                                 future's result goes to LIST ("i ok" or
+ *                                 "i err"); some must fail (exit 0), and
+ *                                 none may abort the process
+ *   fault_fullfs verify DIR LIST  (after a remount) every chunk reported
+ *                                 ok reads back intact
+ *   fault_fullfs inject           with PMEM2_ASYNC_TEST_SYNC_ERRNO set in the
+ *                                 environment: every PAGE future fails,
+ *                                 on /var/tmp, and the sync persist
+ *                                 function does not abort either
+ */
+#define PMEM2_USE_MINIASYNC 1
+#include "rutil.h"
+
+#define CHUNK (1u << 20)
+#define NCHUNK 40
+
+static void
+fill(unsigned char *b, unsigned i)
+{
+	uint64_t s = 0xfeed0000ULL + i;
+	for (size_t k = 0; k < CHUNK; k += 8) {
+		uint64_t v = rt_rand(&s);
+		memcpy(b + k, &v, 8);
+	}
+}
+
+static int
+do_write(const char *dir, const char *list)
+{
+	struct rt_map m;
+	rt_map_open(&m, dir, "fullfs", (size_t)CHUNK * NCHUNK, NULL, NULL);
+	CHECK(m.gran == PMEM2_GRANULARITY_PAGE);
+	/* keep the file: the verify step reads it after a remount */
+	FILE *out = fopen(list, "w");
+	CHECK(out);
+	unsigned char *buf = malloc(CHUNK);
+	CHECK(buf);
+	int nok = 0, nerr = 0;
+	for (unsigned i = 0; i < NCHUNK; i++) {
+		fill(buf, i);
+		struct vdm_operation_future f = pmem2_memcpy_async(m.map,
+			(unsigned char *)m.addr + (size_t)i * CHUNK, buf, CHUNK,
+			0);
+		FUTURE_BUSY_POLL(&f);
+		int ok = FUTURE_OUTPUT(&f)->result == VDM_SUCCESS;
+		fprintf(out, "%u %s\n", i, ok ? "ok" : "err");
+		if (ok)
+			nok++;
+		else
+			nerr++;
+	}
+	fclose(out);
+	printf("fault_fullfs: %d chunks durable, %d failed with an error "
+		"result\n", nok, nerr);
+	if (nerr == 0)
+		FAIL("the filesystem ran out of space but every write "
+			"reported success");
+	/* delete the map without unlinking the file */
+	CHECK_PMEM2_OK(pmem2_map_delete(&m.map));
+	pmem2_config_delete(&m.cfg);
+	pmem2_source_delete(&m.src);
+	close(m.fd);
+	free(buf);
+	return 0;
+}
+
+static int
+do_verify(const char *dir, const char *list)
+{
+	char path[600];
+	FILE *in = fopen(list, "r");
+	CHECK(in);
+	/* rt_map_open's naming, with the writer's pid in the list name */
+	const char *pidp = strrchr(list, '-');
+	CHECK(pidp);
+	snprintf(path, sizeof(path), "%s/pmem2-rel-fullfs-%d", dir,
+		atoi(pidp + 1));
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		FAIL("%s: %s", path, strerror(errno));
+	unsigned char *want = malloc(CHUNK), *got = malloc(CHUNK);
+	CHECK(want && got);
+	unsigned i;
+	char st[8];
+	int checked = 0;
+	while (fscanf(in, "%u %7s", &i, st) == 2) {
+		if (strcmp(st, "ok") != 0)
+			continue;
+		fill(want, i);
+		ssize_t n = pread(fd, got, CHUNK, (off_t)i * CHUNK);
+		if (n != CHUNK)
+			FAIL("chunk %u was reported durable but reads back "
+				"%zd bytes after the remount (%s)", i, n,
+				n < 0 ? strerror(errno) : "short");
+		if (memcmp(want, got, CHUNK) != 0)
+			FAIL("chunk %u was reported durable but did not survive "
+				"the remount", i);
+		checked++;
+	}
+	fclose(in);
+	close(fd);
+	printf("fault_fullfs: %d chunks reported durable read back intact\n",
+		checked);
+	free(want);
+	free(got);
+	return 0;
+}
+
+static int
+do_inject(void)
+{
+	const char *e = getenv("PMEM2_ASYNC_TEST_SYNC_ERRNO");
+	if (!e || !*e)
+		SKIP("PMEM2_ASYNC_TEST_SYNC_ERRNO not set");
+	struct rt_map m;
+	rt_map_open(&m, test_disk_dir(), "inject", 1 << 20, NULL, NULL);
+	CHECK(m.gran == PMEM2_GRANULARITY_PAGE);
+	unsigned char buf[8192];
+	memset(buf, 1, sizeof(buf));
+	for (int i = 0; i < 4; i++) {
+		struct vdm_operation_future f = i == 3 ?
+			pmem2_persist_async(m.map, m.addr, 4096) :
+			pmem2_memcpy_async(m.map, (char *)m.addr + i * 8192,
+				buf, 8192, 0);
+		FUTURE_BUSY_POLL(&f);
+		if (FUTURE_OUTPUT(&f)->result == VDM_SUCCESS)
+			FAIL("op %d: the sync failed (injected errno %s) but the "
+				"future reported success", i, e);
+	}
+	rt_map_close(&m);
+	printf("fault_fullfs inject: every future reported the failure\n");
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc >= 4 && strcmp(argv[1], "write") == 0)
+		return do_write(argv[2], argv[3]);
+	if (argc >= 4 && strcmp(argv[1], "verify") == 0)
+		return do_verify(argv[2], argv[3]);
+	if (argc >= 2 && strcmp(argv[1], "inject") == 0)
+		return do_inject();
+	FAIL("usage: %s write|verify DIR LIST | inject", argv[0]);
+}
