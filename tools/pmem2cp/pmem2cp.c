@@ -494,11 +494,6 @@ map_window(struct copy *c, size_t off, size_t len)
 		return EX_DST;
 	}
 	c->waddr = pmem2_map_get_address(c->map);
-	/*
-	 * Fault the whole window in with one call: far cheaper than one page
-	 * fault per 4 KiB page during the copy (a no-op on kernels before 5.14).
-	 */
-	madvise(c->waddr, len, MADV_POPULATE_WRITE);
 	c->woff = off;
 	c->wlen = len;
 	c->eff_gran = pmem2_map_get_store_granularity(c->map);
@@ -547,9 +542,19 @@ issue(struct copy *c, struct slot *s)
 			n = c->ssize - c->off;
 		from = c->smap + c->off;
 	}
+	/*
+	 * Fault both ranges in with one call each: far cheaper than a page
+	 * fault per 4 KiB page inside the copy (half the run time on a VM).
+	 * Kernels before 5.14 ignore these.
+	 */
+	char *to = c->waddr + (c->off - c->woff);
+	madvise((void *)((uintptr_t)to & ~(uintptr_t)4095),
+		n + ((uintptr_t)to & 4095), MADV_POPULATE_WRITE);
+	if (!c->stream)
+		madvise((void *)((uintptr_t)from & ~(uintptr_t)4095),
+			n + ((uintptr_t)from & 4095), MADV_POPULATE_READ);
 	s->len = n;
-	s->fut = pmem2_memcpy_async(c->map, c->waddr + (c->off - c->woff), from,
-		n, 0);
+	s->fut = pmem2_memcpy_async(c->map, to, from, n, 0);
 	/* the first poll starts the operation; the wait finishes it */
 	future_poll(FUTURE_AS_RUNNABLE(&s->fut), NULL);
 	c->off += n;
@@ -748,7 +753,6 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 				goto out;
 			}
 			madvise((void *)c.smap, c.ssize, MADV_SEQUENTIAL);
-			madvise((void *)c.smap, c.ssize, MADV_POPULATE_READ);
 		}
 	}
 
