@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * async_kernel.h -- the 4 KiB default-mover kernel, compiled twice: into
+ * our suite (against our libpmem2) and into bench_async_pmdk (against
+ * Debian's PMDK libpmem2, whose pmem2_memcpy_async returns a struct
+ * pmem2_future instead of a struct vdm_operation_future: `__auto_type`
+ * lets one source serve both).
+ *
+ * Uses only the public libpmem2 API, FUTURE_BUSY_POLL (a header inline) and
+ * bench.h, so the PMDK build needs no libminiasync library.
+ */
+#ifndef BENCH_ASYNC_KERNEL_H
+#define BENCH_ASYNC_KERNEL_H 1
+
+#define _GNU_SOURCE
+#define PMEM2_USE_MINIASYNC 1
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <libpmem2.h>
+#include "bench.h"
+
+#define K4_SIZE 4096u
+#define K4_WINDOW (1u << 20)	/* destinations rotate through 1 MiB */
+#define K4_RUNS 7
+
+struct k4_map {
+	struct pmem2_map *map;
+	struct pmem2_source *src;
+	int fd;
+	char path[256];
+	char *addr;
+};
+
+/* A CACHE_LINE map (forced) of a /dev/shm file; vdm NULL: default mover. */
+static int
+k4_open(struct k4_map *m, size_t size, struct vdm *vdm)
+{
+	snprintf(m->path, sizeof(m->path), "/dev/shm/pa_bench_async_%d",
+		(int)getpid());
+	m->fd = open(m->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (m->fd < 0 || ftruncate(m->fd, (off_t)size) != 0) {
+		perror(m->path);
+		return -1;
+	}
+	setenv("PMEM2_FORCE_GRANULARITY", "cache_line", 1);
+	struct pmem2_config *cfg;
+	if (pmem2_source_from_fd(&m->src, m->fd) ||
+			pmem2_config_new(&cfg) ||
+			pmem2_config_set_required_store_granularity(cfg,
+				PMEM2_GRANULARITY_PAGE) ||
+			pmem2_config_set_vdm(cfg, vdm) ||
+			pmem2_map_new(&m->map, cfg, m->src)) {
+		pmem2_perror("k4_open");
+		return -1;
+	}
+	pmem2_config_delete(&cfg);
+	unsetenv("PMEM2_FORCE_GRANULARITY");
+	if (pmem2_map_get_store_granularity(m->map) !=
+			PMEM2_GRANULARITY_CACHE_LINE) {
+		fprintf(stderr, "k4_open: not a CACHE_LINE map\n");
+		return -1;
+	}
+	m->addr = pmem2_map_get_address(m->map);
+	memset(m->addr, 0, size);
+	return 0;
+}
+
+static void
+k4_close(struct k4_map *m)
+{
+	pmem2_map_delete(&m->map);
+	pmem2_source_delete(&m->src);
+	close(m->fd);
+	unlink(m->path);
+}
+
+/* ops/s of one run of n durable 4 KiB async copies, polled to completion. */
+static double
+k4_run(struct k4_map *m, const char *src, long n)
+{
+	size_t off = 0;
+	double t0 = bench_now();
+	for (long i = 0; i < n; i++) {
+		__auto_type fut = pmem2_memcpy_async(m->map, m->addr + off,
+			src, K4_SIZE, 0);
+		FUTURE_BUSY_POLL(&fut);
+		off += K4_SIZE;
+		if (off == K4_WINDOW)
+			off = 0;
+	}
+	return (double)n / (bench_now() - t0);
+}
+
+/* Median ops/s over K4_RUNS runs (after a warm-up run); < 0 on failure. */
+static double
+k4_measure(void)
+{
+	struct k4_map m;
+	if (k4_open(&m, K4_WINDOW, NULL))
+		return -1;
+	char *src = aligned_alloc(4096, K4_SIZE);
+	if (!src)
+		return -1;
+	memset(src, 0xa5, K4_SIZE);
+	long n = bench_quick() ? 20000 : 200000;
+	double v[K4_RUNS];
+	k4_run(&m, src, n / 4);
+	for (int r = 0; r < K4_RUNS; r++)
+		v[r] = k4_run(&m, src, n);
+	free(src);
+	k4_close(&m);
+	return bench_median(v, K4_RUNS);
+}
+
+#endif /* BENCH_ASYNC_KERNEL_H */

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * suite_async.c -- the "async" suite: pmem2_*_async against its references.
+ *
+ *  1. 4 KiB durable copies with the default mover on a CACHE_LINE map
+ *     (forced, /dev/shm), polled one at a time: ops/s, against the same
+ *     kernel built on Debian's PMDK libpmem2 (bench_async_pmdk).
+ *  2. One 64 MiB copy through the default threads mover on a CACHE_LINE
+ *     map, durable: GB/s, against the machine's streaming-copy limit.
+ * The durable PAGE writes are the "page" suite (suite_page.c).
+ */
+#include <libminiasync.h>
+#include "async_kernel.h"
+
+#define SUITE "async"
+
+/* Runs the PMDK build of the 4 KiB kernel; its ops/s or -1. */
+static double
+pmdk_4k(void)
+{
+#ifdef BENCH_ASYNC_PMDK
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd), "'%s'%s", BENCH_ASYNC_PMDK,
+		bench_quick() ? " --quick" : "");
+	FILE *p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	double v = -1;
+	if (fscanf(p, "%lf", &v) != 1)
+		v = -1;
+	if (pclose(p) != 0)
+		v = -1;
+	return v;
+#else
+	return -1;
+#endif
+}
+
+static void
+suite_4k(void)
+{
+	double ours = k4_measure();
+	double pmdk = pmdk_4k();
+	if (ours <= 0) {
+		fprintf(stderr, "async: the 4 KiB kernel failed\n");
+		return;
+	}
+	bench_row(SUITE, "memcpy_async 4KiB, default mover, CACHE_LINE",
+		ours / 1e6, "Mops/s", pmdk > 0 ? "PMDK 1.12.1 (Debian)" : "",
+		pmdk > 0 ? pmdk / 1e6 : 0, 1);
+}
+
+static void
+suite_threads_64m(void)
+{
+	const size_t sz = 64u << 20;
+	struct data_mover_threads *dmt = data_mover_threads_default();
+	struct runtime *r = runtime_new();
+	if (!dmt || !r)
+		return;
+	struct k4_map m;
+	if (k4_open(&m, sz, data_mover_threads_get_vdm(dmt)))
+		return;
+	char *src = aligned_alloc(4096, sz);
+	if (!src)
+		return;
+	memset(src, 0x3c, sz);
+
+	int runs = bench_quick() ? 3 : 7;
+	double v[16];
+	for (int i = -1; i < runs; i++) {	/* -1: warm-up */
+		double t0 = bench_now();
+		struct vdm_operation_future f = pmem2_memcpy_async(m.map,
+			m.addr, src, sz, 0);
+		runtime_wait(r, FUTURE_AS_RUNNABLE(&f));
+		double dt = bench_now() - t0;
+		if (f.output.result != VDM_SUCCESS) {
+			fprintf(stderr, "async: 64 MiB copy failed\n");
+			return;
+		}
+		if (i >= 0)
+			v[i] = (double)sz / dt / 1e9;
+	}
+	double gbs = bench_median(v, runs);
+	double lim = bench_stream_copy_gbs(sz);
+	bench_row(SUITE, "memcpy_async 64MiB, threads mover, CACHE_LINE",
+		gbs, "GB/s", "streaming-copy limit", lim, 1);
+
+	free(src);
+	k4_close(&m);
+	runtime_delete(r);
+	data_mover_threads_delete(dmt);
+}
+
+void
+bench_suite_async(void)
+{
+	suite_4k();
+	suite_threads_64m();
+}
