@@ -20,6 +20,7 @@
 #include "memops.h"
 #include "pmem2_utils.h"
 #include "source.h"
+#include "mcsafe.h"
 
 static int
 check_range(struct pmem2_source *src, size_t size, size_t offset)
@@ -138,6 +139,33 @@ sigbus_put(void)
 	return ret;
 }
 
+/*
+ * Runs copy(dst, src, n, 0) so that a SIGBUS raised by it (poisoned
+ * memory, or pages that no longer exist) returns PMEM2_E_IO_FAIL.
+ */
+int
+pmem2_mcsafe_copy(void *dst, const void *src, size_t n, pmem2_memcpy_fn copy)
+{
+	int ret = sigbus_get();
+	if (ret)
+		return ret;
+
+	sigjmp_buf jb;
+	if (sigsetjmp(jb, 1) == 0) {
+		Sigbus_jmp = &jb;
+		copy(dst, src, n, 0);
+		Sigbus_jmp = NULL;
+	} else {
+		Sigbus_jmp = NULL;
+		ERR("a media error (SIGBUS) hit the copy of %zu bytes from %p to %p",
+			n, src, dst);
+		ret = PMEM2_E_IO_FAIL;
+	}
+
+	int r = sigbus_put();
+	return ret ? ret : r;
+}
+
 static int
 devdax_io(struct pmem2_source *src, void *buf, size_t size, size_t offset,
 	int write)
@@ -168,30 +196,14 @@ devdax_io(struct pmem2_source *src, void *buf, size_t size, size_t offset,
 
 	char *p = (char *)pmem2_map_get_address(map) + (offset - map_off);
 	pmem2_memcpy_fn copy = pmem2_get_memcpy_fn(map);
-
-	ret = sigbus_get();
-	if (ret)
-		goto out_map;
-
-	sigjmp_buf jb;
-	if (sigsetjmp(jb, 1) == 0) {
-		Sigbus_jmp = &jb;
-		if (write)
-			copy(p, buf, size, 0);
-		else
-			copy(buf, p, size, 0);
-		Sigbus_jmp = NULL;
-	} else {
-		Sigbus_jmp = NULL;
+	if (write)
+		ret = pmem2_mcsafe_copy(p, buf, size, copy);
+	else
+		ret = pmem2_mcsafe_copy(buf, p, size, copy);
+	if (ret == PMEM2_E_IO_FAIL)
 		ERR("a media error (SIGBUS) hit the %s of %zu bytes at offset %zu",
 			write ? "write" : "read", size, offset);
-		ret = PMEM2_E_IO_FAIL;
-	}
 
-	int r = sigbus_put();
-	if (ret == 0)
-		ret = r;
-out_map:
 	pmem2_map_delete(&map);
 	return ret;
 }
