@@ -239,6 +239,10 @@ progress)
 		{ cat "$T/tty"; fail "copy on a terminal"; }
 	cmp "$T/src" "$T/dst" || fail "copy on a terminal differs"
 	grep -q "pmem2cp: 8388608 bytes" "$T/tty" || fail "no summary on the terminal"
+	# the bar: empty at the start, full at the end, with bytes, rate and time left
+	grep -aq '\[------------------------\] 0 B / 8.0 MiB' "$T/tty" || { cat -v "$T/tty"; fail "no empty bar"; }
+	grep -aEq '\[########################\] 8.0 MiB / 8.0 MiB  [0-9.]+ GB/s  0:00 left' "$T/tty" ||
+		{ cat -v "$T/tty"; fail "no full bar"; }
 	;;
 demo)
 	TMPDIR=$T run 0 --demo

@@ -222,7 +222,12 @@ progress_draw(struct progress *p, int force)
 		for (int i = 0; i < width; i++)
 			bar[i] = i < fill ? '#' : '-';
 		bar[width] = '\0';
-		double left = rate > 0 ? (double)(p->total - p->done) / rate : 0;
+		if (p->done == 0 || rate <= 0) {
+			fprintf(stderr, "\r[%s] %s / %s  -.-- GB/s  -:-- left\033[K",
+				bar, d, tot);
+			return;
+		}
+		double left = (double)(p->total - p->done) / rate;
 		fprintf(stderr, "\r[%s] %s / %s  %.2f GB/s  %d:%02d left\033[K",
 			bar, d, tot, rate / 1e9, (int)left / 60, (int)left % 60);
 	} else {
@@ -230,11 +235,13 @@ progress_draw(struct progress *p, int force)
 	}
 }
 
+/* Clears the bar (once) so that what follows starts on a clean line. */
 static void
 progress_end(struct progress *p)
 {
 	if (p->on)
 		fprintf(stderr, "\r\033[K");
+	p->on = 0;
 }
 
 /* ---- movers ---- */
@@ -848,6 +855,7 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 	c.prog.total = c.stream ? 0 : c.ssize;
 	double t0 = now();
 	c.prog.start = c.prog.last = t0;
+	progress_draw(&c.prog, 1);
 
 	int have_data = c.ssize > 0;
 	if (c.stream) {
@@ -875,6 +883,7 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 		if (ret)
 			goto out;
 	}
+	progress_draw(&c.prog, 1);	/* the full bar, however fast it went */
 	progress_end(&c.prog);
 	ret = EX_FAIL;
 
