@@ -349,6 +349,7 @@ bench_write_json(const char *path)
 	json_str(f, bench_date());
 	fputs(",\n  \"machine\": ", f);
 	json_str(f, bench_machine());
+	fprintf(f, ",\n  \"quick\": %s", bench_quick() ? "true" : "false");
 	fputs(",\n  \"rows\": [", f);
 	for (int i = 0; i < nrows; i++) {
 		const struct bench_rowdata *r = &rows[i];

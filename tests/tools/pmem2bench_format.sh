@@ -43,6 +43,7 @@ python3 - "$T/r.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["date"] and d["machine"], d
+assert d["quick"] is True, d
 rows = d["rows"]
 assert len(rows) >= 2, rows
 for r in rows:

@@ -246,9 +246,13 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s: no benchmark suite was built\n", prog);
 
 	int failed = 0;
+	double t0 = bench_now();
 	for (int i = 0; i < ntodo; i++)
 		if (run_suite(todo[i]))
 			failed++;
+	fprintf(stderr, "%s: %d suite%s in %.1f s%s\n", prog, ntodo,
+		ntodo == 1 ? "" : "s", bench_now() - t0,
+		failed ? " (some failed)" : "");
 
 	/* which streaming copy the "limit" references used */
 	bench_print_table(stdout);
