@@ -9,7 +9,7 @@
  * byte each batch wrote against what it asked for.
  *
  * Operations per thread: PMEM2_STRESS_OPS (the CI script runs the full
- * 1,000,000), else 50,000, or 5,000 with PMEM2_TEST_QUICK=1 (sanitizers,
+ * 1,000,000), else 50,000, or 2,000 with PMEM2_TEST_QUICK=1 (sanitizers,
  * helgrind, memcheck).
  */
 #define PMEM2_USE_MINIASYNC 1
@@ -140,7 +140,7 @@ main(void)
 {
 	const char *e = getenv("PMEM2_STRESS_OPS");
 	ops_per_thread = e && *e ? strtoul(e, NULL, 0) :
-		rt_quick() ? 5000 : 50000;
+		rt_quick() ? 2000 : 50000;
 	dmt = data_mover_threads_new(2, 8, FUTURE_NOTIFIER_WAKER);
 	dms = data_mover_sync_new();
 	CHECK(dmt && dms);
