@@ -442,7 +442,7 @@ main(void)
 	int q = ma_quick();
 	test_errors();
 	test_small_ring(1, q ? 20000 : 1000000);
-	test_small_ring(2, q ? 20000 : 200000);
+	test_small_ring(2, q ? 20000 : 100000);
 	test_delete_in_flight();
 	test_set_fns("0");
 	test_set_fns("4096");
