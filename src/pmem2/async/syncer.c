@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef PMEM2_HAVE_URING
@@ -51,6 +53,9 @@ struct pmem2_syncer {
 	int running;		/* the worker exists */
 	int stop;		/* the map goes away: drain and exit */
 	int idle;		/* the worker sleeps on cv */
+	int gathering;		/* the worker waits for a batch to form */
+	int kick;		/* a poller came back: start the sync now */
+	uint64_t nsubmit;	/* requests ever queued */
 	uint64_t started;	/* generations begun */
 	uint64_t completed;	/* generations finished */
 	struct pmem2_sync_req *head, *tail;
@@ -87,7 +92,14 @@ pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map, int fd,
 	}
 	int ret = pthread_mutex_init(&s->lock, NULL);
 	if (ret == 0) {
-		ret = pthread_cond_init(&s->cv, NULL);
+		/* timed waits (gathering a batch) on the monotonic clock */
+		pthread_condattr_t ca;
+		ret = pthread_condattr_init(&ca);
+		if (ret == 0) {
+			pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+			ret = pthread_cond_init(&s->cv, &ca);
+			pthread_condattr_destroy(&ca);
+		}
 		if (ret)
 			pthread_mutex_destroy(&s->lock);
 	}
@@ -204,10 +216,58 @@ do_sync(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi)
 	}
 }
 
+/*
+ * Group commit after an idle spell: a poller that starts many operations
+ * queues their requests one by one, and a sync begun at the first of them
+ * would leave the rest for a second sync. So the worker, woken by the first
+ * request, waits until the poller comes back to poll a request (the kick:
+ * it has gone through its whole batch), or no new request arrived for
+ * GATHER_QUIET_NS (a poller that sleeps on its waker), at most
+ * GATHER_MAX_NS. With the lock held.
+ */
+#define GATHER_QUIET_NS 20000LL
+#define GATHER_MAX_NS 200000LL
+
+static long long
+mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void
+gather(struct pmem2_syncer *s)
+{
+	long long start = mono_ns();
+	uint64_t seen = s->nsubmit;
+
+	s->gathering = 1;
+	while (!s->kick && !s->stop) {
+		long long now = mono_ns();
+		if (now - start >= GATHER_MAX_NS)
+			break;
+		long long until = now + GATHER_QUIET_NS;
+		if (until > start + GATHER_MAX_NS)
+			until = start + GATHER_MAX_NS;
+		struct timespec ts = { (time_t)(until / 1000000000LL),
+			(long)(until % 1000000000LL) };
+		int ret = pthread_cond_timedwait(&s->cv, &s->lock, &ts);
+		if (ret == ETIMEDOUT && s->nsubmit == seen)
+			break;	/* quiet: nobody is adding to the batch */
+		seen = s->nsubmit;
+	}
+	s->gathering = 0;
+	s->kick = 0;
+}
+
 static void *
 worker(void *arg)
 {
 	struct pmem2_syncer *s = arg;
+
+	/* short timed waits must not stretch by the default 50 us slack */
+	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 
 #ifdef PMEM2_HAVE_URING
 	/* io_uring may be refused (seccomp, sysctl): then fdatasync */
@@ -219,13 +279,17 @@ worker(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
+		int was_idle = 0;
 		while (s->head == NULL && !s->stop) {
 			s->idle = 1;
+			was_idle = 1;
 			pthread_cond_wait(&s->cv, &s->lock);
 			s->idle = 0;
 		}
 		if (s->head == NULL)
 			break;
+		if (was_idle)
+			gather(s);
 
 		/* everything waiting now has gen == started + 1 */
 		uint64_t gen = ++s->started;
@@ -325,6 +389,7 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 
 	pthread_mutex_lock(&s->lock);
 	req->gen = s->started + 1;
+	s->nsubmit++;
 	if (s->tail)
 		s->tail->next = req;
 	else
@@ -352,6 +417,10 @@ pmem2_syncer_poll(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	int done = req->done;
 	if (!done && n != NULL && n->waker.wake != NULL)
 		req->waker = n->waker;	/* the latest poller's, e.g. another runtime */
+	if (!done && s->gathering && !s->kick) {
+		s->kick = 1;	/* polled again: the batch is complete */
+		pthread_cond_signal(&s->cv);
+	}
 	pthread_mutex_unlock(&s->lock);
 	if (done)
 		return 1;
