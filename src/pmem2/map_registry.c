@@ -157,6 +157,48 @@ msync_retry(uintptr_t a, size_t n)
 	return 0;
 }
 
+/*
+ * Under the read lock: the page-rounded span [*s, *e) of the first
+ * registered map that reaches into [start, end), clipped to it. Returns 0
+ * when no map does.
+ */
+static int
+next_span(uintptr_t start, uintptr_t end, uintptr_t pg, uintptr_t *s,
+	uintptr_t *e)
+{
+	int found = 0;
+	pthread_rwlock_rdlock(&Reg_lock);
+	/*
+	 * A map's page-rounded span ends at most a page beyond its registered
+	 * extent, so the first map whose registered end lies above
+	 * `start - page` is the first whose span can reach `start`.
+	 */
+	size_t i = reg_first_ending_after(start > pg ? start - pg : 0);
+	for (; i < Reg_count; i++) {
+		struct pmem2_map *m = Reg_maps[i];
+		uintptr_t ms = (uintptr_t)m->addr & ~(pg - 1);
+		size_t rl = m->reserved_length > m->content_length ?
+			m->reserved_length : m->content_length;
+		uintptr_t me = ((uintptr_t)m->addr + rl + pg - 1) & ~(pg - 1);
+		if (me <= start)
+			continue;
+		if (ms >= end)
+			break;
+		*s = start > ms ? start : ms;	/* skip the gap before it */
+		*e = end < me ? end : me;
+		found = 1;
+		break;
+	}
+	pthread_rwlock_unlock(&Reg_lock);
+	return found;
+}
+
+/*
+ * msync runs without the registry lock, so that a slow write-back never
+ * holds up map_new/map_delete in other threads. A map deleted meanwhile
+ * makes msync fail with ENOMEM; if the span is no longer registered, that
+ * is not an error (there is nothing left to persist).
+ */
 int
 pmem2_page_sync(const void *addr, size_t len)
 {
@@ -170,28 +212,15 @@ pmem2_page_sync(const void *addr, size_t len)
 	if (end < (uintptr_t)addr)
 		end = UINTPTR_MAX & ~(pg - 1);
 	int ret = 0;
+	uintptr_t s, e;
 
-	pthread_rwlock_rdlock(&Reg_lock);
-	/*
-	 * A map's page-rounded span ends at addr + reserved_length; its
-	 * registered extent (content_length) is never longer, so the first
-	 * map whose registered end lies above `start - page` is the first
-	 * one whose span can reach `start`.
-	 */
-	size_t i = reg_first_ending_after(start > pg ? start - pg : 0);
-	for (; i < Reg_count && start < end; i++) {
-		struct pmem2_map *m = Reg_maps[i];
-		uintptr_t ms = (uintptr_t)m->addr & ~(pg - 1);
-		size_t rl = m->reserved_length > m->content_length ?
-			m->reserved_length : m->content_length;
-		uintptr_t me = ((uintptr_t)m->addr + rl + pg - 1) & ~(pg - 1);
-		if (me <= start)
-			continue;
-		if (ms >= end)
-			break;
-		uintptr_t s = start > ms ? start : ms;	/* skip the gap */
-		uintptr_t e = end < me ? end : me;
+	while (start < end && next_span(start, end, pg, &s, &e)) {
 		ret = msync_retry(s, e - s);
+		if (ret == -ENOMEM) {
+			uintptr_t s2, e2;
+			if (!next_span(s, e, pg, &s2, &e2) || s2 != s)
+				ret = 0;	/* unmapped under us */
+		}
 		if (ret) {
 			ERR_ERRNO(-ret, "msync(%p, %zu)", (void *)s,
 				(size_t)(e - s));
@@ -199,7 +228,6 @@ pmem2_page_sync(const void *addr, size_t len)
 		}
 		start = e;
 	}
-	pthread_rwlock_unlock(&Reg_lock);
 
 	if (ret == 0)
 		errno = olderrno;

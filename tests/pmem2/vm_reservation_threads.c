@@ -2,7 +2,7 @@
 /*
  * vm_reservation_threads.c -- threads map and unmap concurrently, each in
  * its own slots of one shared reservation, while another thread walks the
- * reservation with map_find_first/next and PAGE-persists what it finds.
+ * reservation with map_find and PAGE-persists all of it.
  */
 #include <pthread.h>
 
@@ -61,11 +61,18 @@ worker(void *arg)
 	return NULL;
 }
 
+static pmem2_persist_fn Page_persist;
+
 static void *
 walker(void *arg)
 {
 	(void)arg;
+	char *base = pmem2_vm_reservation_get_address(Rsv);
 	while (!stopped()) {
+		/* maps come and go under this: persist must simply cope */
+		errno = 0;
+		Page_persist(base, NTHREADS * SLOTS * Pg);
+		CHECK_EQ(errno, 0);
 		struct pmem2_map *f;
 		int n = 0;
 		/* neighbours may vanish between calls: NOT_FOUND is fine */
@@ -90,6 +97,11 @@ main(void)
 	CHECK_PMEM2_OK(pmem2_vm_reservation_new(&Rsv, NULL,
 		NTHREADS * SLOTS * Pg));
 
+	struct pmem2_config *pcfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	struct pmem2_map *pmap;
+	CHECK_PMEM2_OK(pmem2_map_new(&pmap, pcfg, Src));
+	Page_persist = pmem2_get_persist_fn(pmap);
+
 	pthread_t t[NTHREADS], w;
 	CHECK_EQ(pthread_create(&w, NULL, walker, NULL), 0);
 	for (int i = 0; i < NTHREADS; i++)
@@ -106,6 +118,8 @@ main(void)
 	CHECK_PMEM2_ERR(pmem2_vm_reservation_map_find_first(Rsv, &f),
 		PMEM2_E_MAPPING_NOT_FOUND);
 	CHECK_PMEM2_OK(pmem2_vm_reservation_delete(&Rsv));
+	CHECK_PMEM2_OK(pmem2_map_delete(&pmap));
+	pmem2_config_delete(&pcfg);
 
 	/* the file holds what the last iteration wrote */
 	for (int s = 0; s < NTHREADS * SLOTS; s++) {
