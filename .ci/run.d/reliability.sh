@@ -5,16 +5,16 @@
 # the reliability ctests: pcheck, fault, crash, stress, corpus replays).
 # Here: each libFuzzer fuzzer for a fixed time, the crash test for longer,
 # the full stress run, and the stress test under valgrind memcheck.
-# Budget: about 7 minutes. Tunables: REL_FUZZ_SECONDS (60 per fuzzer),
-# REL_CRASH_SECONDS (45).
+# Budget: about 7 minutes. Tunables: REL_FUZZ_SECONDS (45 per fuzzer),
+# REL_CRASH_SECONDS (30).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
 say() { echo "-- reliability: $* ($(( $(date +%s) - start ))s)"; }
-FUZZ_SECONDS=${REL_FUZZ_SECONDS:-60}
-CRASH_SECONDS=${REL_CRASH_SECONDS:-45}
+FUZZ_SECONDS=${REL_FUZZ_SECONDS:-45}
+CRASH_SECONDS=${REL_CRASH_SECONDS:-30}
 J=$(nproc)
-[ "$J" -gt 2 ] && J=2
+[ "$J" -gt 4 ] && J=4
 
 # ---- fuzzers: clang, libFuzzer + ASan + UBSan, coverage in the libraries ----
 if command -v clang >/dev/null; then
@@ -52,30 +52,35 @@ else
 	say "clang not found: fuzzers skipped"
 fi
 
-# ---- gcc build for the long runs ----
-cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPMEM2_BUILD_BENCH=OFF >/dev/null
-cmake --build build-rel -j"$J" >/dev/null
-
-if [ -x build-rel/tests/reliability/crash ]; then
-	say "crash consistency for ${CRASH_SECONDS}s"
-	PMEM2_CRASH_SECONDS=$CRASH_SECONDS build-rel/tests/reliability/crash
+# ---- gcc build for the long runs: .ci/run's first build if it is there ----
+R=build-rel
+if [ -x build-ci/tests/reliability/crash ]; then
+	R=build-ci
+else
+	cmake -S . -B $R -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPMEM2_BUILD_BENCH=OFF >/dev/null
+	cmake --build $R -j"$J" >/dev/null
 fi
 
-if [ -x build-rel/tests/reliability/stress ]; then
+if [ -x $R/tests/reliability/crash ]; then
+	say "crash consistency for ${CRASH_SECONDS}s"
+	PMEM2_CRASH_SECONDS=$CRASH_SECONDS $R/tests/reliability/crash
+fi
+
+if [ -x $R/tests/reliability/stress ]; then
 	say "stress, full run (1,000,000 operations per thread)"
-	PMEM2_STRESS_OPS=1000000 timeout 600 build-rel/tests/reliability/stress
+	PMEM2_STRESS_OPS=1000000 timeout 600 $R/tests/reliability/stress
 	if command -v valgrind >/dev/null; then
 		say "stress under valgrind memcheck"
 		PMEM2_STRESS_OPS=2000 timeout 600 valgrind --tool=memcheck \
 			--error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-			-q build-rel/tests/reliability/stress
+			-q $R/tests/reliability/stress
 	fi
 fi
 
-if [ -x build-rel/tests/reliability/fault_pmem2 ] && command -v valgrind >/dev/null; then
+if [ -x $R/tests/reliability/fault_pmem2 ] && command -v valgrind >/dev/null; then
 	say "allocation-failure injection under valgrind memcheck"
 	timeout 600 valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
-		--errors-for-leak-kinds=definite -q build-rel/tests/reliability/fault_pmem2 >/dev/null
+		--errors-for-leak-kinds=definite -q $R/tests/reliability/fault_pmem2 >/dev/null
 fi
 
 say "done"
