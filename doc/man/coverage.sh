@@ -23,7 +23,7 @@ missing=0
 funcs=$( (sed -n 's/^[[:space:]]*\([a-z_][a-z0-9_]*\);$/\1/p' \
 		"$S"/src/pmem2/libpmem2.map "$S"/src/miniasync/libminiasync.map;
 	grep -h -A1 '^static inline' "$S"/include/libminiasync/*.h "$S"/include/libpmem2/*.h |
-		sed -n 's/^\([a-z_][a-z0-9_]*\)(.*/\1/p') | sort -u)
+		sed -n 's/^\([a-z][a-z0-9_]*\)(.*/\1/p') | sort -u)
 for f in $funcs; do
 	if ! grep -qx "$f" "$names"; then
 		echo "function without a page: $f"
@@ -46,7 +46,7 @@ for m in $fams; do
 done
 for fam in $(printf '%s\n' "${!seen[@]}" | sort); do
 	if [ -z "${covered[$fam]:-}" ]; then
-		echo "macro family without a page: ${fam}_*"
+		echo "macro family without a page: ${fam}*"
 		missing=$((missing + 1))
 	fi
 done

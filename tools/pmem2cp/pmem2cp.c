@@ -413,6 +413,8 @@ wait_batch(struct copy *c, int b)
 		if (r != VDM_SUCCESS && ret == 0) {
 			errmsg("copy into '%s' failed: %s", c->dst_path,
 				r == VDM_ERROR_OUT_OF_MEMORY ? "out of memory" :
+				r == VDM_ERROR_IO ? "making the data durable failed "
+				"(I/O error)" :
 				"the mover reported an error (data not durable)");
 			ret = -1;
 		}
