@@ -107,15 +107,40 @@ u_delete(void *data, const struct vdm_operation *op,
 }
 
 static struct vdm User_vdm = { u_new, u_delete, u_start, u_check, 0, NULL };
+
+/* The same, but at most LIMIT operations may exist at once (more: NULL). */
+#define LIMIT 3
+static int Outstanding;
+
+static void *
+lim_new(struct vdm *vdm, const enum vdm_operation_type type)
+{
+	if (__atomic_add_fetch(&Outstanding, 1, __ATOMIC_SEQ_CST) > LIMIT) {
+		__atomic_sub_fetch(&Outstanding, 1, __ATOMIC_SEQ_CST);
+		return NULL;
+	}
+	return u_new(vdm, type);
+}
+
+static void
+lim_delete(void *data, const struct vdm_operation *op,
+	struct vdm_operation_output *out)
+{
+	u_delete(data, op, out);
+	__atomic_sub_fetch(&Outstanding, 1, __ATOMIC_SEQ_CST);
+}
+
+static struct vdm Limited_vdm = { lim_new, lim_delete, u_start, u_check, 0,
+	NULL };
 static struct vdm User_durable_vdm = { u_new, u_delete, u_start, u_check,
 	VDM_F_MEM_DURABLE, NULL };
 
 enum mover_kind {
 	MV_DEFAULT, MV_SYNC, MV_THREADS, MV_THREADS_1, MV_USER,
-	MV_USER_DURABLE, MV_COUNT
+	MV_USER_DURABLE, MV_LIMITED, MV_COUNT
 };
 static const char *Mover_names[] = { "default", "sync", "threads_default",
-	"threads_1", "user", "user_durable" };
+	"threads_1", "user", "user_durable", "user_limited" };
 
 struct mover {
 	struct data_mover_sync *dms;
@@ -148,6 +173,9 @@ mover_open(struct mover *mv, enum mover_kind k)
 		break;
 	case MV_USER_DURABLE:
 		mv->vdm = &User_durable_vdm;
+		break;
+	case MV_LIMITED:
+		mv->vdm = &Limited_vdm;
 		break;
 	default:
 		break;
@@ -272,6 +300,77 @@ finish_thread(void *arg)
 	return NULL;
 }
 
+#define BIGSZ ((size_t)12 << 20)
+
+/*
+ * Operations of several MiB (split into parts for a mover other than the
+ * default), each waited for alone, compared with a shadow.
+ */
+static void
+test_large(enum pmem2_granularity g, struct vdm *vdm, struct runtime *rt)
+{
+	struct amap m;
+	amap_open(&m, g, BIGSZ, vdm);
+	char *shadow = malloc(BIGSZ), *src = malloc(BIGSZ);
+	CHECK(shadow && src);
+	pattern(shadow, BIGSZ, 5);
+	memcpy(m.addr, shadow, BIGSZ);
+	pmem2_get_persist_fn(m.map)(m.addr, BIGSZ);
+	pattern(src, BIGSZ, 6);
+	struct vdm_operation_future f;
+	size_t n;
+
+	n = (9u << 20) + 5;
+	f = pmem2_memcpy_async(m.map, m.addr + 3, src, n, 0);
+	runtime_wait(rt, FUTURE_AS_RUNNABLE(&f));
+	CHECK_EQ(f.output.result, VDM_SUCCESS);
+	CHECK(f.output.output.memcpy.dest == m.addr + 3);
+	memcpy(shadow + 3, src, n);
+	CHECK_MEM(m.addr, shadow, BIGSZ);
+
+	n = (5u << 20) + 77;
+	f = pmem2_memset_async(m.map, m.addr + 1, 0xc3, n, 0);
+	runtime_wait(rt, FUTURE_AS_RUNNABLE(&f));
+	CHECK_EQ(f.output.result, VDM_SUCCESS);
+	memset(shadow + 1, 0xc3, n);
+	CHECK_MEM(m.addr, shadow, BIGSZ);
+
+	/* no overlap: may be split */
+	n = (5u << 20) + 1;
+	f = pmem2_memmove_async(m.map, m.addr + (6u << 20), m.addr + 100, n,
+		0);
+	runtime_wait(rt, FUTURE_AS_RUNNABLE(&f));
+	CHECK_EQ(f.output.result, VDM_SUCCESS);
+	memmove(shadow + (6u << 20), shadow + 100, n);
+	CHECK_MEM(m.addr, shadow, BIGSZ);
+
+	/* overlapping: one piece, whatever its size */
+	n = 6u << 20;
+	f = pmem2_memmove_async(m.map, m.addr + 4097, m.addr, n, 0);
+	runtime_wait(rt, FUTURE_AS_RUNNABLE(&f));
+	CHECK_EQ(f.output.result, VDM_SUCCESS);
+	memmove(shadow + 4097, shadow, n);
+	CHECK_MEM(m.addr, shadow, BIGSZ);
+
+	memcpy(m.addr, src, BIGSZ);
+	memcpy(shadow, src, BIGSZ);
+	f = pmem2_persist_async(m.map, m.addr, BIGSZ);
+	runtime_wait(rt, FUTURE_AS_RUNNABLE(&f));
+	CHECK_EQ(f.output.result, VDM_SUCCESS);
+	CHECK_MEM(m.addr, shadow, BIGSZ);
+	if (m.gran == PMEM2_GRANULARITY_PAGE && Have_cachestat) {
+		int fd = open(m.path, O_RDONLY);
+		struct cstat cs;
+		CHECK(fd >= 0);
+		if (cachestat_fd(fd, 0, BIGSZ, &cs) == 0)
+			CHECK_EQ(cs.nr_dirty, 0);
+		close(fd);
+	}
+	free(shadow);
+	free(src);
+	amap_close(&m);
+}
+
 static void
 test_mover(enum pmem2_granularity g, enum mover_kind k, int rounds)
 {
@@ -328,6 +427,7 @@ test_mover(enum pmem2_granularity g, enum mover_kind k, int rounds)
 		batch_check(&b, &m, shadow);
 		check_no_dirty(&m);
 	}
+	test_large(g, mv.vdm, rt);
 	runtime_delete(rt);
 
 	User_persist = NULL;

@@ -180,6 +180,16 @@ enum wop_phase {
 	WOP_DONE,
 };
 
+/*
+ * Large copies through another mover are split into parts of PART_SIZE:
+ * a mover with several workers copies them in parallel, and on CACHE_LINE
+ * maps the write-back of the parts that are done overlaps the copying of
+ * the others. Below PART_MIN_SPLIT an operation is one part.
+ */
+#define PART_SIZE ((size_t)2 << 20)
+#define PART_MIN_SPLIT ((size_t)4 << 20)
+#define PART_MAX 512u
+
 /* The state of one wrapped operation (the future's data.data). */
 struct wop {
 	struct pmem2_async *as;
@@ -187,8 +197,17 @@ struct wop {
 	enum wop_phase phase;
 	enum vdm_operation_result result;
 	int skip_flush;		/* the inner mover persisted already */
+	int flushed;		/* every part was written back as it finished */
 	int has_saved;		/* saved holds the notifier of the first poll */
 	struct future_notifier saved;	/* for op_check, which gets none */
+	uint64_t vflags;	/* what the parts ask of the mover */
+	size_t part_size;
+	unsigned nparts;	/* the inner operations (1: just `inner`) */
+	unsigned ncreated;	/* parts made so far (a failed one: retried) */
+	unsigned nleft;		/* made and not complete */
+	struct vdm_operation_future *parts;	/* &inner, or an array */
+	unsigned char *part_done;
+	unsigned char inner_done;
 	struct vdm_operation_future inner;
 	struct pmem2_sync_req req;
 };
@@ -204,19 +223,69 @@ wop_new(struct pmem2_async *as, unsigned pflags)
 	w->phase = WOP_NEW;
 	w->result = VDM_SUCCESS;
 	w->skip_flush = 0;
+	w->flushed = 0;
 	w->has_saved = 0;
+	w->nparts = 0;
+	w->parts = NULL;
 	return w;
 }
 
-/* Builds the inner mover's future for op (on the first poll). */
+/* Creates part i of op on the inner mover; 0, or -1 (no memory). */
+static int
+wop_make_part(struct wop *w, const struct vdm_operation *op, unsigned i)
+{
+	struct pmem2_async *as = w->as;
+	struct vdm *v = as->inner;
+	size_t off = (size_t)i * w->part_size;
+	size_t len = op_len(op) - off;
+	if (len > w->part_size)
+		len = w->part_size;
+	struct vdm_operation_future *f = &w->parts[i];
+
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		*f = vdm_memcpy(v, (char *)op->data.memcpy.dest + off,
+			(char *)op->data.memcpy.src + off, len, w->vflags);
+		break;
+	case VDM_OPERATION_MEMMOVE:
+		*f = vdm_memmove(v, (char *)op->data.memmove.dest + off,
+			(char *)op->data.memmove.src + off, len, w->vflags);
+		break;
+	case VDM_OPERATION_MEMSET:
+		*f = vdm_memset(v, (char *)op->data.memset.str + off,
+			op->data.memset.c, len, w->vflags);
+		break;
+	case VDM_OPERATION_FLUSH:
+		*f = vdm_flush(v, (char *)op->data.flush.dest + off, len,
+			w->vflags);
+		break;
+	}
+	if (f->data.data == NULL && FUTURE_STATE(f) == FUTURE_STATE_COMPLETE &&
+			f->output.result == VDM_ERROR_OUT_OF_MEMORY)
+		return -1;
+	/*
+	 * The default mover behind a wrapper (PAGE maps) only copies: the
+	 * wrapper's syncer persists, so the copy must not msync on its own.
+	 */
+	if (v == &as->dflt)
+		f->data.data = &as->tok[(w->pflags | PMEM2_F_MEM_NOFLUSH) &
+			(PMEM2_ASYNC_NFLAGS - 1)];
+	w->part_done[i] = 0;
+	w->ncreated++;
+	w->nleft++;
+	return 0;
+}
+
+/* Plans the inner operations for op and makes them (on the first poll). */
 static void
 wop_begin(struct wop *w, const struct vdm_operation *op)
 {
 	struct pmem2_async *as = w->as;
 	struct vdm *v = as->inner;
 	int durable = !(w->pflags & PMEM2_F_MEM_NOFLUSH);
-	uint64_t vf = 0;
+	size_t len = op_len(op);
 
+	w->vflags = 0;
 	if (op->type == VDM_OPERATION_FLUSH) {
 		/* only a mover that persists itself is worth asking */
 		if (!(durable && as->gran == PMEM2_GRANULARITY_CACHE_LINE &&
@@ -225,42 +294,100 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 			return;
 		}
 	}
-
 	if (durable && as->gran == PMEM2_GRANULARITY_CACHE_LINE &&
 			as->inner_durable && v != &as->dflt) {
-		vf |= VDM_F_MEM_DURABLE;
+		w->vflags |= VDM_F_MEM_DURABLE;
 		w->skip_flush = 1;
 	}
 	if (as->inner_nocache &&
 			(w->pflags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC)))
-		vf |= VDM_F_NO_CACHE_HINT;
+		w->vflags |= VDM_F_NO_CACHE_HINT;
 
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		w->inner = vdm_memcpy(v, op->data.memcpy.dest,
-			op->data.memcpy.src, op->data.memcpy.n, vf);
-		break;
-	case VDM_OPERATION_MEMMOVE:
-		w->inner = vdm_memmove(v, op->data.memmove.dest,
-			op->data.memmove.src, op->data.memmove.n, vf);
-		break;
-	case VDM_OPERATION_MEMSET:
-		w->inner = vdm_memset(v, op->data.memset.str,
-			op->data.memset.c, op->data.memset.n, vf);
-		break;
-	case VDM_OPERATION_FLUSH:
-		w->inner = vdm_flush(v, op->data.flush.dest,
-			op->data.flush.n, vf);
-		break;
+	/* split only what parts can do independently, for a real mover */
+	int split = v != &as->dflt && len >= PART_MIN_SPLIT &&
+		op->type != VDM_OPERATION_FLUSH;
+	if (split && op->type == VDM_OPERATION_MEMMOVE) {
+		uintptr_t d = (uintptr_t)op->data.memmove.dest;
+		uintptr_t s = (uintptr_t)op->data.memmove.src;
+		split = (d > s ? d - s : s - d) >= len;	/* no overlap */
 	}
-	/*
-	 * The default mover behind a wrapper (PAGE maps) only copies: the
-	 * wrapper's syncer persists, so the copy must not msync on its own.
-	 */
-	if (v == &as->dflt && w->inner.data.data != NULL)
-		w->inner.data.data = &as->tok[(w->pflags |
-			PMEM2_F_MEM_NOFLUSH) & (PMEM2_ASYNC_NFLAGS - 1)];
+
+	w->nparts = 1;
+	w->part_size = len;
+	w->parts = &w->inner;
+	w->part_done = &w->inner_done;
+	if (split) {
+		size_t psz = PART_SIZE;
+		if ((len + psz - 1) / psz > PART_MAX)
+			psz = ((len + PART_MAX - 1) / PART_MAX + 4095) &
+				~(size_t)4095;
+		unsigned np = (unsigned)((len + psz - 1) / psz);
+		void *mem = malloc(np * (sizeof(struct vdm_operation_future) + 1));
+		if (mem) {	/* else: one part */
+			w->nparts = np;
+			w->part_size = psz;
+			w->parts = mem;
+			w->part_done = (unsigned char *)(w->parts + np);
+		}
+	}
+	w->ncreated = 0;
+	w->nleft = 0;
+	w->flushed = as->gran == PMEM2_GRANULARITY_CACHE_LINE && durable &&
+		!w->skip_flush;	/* each part is written back as it finishes */
+	for (unsigned i = 0; i < w->nparts; i++)
+		if (wop_make_part(w, op, i))
+			break;	/* no memory: retried as parts finish */
+	if (w->ncreated == 0) {
+		/* not even one: nothing was written */
+		w->result = VDM_ERROR_OUT_OF_MEMORY;
+		w->phase = WOP_DONE;
+		return;
+	}
 	w->phase = WOP_MOVE;
+}
+
+/* Polls the inner operations once; COMPLETE when all are. */
+static enum future_state
+wop_move(struct wop *w, const struct vdm_operation *op,
+	struct future_notifier *n)
+{
+	int started = 0;
+
+	for (unsigned i = 0; i < w->ncreated; i++) {
+		if (w->part_done[i])
+			continue;
+		struct vdm_operation_future *f = &w->parts[i];
+		enum future_state st = future_poll(FUTURE_AS_RUNNABLE(f), n);
+		if (st == FUTURE_STATE_IDLE)
+			continue;
+		started = 1;
+		if (st != FUTURE_STATE_COMPLETE)
+			continue;
+		w->part_done[i] = 1;
+		w->nleft--;
+		if (f->output.result != VDM_SUCCESS) {
+			if (w->result == VDM_SUCCESS)
+				w->result = f->output.result;
+		} else if (w->flushed) {
+			size_t off = (size_t)i * w->part_size;
+			size_t len = op_len(op) - off;
+			pmem2_cpu_flush((char *)op_dest(op) + off,
+				len < w->part_size ? len : w->part_size);
+		}
+	}
+	/* parts that found no memory before: the finished ones freed some */
+	while (w->ncreated < w->nparts && w->result == VDM_SUCCESS) {
+		if (wop_make_part(w, op, w->ncreated)) {
+			if (w->nleft == 0)	/* nothing will free memory */
+				w->result = VDM_ERROR_OUT_OF_MEMORY;
+			break;
+		}
+		started = 1;
+	}
+	if (w->nleft != 0 || (w->ncreated < w->nparts &&
+			w->result == VDM_SUCCESS))
+		return started ? FUTURE_STATE_RUNNING : FUTURE_STATE_IDLE;
+	return FUTURE_STATE_COMPLETE;
 }
 
 /* Advances the operation as far as it goes without blocking. */
@@ -271,11 +398,9 @@ wop_step(struct wop *w, const struct vdm_operation *op,
 	struct pmem2_async *as = w->as;
 
 	if (w->phase == WOP_MOVE) {
-		enum future_state st = future_poll(
-			FUTURE_AS_RUNNABLE(&w->inner), n);
+		enum future_state st = wop_move(w, op, n);
 		if (st != FUTURE_STATE_COMPLETE)
 			return st;
-		w->result = w->inner.output.result;
 		w->phase = w->result == VDM_SUCCESS ? WOP_PERSIST : WOP_DONE;
 	}
 
@@ -290,7 +415,7 @@ wop_step(struct wop *w, const struct vdm_operation *op,
 				pmem2_cpu_fence();
 				break;
 			case PMEM2_GRANULARITY_CACHE_LINE:
-				if (!w->skip_flush)
+				if (!w->skip_flush && !w->flushed)
 					pmem2_cpu_flush(dest, len);
 				pmem2_cpu_fence();
 				break;
@@ -325,6 +450,8 @@ wop_finish(struct wop *w, const struct vdm_operation *op,
 	struct vdm_operation_output *out)
 {
 	op_output(op, out, w->result);
+	if (w->parts != NULL && w->parts != &w->inner)
+		free(w->parts);
 	free(w);
 }
 
@@ -359,7 +486,7 @@ wrap_has_property(void *future, enum future_property prop)
 	if (w->phase == WOP_SYNC)
 		return 1;
 	if (w->phase == WOP_MOVE)
-		return future_has_property(&w->inner, prop) ? 1 : 0;
+		return future_has_property(&w->parts[0], prop) ? 1 : 0;
 	if (w->phase == WOP_NEW && w->as->inner->has_property != NULL)
 		return w->as->inner->has_property(future, prop) ? 1 : 0;
 	return 0;
