@@ -21,6 +21,7 @@
 #include "memops_impl.h"
 
 size_t pmem2_movnt_threshold = 256;
+size_t pmem2_movnt_threshold_noflush = (size_t)4 << 20;
 int pmem2_wc_workaround;
 enum cpu_flush_kind pmem2_flush_kind;
 
@@ -190,7 +191,22 @@ select_isa(void)
 		v = secure_getenv("PMEM_NO_GENERIC_MEMCPY");
 		if (v != NULL && atoll(v) != 0)
 			Isa = &pmem2_isa_libc;
+		return;
 	}
+#if defined(__x86_64__)
+	int md = 0;
+	v = secure_getenv("PMEM_MOVDIR64B");
+	if (v != NULL && strcmp(v, "0") != 0 && f->movdir64b)
+		md = 1;	/* opt-in: replaces the non-temporal stores */
+
+	if (f->sse2)
+		Isa = md ? &pmem2_isa_sse2_md : &pmem2_isa_sse2;
+	if (f->avx && !env_eq("PMEM_AVX", "0"))
+		Isa = md ? &pmem2_isa_avx_md : &pmem2_isa_avx;
+	/* the byte-masked head/tail stores need AVX512BW as well */
+	if (f->avx512f && f->avx512bw && !env_eq("PMEM_AVX512F", "0"))
+		Isa = md ? &pmem2_isa_avx512_md : &pmem2_isa_avx512;
+#endif
 }
 
 __attribute__((constructor(102))) static void

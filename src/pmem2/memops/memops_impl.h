@@ -33,6 +33,8 @@ struct memops_isa {
 
 /* Knobs read by the variants, set by the constructor in memops.c. */
 extern size_t pmem2_movnt_threshold;	/* PMEM_MOVNT_THRESHOLD */
+/* where copies that need no write-back (BYTE, PAGE, NOFLUSH) turn NT */
+extern size_t pmem2_movnt_threshold_noflush;
 extern int pmem2_wc_workaround;		/* PMEM_WC_WORKAROUND */
 extern enum cpu_flush_kind pmem2_flush_kind;
 
@@ -40,6 +42,15 @@ extern enum cpu_flush_kind pmem2_flush_kind;
 extern const struct memops_isa pmem2_isa_generic;
 /* libc memmove/memset followed by a write-back (PMEM_NO_GENERIC_MEMCPY). */
 extern const struct memops_isa pmem2_isa_libc;
+
+#if defined(__x86_64__)
+extern const struct memops_isa pmem2_isa_sse2;
+extern const struct memops_isa pmem2_isa_sse2_md;
+extern const struct memops_isa pmem2_isa_avx;
+extern const struct memops_isa pmem2_isa_avx_md;
+extern const struct memops_isa pmem2_isa_avx512;
+extern const struct memops_isa pmem2_isa_avx512_md;
+#endif
 
 /*
  * The variant in use and the granularity tables, for tests and the
