@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #define ISA avx
+#define TARGET_STR "avx"
 #define ISA_NAME "avx"
 #define LINE_VECS 2
 typedef __m256i vec_t;

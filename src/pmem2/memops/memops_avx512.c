@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #define ISA avx512
+#define TARGET_STR "avx512f,avx512bw"
 #define ISA_NAME "avx512"
 #define LINE_VECS 1
 typedef __m512i vec_t;

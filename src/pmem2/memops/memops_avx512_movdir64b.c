@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #define ISA avx512_md
+#define TARGET_STR "avx512f,avx512bw,movdir64b"
 #define ISA_NAME "avx512+movdir64b"
 #define LINE_VECS 1
 typedef __m512i vec_t;

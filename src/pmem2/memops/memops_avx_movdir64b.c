@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #define ISA avx_md
+#define TARGET_STR "avx,movdir64b"
 #define ISA_NAME "avx+movdir64b"
 #define LINE_VECS 2
 typedef __m256i vec_t;

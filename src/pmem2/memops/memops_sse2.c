@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #define ISA sse2
+#define TARGET_STR "sse2"
 #define ISA_NAME "sse2"
 #define LINE_VECS 4
 typedef __m128i vec_t;

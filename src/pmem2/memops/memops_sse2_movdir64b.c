@@ -3,6 +3,7 @@
 #include <immintrin.h>
 
 #define ISA sse2_md
+#define TARGET_STR "sse2,movdir64b"
 #define ISA_NAME "sse2+movdir64b"
 #define LINE_VECS 4
 typedef __m128i vec_t;

@@ -13,6 +13,9 @@
  *		stores per line: SSE2/AVX)
  *   NT_LINE_COPY	optional: copy one line with a single instruction
  *		(MOVDIR64B)
+ *   TARGET_STR	the instruction sets, e.g. "avx512f,avx512bw": applied to
+ *		every function here by pragma, so the file needs no -m flags
+ *		(and builds the same wherever its sources are compiled)
  *
  * Layout of a copy of n bytes to d (n > SMALL_MAX):
  *   head	[d, A)	    A = d rounded up to a line, stored last from a
@@ -33,6 +36,16 @@
 
 #include "memops_impl.h"
 #include "check_hooks.h"
+
+#define DO_PRAGMA_(x) _Pragma(#x)
+#define DO_PRAGMA(x) DO_PRAGMA_(x)
+#if defined(__clang__)
+DO_PRAGMA(clang attribute push(__attribute__((target(TARGET_STR))), \
+	apply_to = function))
+#else
+#pragma GCC push_options
+DO_PRAGMA(GCC target(TARGET_STR))
+#endif
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
@@ -729,3 +742,9 @@ const struct memops_isa F(pmem2_isa) = {
 	.raw_memmove = F(memmove_raw),
 	.raw_memset = F(memset_raw),
 };
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
