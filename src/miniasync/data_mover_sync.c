@@ -26,6 +26,14 @@ sync_op_new(struct vdm *vdm, const enum vdm_operation_type type)
 	return vdm;
 }
 
+static __attribute__((noinline)) void
+sync_flush(const struct vdm_operation *op)
+{
+	cpu_flush_range(cpu_flush_kind(), op->data.flush.dest,
+		op->data.flush.n);
+	cpu_sfence();
+}
+
 static int
 sync_op_start(void *data, const struct vdm_operation *op,
 	struct future_notifier *n)
@@ -36,21 +44,28 @@ sync_op_start(void *data, const struct vdm_operation *op,
 
 	switch (op->type) {
 	case VDM_OPERATION_MEMCPY:
-		memcpy(op->data.memcpy.dest, op->data.memcpy.src,
-			op->data.memcpy.n);
+		/* small copies inline: a library call costs more than them */
+		if (op->data.memcpy.n <= MA_SMALL_MAX)
+			ma_small_move(op->data.memcpy.dest,
+				op->data.memcpy.src, op->data.memcpy.n);
+		else
+			memcpy(op->data.memcpy.dest, op->data.memcpy.src,
+				op->data.memcpy.n);
 		break;
 	case VDM_OPERATION_MEMMOVE:
-		memmove(op->data.memmove.dest, op->data.memmove.src,
-			op->data.memmove.n);
+		if (op->data.memmove.n <= MA_SMALL_MAX)
+			ma_small_move(op->data.memmove.dest,
+				op->data.memmove.src, op->data.memmove.n);
+		else
+			memmove(op->data.memmove.dest, op->data.memmove.src,
+				op->data.memmove.n);
 		break;
 	case VDM_OPERATION_MEMSET:
 		memset(op->data.memset.str, op->data.memset.c,
 			op->data.memset.n);
 		break;
 	case VDM_OPERATION_FLUSH:
-		cpu_flush_range(cpu_flush_kind(), op->data.flush.dest,
-			op->data.flush.n);
-		cpu_sfence();
+		sync_flush(op);
 		break;
 	default:
 		/* unknown type: nothing to do, op_delete reports it */

@@ -102,6 +102,10 @@ struct data_mover_threads {
 	uint32_t free_lock __attribute__((aligned(CACHELINE)));
 	struct dmt_node *free_nodes;
 	struct dmt_chunk *chunks;
+
+	/* registry of live movers, for the per-thread node caches */
+	uint64_t id;
+	struct data_mover_threads *reg_next;
 };
 
 /* ---- default operations (flags are hints the libc versions ignore) ---- */
@@ -299,44 +303,192 @@ free_unlock(struct data_mover_threads *dmt)
 	__atomic_store_n(&dmt->free_lock, 0, __ATOMIC_RELEASE);
 }
 
+/* Takes up to `want` nodes into out[]; returns how many (0: no memory). */
+static unsigned
+node_get_batch(struct data_mover_threads *dmt, struct dmt_node **out,
+	unsigned want)
+{
+	unsigned got = 0;
+	free_lock(dmt);
+	while (got < want) {
+		struct dmt_node *node = dmt->free_nodes;
+		if (node == NULL) {
+			if (got > 0)
+				break;
+			struct dmt_chunk *c = aligned_alloc(CACHELINE,
+				sizeof(struct dmt_chunk));
+			if (c == NULL)
+				break;
+			c->next = dmt->chunks;
+			dmt->chunks = c;
+			for (size_t i = 0; i < NODES_PER_CHUNK; i++) {
+				struct dmt_node *x = &c->nodes[i];
+				MA_NOCHECK(&x->complete, sizeof(x->complete));
+				MA_NOCHECK(&x->released, sizeof(x->released));
+				MA_NOCHECK(&x->parts, sizeof(x->parts));
+				x->dmt = dmt;
+				x->next_free = (i + 1 < NODES_PER_CHUNK) ?
+					&c->nodes[i + 1] : NULL;
+			}
+			node = &c->nodes[0];
+		}
+		dmt->free_nodes = node->next_free;
+		out[got++] = node;
+	}
+	free_unlock(dmt);
+	return got;
+}
+
+static void
+node_put_batch(struct data_mover_threads *dmt, struct dmt_node **nodes,
+	unsigned n)
+{
+	if (n == 0)
+		return;
+	free_lock(dmt);
+	for (unsigned i = 0; i < n; i++) {
+		nodes[i]->next_free = dmt->free_nodes;
+		dmt->free_nodes = nodes[i];
+	}
+	free_unlock(dmt);
+}
+
+/*
+ * Per-thread node cache. Taking the free-list lock costs a locked
+ * instruction or two per operation, which dominates small operations; each
+ * thread therefore keeps a few nodes of the mover it used last. The cache
+ * names its mover by address and unique id; nodes go back to the mover's
+ * list when the thread switches movers or exits, but only if the mover is
+ * still alive (checked under the registry lock, which delete also takes),
+ * otherwise they were freed with the mover and are just forgotten.
+ */
+#define TC_MAX 32
+#define TC_BATCH 16
+
+struct tcache {
+	struct data_mover_threads *dmt;
+	uint64_t id;
+	unsigned n;
+	struct dmt_node *nodes[TC_MAX];
+};
+
+/*
+ * initial-exec: a direct %fs access instead of a __tls_get_addr call on
+ * every operation (a few hundred bytes of static TLS).
+ */
+static __thread struct tcache tc __attribute__((tls_model("initial-exec")));
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct data_mover_threads *reg_head;
+static uint64_t reg_last_id;
+static pthread_key_t tc_key;
+static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
+static int tc_key_ok;
+
+static void
+tc_flush(void)
+{
+	if (tc.n > 0) {
+		pthread_mutex_lock(&reg_lock);
+		struct data_mover_threads *d;
+		for (d = reg_head; d != NULL; d = d->reg_next)
+			if (d == tc.dmt && d->id == tc.id)
+				break;
+		if (d != NULL)
+			node_put_batch(d, tc.nodes, tc.n);
+		pthread_mutex_unlock(&reg_lock);
+	}
+	tc.n = 0;
+	tc.dmt = NULL;
+	tc.id = 0;
+}
+
+static void
+tc_thread_exit(void *arg)
+{
+	(void)arg;
+	tc_flush();
+}
+
+static void
+tc_key_init(void)
+{
+	tc_key_ok = pthread_key_create(&tc_key, tc_thread_exit) == 0;
+}
+
+/* Makes the calling thread's cache serve dmt. */
+static void
+tc_adopt(struct data_mover_threads *dmt)
+{
+	tc_flush();
+	pthread_once(&tc_once, tc_key_init);
+	if (!tc_key_ok)
+		return;	/* no exit hook: run uncached */
+	pthread_setspecific(tc_key, &tc);
+	tc.dmt = dmt;
+	tc.id = dmt->id;
+}
+
+static inline int
+tc_serves(struct data_mover_threads *dmt)
+{
+	return tc.dmt == dmt && tc.id == dmt->id;
+}
+
 static struct dmt_node *
 node_get(struct data_mover_threads *dmt)
 {
-	struct dmt_node *node;
-	free_lock(dmt);
-	node = dmt->free_nodes;
-	if (node == NULL) {
-		struct dmt_chunk *c = aligned_alloc(CACHELINE,
-			sizeof(struct dmt_chunk));
-		if (c == NULL) {
-			free_unlock(dmt);
-			return NULL;
-		}
-		c->next = dmt->chunks;
-		dmt->chunks = c;
-		for (size_t i = 0; i < NODES_PER_CHUNK; i++) {
-			struct dmt_node *x = &c->nodes[i];
-			MA_NOCHECK(&x->complete, sizeof(x->complete));
-			MA_NOCHECK(&x->released, sizeof(x->released));
-			MA_NOCHECK(&x->parts, sizeof(x->parts));
-			x->dmt = dmt;
-			x->next_free = (i + 1 < NODES_PER_CHUNK) ?
-				&c->nodes[i + 1] : NULL;
-		}
-		node = &c->nodes[0];
+	if (tc_serves(dmt) && tc.n > 0)
+		return tc.nodes[--tc.n];
+	if (!tc_serves(dmt))
+		tc_adopt(dmt);
+	if (tc_serves(dmt)) {
+		tc.n = node_get_batch(dmt, tc.nodes, TC_BATCH);
+		return tc.n > 0 ? tc.nodes[--tc.n] : NULL;
 	}
-	dmt->free_nodes = node->next_free;
-	free_unlock(dmt);
-	return node;
+	struct dmt_node *node;
+	return node_get_batch(dmt, &node, 1) ? node : NULL;
 }
 
 static void
 node_put(struct data_mover_threads *dmt, struct dmt_node *node)
 {
-	free_lock(dmt);
-	node->next_free = dmt->free_nodes;
-	dmt->free_nodes = node;
-	free_unlock(dmt);
+	if (tc_serves(dmt)) {
+		if (tc.n == TC_MAX) {
+			node_put_batch(dmt, tc.nodes + TC_MAX - TC_BATCH,
+				TC_BATCH);
+			tc.n -= TC_BATCH;
+		}
+		tc.nodes[tc.n++] = node;
+		return;
+	}
+	node_put_batch(dmt, &node, 1);
+}
+
+static void
+registry_add(struct data_mover_threads *dmt)
+{
+	pthread_mutex_lock(&reg_lock);
+	dmt->id = ++reg_last_id;
+	dmt->reg_next = reg_head;
+	reg_head = dmt;
+	pthread_mutex_unlock(&reg_lock);
+}
+
+static void
+registry_remove(struct data_mover_threads *dmt)
+{
+	pthread_mutex_lock(&reg_lock);
+	struct data_mover_threads **pp = &reg_head;
+	while (*pp != NULL && *pp != dmt)
+		pp = &(*pp)->reg_next;
+	if (*pp == dmt)
+		*pp = dmt->reg_next;
+	pthread_mutex_unlock(&reg_lock);
+	if (tc.dmt == dmt) {
+		tc.n = 0;
+		tc.dmt = NULL;
+		tc.id = 0;
+	}
 }
 
 /* ---- completion ---- */
@@ -464,7 +616,13 @@ threads_op_start(void *data, const struct vdm_operation *op,
 
 	if (size <= dmt->inline_max || !ma_valid_type(op->type)) {
 		/* tiny (or unknown): done here, the future completes now */
-		run_part(dmt, op, 0, size);
+		if (size <= MA_SMALL_MAX && op->type == VDM_OPERATION_MEMCPY &&
+				__atomic_load_n(&dmt->fn_memcpy,
+				__ATOMIC_RELAXED) == def_memcpy)
+			ma_small_move(op->data.memcpy.dest,
+				op->data.memcpy.src, size);
+		else
+			run_part(dmt, op, 0, size);
 		node_done_here(node, n);
 		return 0;
 	}
@@ -663,6 +821,7 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 			return NULL;
 		}
 	}
+	registry_add(dmt);
 	return dmt;
 }
 
@@ -687,6 +846,8 @@ data_mover_threads_delete(struct data_mover_threads *dmt)
 {
 	if (dmt == NULL)
 		return;
+	/* no thread may hand cached nodes back from here on */
+	registry_remove(dmt);
 	/* workers leave only once the queue is empty: queued work finishes */
 	stop_workers(dmt, dmt->nthreads);
 	free_mover(dmt);

@@ -78,6 +78,51 @@ ma_futex_wake(uint32_t *word, int n)
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
+/*
+ * Copies up to 64 bytes without a library call. Every load happens before
+ * any store, so the areas may overlap (memmove semantics).
+ */
+typedef char ma_v16 __attribute__((vector_size(16), aligned(1)));
+
+static inline void
+ma_small_move(void *dst, const void *src, size_t n)
+{
+	char *d = dst;
+	const char *s = src;
+	if (n >= 16) {
+		ma_v16 a, b, c, e;
+		__builtin_memcpy(&a, s, 16);
+		__builtin_memcpy(&b, s + n - 16, 16);
+		if (n > 32) {
+			__builtin_memcpy(&c, s + 16, 16);
+			__builtin_memcpy(&e, s + n - 32, 16);
+			__builtin_memcpy(d + 16, &c, 16);
+			__builtin_memcpy(d + n - 32, &e, 16);
+		}
+		__builtin_memcpy(d, &a, 16);
+		__builtin_memcpy(d + n - 16, &b, 16);
+	} else if (n >= 8) {
+		uint64_t a, b;
+		__builtin_memcpy(&a, s, 8);
+		__builtin_memcpy(&b, s + n - 8, 8);
+		__builtin_memcpy(d, &a, 8);
+		__builtin_memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+		__builtin_memcpy(&a, s, 4);
+		__builtin_memcpy(&b, s + n - 4, 4);
+		__builtin_memcpy(d, &a, 4);
+		__builtin_memcpy(d + n - 4, &b, 4);
+	} else if (n > 0) {
+		char a = s[0], b = s[n / 2], c = s[n - 1];
+		d[0] = a;
+		d[n / 2] = b;
+		d[n - 1] = c;
+	}
+}
+
+#define MA_SMALL_MAX 64
+
 /* What every mover reports when an operation is done. */
 static inline void
 ma_fill_output(const struct vdm_operation *op, struct vdm_operation_output *o,
