@@ -381,7 +381,6 @@ static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct data_mover_threads *reg_head;
 static uint64_t reg_last_id;
 static pthread_key_t tc_key;
-static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
 static int tc_key_ok;
 
 static void
@@ -409,10 +408,21 @@ tc_thread_exit(void *arg)
 	tc_flush();
 }
 
-static void
+/* At load time, before any thread of ours exists (helgrind cannot follow
+ * pthread_once). */
+__attribute__((constructor)) static void
 tc_key_init(void)
 {
 	tc_key_ok = pthread_key_create(&tc_key, tc_thread_exit) == 0;
+}
+
+__attribute__((destructor)) static void
+tc_key_fini(void)
+{
+	if (tc_key_ok) {
+		tc_key_ok = 0;
+		pthread_key_delete(tc_key);
+	}
 }
 
 /* Makes the calling thread's cache serve dmt. */
@@ -420,7 +430,6 @@ static void
 tc_adopt(struct data_mover_threads *dmt)
 {
 	tc_flush();
-	pthread_once(&tc_once, tc_key_init);
 	if (!tc_key_ok)
 		return;	/* no exit hook: run uncached */
 	pthread_setspecific(tc_key, &tc);

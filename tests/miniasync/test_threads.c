@@ -64,8 +64,8 @@ test_errors(void)
 			FUTURE_NOTIFIER_WAKER) == NULL);
 	CHECK(data_mover_threads_new(1, 4, (enum future_notifier_type)3) == NULL);
 	CHECK(data_mover_threads_new(1, 4, (enum future_notifier_type)-1) == NULL);
-	/* allocation failures (sanitizer allocators abort on such sizes) */
-	if (!sanitized())
+	/* allocation failures (sanitizer and valgrind allocators abort) */
+	if (!sanitized() && !RUNNING_ON_VALGRIND)
 		CHECK(data_mover_threads_new((size_t)1 << 60, 4,
 			FUTURE_NOTIFIER_WAKER) == NULL);
 	CHECK(data_mover_threads_new(1, (size_t)1 << 62,
@@ -442,8 +442,8 @@ main(void)
 {
 	int q = ma_quick();
 	test_errors();
-	test_small_ring(1, q ? 20000 : 1000000);
-	test_small_ring(2, q ? 20000 : 100000);
+	test_small_ring(1, q ? 5000 : 1000000);
+	test_small_ring(2, q ? 5000 : 100000);
 	test_delete_in_flight();
 	test_set_fns("0");
 	test_set_fns("4096");
@@ -459,6 +459,6 @@ main(void)
 	test_wrapped(data_mover_sync_get_vdm(s));
 	data_mover_sync_delete(s);
 
-	test_split_full(q ? 20 : 300);
+	test_split_full(q ? 5 : 300);
 	return 0;
 }
