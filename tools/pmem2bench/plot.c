@@ -3,10 +3,11 @@
  * plot.c -- throughput against size, as SVG.
  *
  * A row takes part when its unit is a throughput (GB/s, MB/s) and its name
- * carries a size ("memcpy 4KiB flags 0", "64 MiB copy", "256B"). The size is
- * cut out of the name and what is left, with the suite, names the series;
- * the row's reference (when it has one) becomes a series of its own, so the
- * figure shows ours next to Debian's or the streaming limit.
+ * carries a size ("memcpy 4KiB flags 0", "64 MiB copy", "256B"). The size
+ * (and a trailing " vs <reference>") is cut out of the name and what is
+ * left, with the suite, names the curve; each reference of a curve becomes a
+ * dashed curve of its own, "<curve> [<reference>]", so the figure shows ours
+ * next to Debian's, glibc's or the streaming limit.
  *
  * gnuplot draws it when it is installed (PMEM2BENCH_NO_GNUPLOT=1 turns that
  * off); otherwise the small writer below does.
@@ -110,7 +111,11 @@ series_add(const char *name, double x, double y)
 	s->y[i] = y;
 }
 
-/* "suite: name without the size", spaces tidied. */
+/*
+ * "suite: name" without the size and without a trailing " vs <reference>"
+ * (rows that show one figure against several references are one curve),
+ * spaces tidied.
+ */
 static void
 series_name(char *out, size_t n, const char *suite, const char *name,
 	size_t at, size_t len)
@@ -118,6 +123,9 @@ series_name(char *out, size_t n, const char *suite, const char *name,
 	char rest[200];
 	snprintf(rest, sizeof(rest), "%.*s%.99s", (int)(at < 99 ? at : 99), name,
 		name + at + len);
+	char *vs = strstr(rest, " vs ");
+	if (vs)
+		*vs = '\0';
 	char tidy[200];
 	size_t o = 0;
 	for (size_t i = 0; rest[i] && o + 1 < sizeof(tidy); i++) {
@@ -158,17 +166,9 @@ collect(void)
 		series_name(sn, sizeof(sn), r->suite, r->name, at, len);
 		series_add(sn, x, y);
 		if (r->ref_value > 0 && *r->ref_name) {
+			/* the reference of this curve, e.g. "... [glibc memcpy]" */
 			char rn[160];
-			char ref[200];
-			size_t rat, rlen;
-			/* a reference named with its own size: cut that too */
-			if (find_size(r->ref_name, &rat, &rlen) > 0)
-				series_name(ref, sizeof(ref), r->suite,
-					r->ref_name, rat, rlen);
-			else
-				snprintf(ref, sizeof(ref), "%.60s: %.90s",
-					r->suite, r->ref_name);
-			snprintf(rn, sizeof(rn), "%.150s (ref)", ref);
+			snprintf(rn, sizeof(rn), "%.100s [%.50s]", sn, r->ref_name);
 			series_add(rn, x, gbs_of(r->ref_value, r->unit));
 		}
 	}
@@ -218,7 +218,7 @@ svg_write(const char *path)
 	FILE *f = fopen(path, "w");
 	if (!f)
 		return -1;
-	const double W = 900, H = 520, L = 70, R = 300, T = 40, B = 60;
+	const double W = 1040, H = 520, L = 70, R = 380, T = 40, B = 60;
 	const double pw = W - L - R, ph = H - T - B;
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" "
@@ -284,7 +284,7 @@ svg_write(const char *path)
 
 	for (int i = 0; i < nser; i++) {
 		const char *c = colors[i % 10];
-		int dashed = strstr(ser[i].name, "(ref)") != NULL;
+		int dashed = strchr(ser[i].name, '[') != NULL;
 		fprintf(f, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s "
 			"points=\"", c, dashed ? " stroke-dasharray=\"6,4\"" : "");
 		for (int j = 0; j < ser[i].n; j++)
@@ -298,7 +298,8 @@ svg_write(const char *path)
 		fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"%s\" "
 			"stroke-width=\"2\"%s/>\n", L + pw + 12, ly, L + pw + 36, ly,
 			c, dashed ? " stroke-dasharray=\"6,4\"" : "");
-		fprintf(f, "<text x=\"%g\" y=\"%g\">", L + pw + 42, ly + 4);
+		fprintf(f, "<text x=\"%g\" y=\"%g\" font-size=\"11\">", L + pw + 42,
+			ly + 4);
 		xml_text(f, ser[i].name);
 		fprintf(f, "</text>\n");
 	}
@@ -369,7 +370,7 @@ gnuplot_write(const char *path)
 	}
 	fclose(d);
 	d = NULL;
-	fprintf(s, "set terminal svg size 900,520 dynamic enhanced font 'sans,11' background rgb 'white'\n");
+	fprintf(s, "set terminal svg size 1040,520 dynamic enhanced font 'sans,11' background rgb 'white'\n");
 	fprintf(s, "set output ");
 	gp_quote(s, path);
 	fprintf(s, "\nset title ");
@@ -386,7 +387,7 @@ gnuplot_write(const char *path)
 		fprintf(s, "%s", i ? ", \\\n  " : "");
 		gp_quote(s, data);
 		fprintf(s, " index %d with linespoints lw 2 %stitle ", i,
-			strstr(ser[i].name, "(ref)") ? "dt 2 " : "");
+			strchr(ser[i].name, '[') ? "dt 2 " : "");
 		gp_quote(s, ser[i].name);
 	}
 	fprintf(s, "\n");
