@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "memops.h"
 #include "map.h"
@@ -21,7 +23,7 @@
 #include "memops_impl.h"
 
 size_t pmem2_movnt_threshold = 256;
-size_t pmem2_movnt_threshold_noflush = (size_t)4 << 20;
+size_t pmem2_movnt_threshold_noflush = (size_t)2 << 20;
 int pmem2_wc_workaround;
 enum cpu_flush_kind pmem2_flush_kind;
 
@@ -29,6 +31,7 @@ static const struct memops_isa *Isa = &pmem2_isa_generic;
 static char Variant[96] = "generic";
 
 static struct pmem2_ops Ops[3];
+static uintptr_t Pagesize = 4096;
 
 /* ---- raw primitives, also used by the async module ---- */
 
@@ -113,15 +116,35 @@ byte_flush(const void *addr, size_t len)
 /*
  * Never aborts: on msync failure errno says why and the call returns
  * (the function type has no return value). errno is kept on success.
+ *
+ * The common case (the range lies inside one map) is a single msync of the
+ * page-rounded range, without taking the map registry's lock. Only when
+ * that fails with ENOMEM (part of the range is not mapped) does the
+ * registry clip the range to the registered maps and skip the gaps.
  */
 static void
 page_persist(const void *addr, size_t len)
 {
 	int saved = errno;
-	int ret = pmem2_page_sync(addr, len);
-	if (ret != 0) {
-		errno = -ret;
+	if (len == 0)
 		return;
+	uintptr_t pg = Pagesize;
+	uintptr_t a = (uintptr_t)addr & ~(pg - 1);
+	size_t n = (size_t)((uintptr_t)addr + len - a);
+	int r;
+	do {
+		r = msync((void *)a, n, MS_SYNC);
+	} while (r != 0 && errno == EINTR);
+	if (r != 0) {
+		if (errno != ENOMEM) {
+			/* errno is msync's */
+			return;
+		}
+		int ret = pmem2_page_sync(addr, len);
+		if (ret != 0) {
+			errno = -ret;
+			return;
+		}
 	}
 	pmem2_check_sync(addr, len);
 	errno = saved;
@@ -212,6 +235,9 @@ select_isa(void)
 __attribute__((constructor(102))) static void
 memops_init(void)
 {
+	long ps = sysconf(_SC_PAGESIZE);
+	if (ps > 0)
+		Pagesize = (uintptr_t)ps;
 	pmem2_flush_kind = cpu_flush_kind();
 	select_isa();
 

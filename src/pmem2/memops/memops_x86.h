@@ -499,6 +499,15 @@ F(move)(void *dst, const void *src, size_t n, unsigned flags, int gran,
 		nt = F(want_nt)(flags, n, pmem2_movnt_threshold_noflush);
 	if (noflush)
 		fk = CPU_FLUSH_NONE;
+	if (gran == G_RAW && !nt) {
+		/*
+		 * PAGE: msync makes it durable, no store-size promise applies;
+		 * libc's copy (rep movsb where fast) is the reference to beat.
+		 */
+		memmove(d, s, n);
+		pmem2_check_store(d, n);
+		return dst;
+	}
 
 	char *a = (char *)(((uintptr_t)d + LINE - 1) & ~(uintptr_t)(LINE - 1));
 	char *e = (char *)(((uintptr_t)d + n) & ~(uintptr_t)(LINE - 1));
@@ -638,6 +647,11 @@ F(fill)(void *dst, int c, size_t n, unsigned flags, int gran, int fk)
 		nt = F(want_nt)(flags, n, pmem2_movnt_threshold_noflush);
 	if (noflush)
 		fk = CPU_FLUSH_NONE;
+	if (gran == G_RAW && !nt) {
+		memset(d, c, n);
+		pmem2_check_store(d, n);
+		return dst;
+	}
 
 	char *a = (char *)(((uintptr_t)d + LINE - 1) & ~(uintptr_t)(LINE - 1));
 	char *e = (char *)(((uintptr_t)d + n) & ~(uintptr_t)(LINE - 1));
