@@ -8,8 +8,8 @@
  *    VDM_ERROR_OUT_OF_MEMORY, only when malloc fails).
  *  - op_start (first poll) either runs a very small operation right away in
  *    the polling thread (n <= inline_max, MINIASYNC_THREADS_INLINE_MAX), or
- *    copies the operation into the node and pushes it onto a bounded
- *    lock-free queue (Vyukov's MPMC ring, ringbuf_size slots). A large
+ *    pushes the node and a copy of the operation (one cache line) onto a
+ *    bounded lock-free queue (Vyukov's MPMC ring, ringbuf_size slots). A large
  *    operation (>= split_min) is cut into one part per worker. A full queue
  *    makes op_start return non-zero: the future stays IDLE and the next
  *    poll tries again, nothing is lost. op_start only reads the operation
@@ -54,21 +54,24 @@ struct dmt_node {
 	enum future_notifier_type notifier;
 	uint32_t padding;
 	struct future_waker waker;
-	struct vdm_operation op;
 	struct data_mover_threads *dmt;
 	struct dmt_node *next_free;
 } __attribute__((aligned(CACHELINE)));
 
+/*
+ * What a worker gets: the operation itself (or one part of it, with its
+ * pointers and size adjusted and `padding` set to 1) travels in the queue
+ * slot, so the worker touches only the slot and, when done, the node.
+ */
 struct dmt_item {
 	struct dmt_node *node;
-	size_t off;
-	size_t len;		/* len == op's n: the whole operation */
+	struct vdm_operation op;
 };
 
 struct dmt_slot {
 	size_t seq;
 	struct dmt_item item;
-};
+} __attribute__((aligned(CACHELINE)));
 
 struct dmt_chunk {
 	struct dmt_chunk *next;
@@ -184,6 +187,37 @@ op_size(const struct vdm_operation *op)
 		return op->data.flush.n;
 	default:
 		return 0;
+	}
+}
+
+/* out = bytes [off, off+len) of op; `split` marks a part in padding. */
+static void
+op_part(const struct vdm_operation *op, size_t off, size_t len, int split,
+	struct vdm_operation *out)
+{
+	*out = *op;
+	out->padding = split ? 1 : 0;
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		out->data.memcpy.dest = (char *)op->data.memcpy.dest + off;
+		out->data.memcpy.src = (char *)op->data.memcpy.src + off;
+		out->data.memcpy.n = len;
+		break;
+	case VDM_OPERATION_MEMMOVE:
+		out->data.memmove.dest = (char *)op->data.memmove.dest + off;
+		out->data.memmove.src = (char *)op->data.memmove.src + off;
+		out->data.memmove.n = len;
+		break;
+	case VDM_OPERATION_MEMSET:
+		out->data.memset.str = (char *)op->data.memset.str + off;
+		out->data.memset.n = len;
+		break;
+	case VDM_OPERATION_FLUSH:
+		out->data.flush.dest = (char *)op->data.flush.dest + off;
+		out->data.flush.n = len;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -539,10 +573,8 @@ worker(void *arg)
 
 	for (;;) {
 		if (queue_pop(dmt, &it) == 0) {
-			struct dmt_node *node = it.node;
-			size_t n = op_size(&node->op);
-			run_part(dmt, &node->op, it.off, it.len);
-			item_done(node, it.len != n || it.off != 0);
+			run_part(dmt, &it.op, 0, op_size(&it.op));
+			item_done(it.node, it.op.padding != 0);
 			idle_since = 0;
 			continue;
 		}
@@ -636,7 +668,6 @@ threads_op_start(void *data, const struct vdm_operation *op,
 		return 0;
 	}
 
-	node->op = *op;
 	node->waker.data = NULL;
 	node->waker.wake = NULL;
 	set_notifier(dmt, node, n);
@@ -655,7 +686,9 @@ threads_op_start(void *data, const struct vdm_operation *op,
 	}
 	node->parts = (uint32_t)parts;
 
-	struct dmt_item it = { node, 0, parts > 1 ? chunk : size };
+	struct dmt_item it;
+	it.node = node;
+	op_part(op, 0, parts > 1 ? chunk : size, parts > 1, &it.op);
 	if (queue_push(dmt, &it) != 0) {
 		if (n != NULL) {
 			n->notifier_used = FUTURE_NOTIFIER_NONE;
@@ -665,8 +698,9 @@ threads_op_start(void *data, const struct vdm_operation *op,
 	}
 	size_t pushed = 1;
 	for (; pushed < parts; pushed++) {
-		it.off = pushed * chunk;
-		it.len = size - it.off < chunk ? size - it.off : chunk;
+		size_t off = pushed * chunk;
+		op_part(op, off, size - off < chunk ? size - off : chunk, 1,
+			&it.op);
 		if (queue_push(dmt, &it) != 0)
 			break;
 	}
@@ -785,7 +819,9 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 
 	/* the ring needs two slots to tell full from empty */
 	size_t nslots = ringbuf_size < 2 ? 2 : ringbuf_size;
-	dmt->slots = calloc(nslots, sizeof(*dmt->slots));
+	dmt->slots = aligned_alloc(CACHELINE, nslots * sizeof(*dmt->slots));
+	if (dmt->slots != NULL)
+		memset(dmt->slots, 0, nslots * sizeof(*dmt->slots));
 	dmt->threads = calloc(nthreads, sizeof(*dmt->threads));
 	if (dmt->slots == NULL || dmt->threads == NULL) {
 		free_mover(dmt);
