@@ -12,7 +12,9 @@
  * links (the -DPMEM2_PERSIST_CHECK build), every written byte must have
  * been reported stored, nothing outside it, and it must be durable once
  * the flags' contract is completed (drain after NODRAIN, persist after
- * NOFLUSH, nothing otherwise).
+ * NOFLUSH, nothing otherwise). The async operations (memcpy, memmove,
+ * memset on the map's default mover) are checked the same way: durable
+ * when the future completes unless NOFLUSH was passed.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#define PMEM2_USE_MINIASYNC 1
 #include <libpmem2.h>
 #include "fuzz_input.h"
 #include "pcheck.h"
@@ -118,7 +121,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	for (int steps = 0; fz_more(&f) && steps < 32; steps++) {
 		struct fmap *m = &maps[fz_u8(&f) % 3];
-		int op = fz_u8(&f) % 4;
+		int op = fz_u8(&f) % 7;
 		unsigned flags = fz_u8(&f) & PMEM2_F_MEM_VALID_FLAGS;
 		size_t len = pick_len(&f);
 		size_t doff = fz_u32(&f) % (MAPSZ - len + 1);
@@ -126,6 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int c = fz_u8(&f);
 		unsigned char *dst = m->addr + doff;
 		void *ret = dst;
+		unsigned async_flags = 0;	/* an async op's flags */
 		struct pcheck_fail pf;
 
 		pcheck_reset((enum pcheck_model)m->gran, m->addr, MAPSZ);
@@ -144,6 +148,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memset(m->shadow + doff, c, len);
 			ret = m->st(dst, c, len, flags);
 			break;
+		case 4:
+		case 5:
+		case 6: {
+			/* the async versions, on the map's default mover */
+			struct vdm_operation_future fu;
+			size_t s = soff % (SRCSZ - len + 1);
+			if (op == 4) {
+				memcpy(m->shadow + doff, dram + s, len);
+				fu = pmem2_memcpy_async(m->map, dst, dram + s, len,
+					flags);
+			} else if (op == 5) {
+				memmove(m->shadow + doff, m->shadow + soff, len);
+				fu = pmem2_memmove_async(m->map, dst,
+					m->addr + soff, len, flags);
+			} else {
+				memset(m->shadow + doff, c, len);
+				fu = pmem2_memset_async(m->map, dst, c, len, flags);
+			}
+			FUTURE_BUSY_POLL(&fu);
+			FZ_CHECK(FUTURE_OUTPUT(&fu)->result == VDM_SUCCESS,
+				"async op %d: result %d", op,
+				(int)FUTURE_OUTPUT(&fu)->result);
+			/* durable at completion unless NOFLUSH, whatever else */
+			async_flags = flags;
+			flags &= PMEM2_F_MEM_NOFLUSH;
+			op = op == 5 ? 1 : 0;	/* same checks as the sync ones */
+			break;
+		}
 		default:
 			/* user stores, then persist */
 			memset(m->shadow + doff, c, len);
@@ -178,8 +210,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		else if (flags & PMEM2_F_MEM_NODRAIN)
 			m->dr();
 		FZ_CHECK(pcheck_durable(dst, len, &pf) == 0,
-			"op %d gran %d flags %#x dst+%zu len %zu: byte %zu is %s",
-			op, m->gran, flags, doff, len, pf.offset, pf.state);
+			"op %d gran %d flags %#x (async flags %#x) dst+%zu len %zu: "
+			"byte %zu is %s", op, m->gran, flags, async_flags, doff, len,
+			pf.offset, pf.state);
 	}
 	pcheck_disable();
 	return 0;

@@ -214,9 +214,10 @@ iteration(int gran, int mover, uint64_t *rng)
 			killed = 1;
 		}
 		struct pollfd pf = { p[0], POLLIN, 0 };
-		int r = poll(&pf, 1, killed ? 1000 : 1);
+		/* a child inside fdatasync dies only when the I/O is done */
+		int r = poll(&pf, 1, killed ? 60000 : 1);
 		if (r == 0 && killed)
-			FAIL("pipe not closed after SIGKILL");
+			FAIL("pipe not closed 60 s after SIGKILL");
 		if (r <= 0)
 			continue;
 		ssize_t n = read(p[0], &seq, sizeof(seq));
@@ -232,8 +233,17 @@ iteration(int gran, int mover, uint64_t *rng)
 	close(p[0]);
 	int st;
 	CHECK(waitpid(pid, &st, 0) == pid);
-	if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL))
-		FAIL("child ended with status %#x, not by SIGKILL", st);
+	if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+		static const char *why[] = { [10] = "open", [11] = "source/config",
+			[12] = "threads mover", [13] = "map_new",
+			[14] = "granularity", [15] = "malloc",
+			[16] = "a future's result was not VDM_SUCCESS",
+			[17] = "pipe write" };
+		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		FAIL("%s mover %d: child ended with status %#x (%s), not by "
+			"SIGKILL", rt_gran_name(gran), mover, st,
+			code >= 10 && code <= 17 ? why[code] : "?");
+	}
 	kills++;
 	close(fd);
 

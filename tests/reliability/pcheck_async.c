@@ -183,10 +183,13 @@ run_mover(int gran, enum mover_kind k, struct runtime *rt,
 
 	static const size_t lens[] = { 0, 1, 100, 4096, 4096 + 3, 65536 + 13,
 		SLOT - 64 };
-	static const unsigned hints[] = { 0, PMEM2_F_MEM_NONTEMPORAL,
-		PMEM2_F_MEM_TEMPORAL, PMEM2_F_MEM_WC, PMEM2_F_MEM_WB };
+	/* every flag but NOFLUSH: NODRAIN too, durable at completion anyway */
+	static const unsigned hints[] = { 0, PMEM2_F_MEM_NODRAIN,
+		PMEM2_F_MEM_NONTEMPORAL, PMEM2_F_MEM_TEMPORAL, PMEM2_F_MEM_WC,
+		PMEM2_F_MEM_WB, PMEM2_F_MEM_NODRAIN | PMEM2_F_MEM_NONTEMPORAL };
 	size_t nlens = sizeof(lens) / sizeof(lens[0]);
-	size_t nhints = rt_quick() || gran == PMEM2_GRANULARITY_PAGE ? 2 : 5;
+	size_t nhints = rt_quick() || gran == PMEM2_GRANULARITY_PAGE ? 2 :
+		sizeof(hints) / sizeof(hints[0]);
 	struct job jobs[NFLIGHT];
 	struct future *futs[NFLIGHT];
 	unsigned round = 0;

@@ -635,6 +635,9 @@ async_init(struct pmem2_map *map, struct vdm_operation_future *f,
 	struct pmem2_async *as = map->async;
 
 	flags &= PMEM2_F_MEM_VALID_FLAGS;
+	/* durable on completion unless NOFLUSH: NODRAIN must not skip the fence */
+	if (!(flags & PMEM2_F_MEM_NOFLUSH))
+		flags &= ~PMEM2_F_MEM_NODRAIN;
 	if (as->direct) {
 		f->data.vdm = &as->dflt;
 		f->data.data = &as->tok[flags];
