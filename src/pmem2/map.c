@@ -19,6 +19,7 @@
 #include "config.h"
 #include "errors.h"
 #include "map.h"
+#include "map_internal.h"
 #include "memops.h"
 #include "pmem2_utils.h"
 #include "source.h"
@@ -41,10 +42,10 @@
  * region reports "cpu_cache". No regions at all (or anything unreadable)
  * means no.
  */
-static int
-platform_has_eadr(void)
+int
+pmem2_eadr_detect(const char *nd_devices_dir)
 {
-	DIR *d = opendir(ND_DEVICES_DIR);
+	DIR *d = opendir(nd_devices_dir);
 	if (!d)
 		return 0;
 
@@ -56,7 +57,7 @@ platform_has_eadr(void)
 		regions++;
 		char path[512];
 		snprintf(path, sizeof(path), "%s/%s/persistence_domain",
-			ND_DEVICES_DIR, de->d_name);
+			nd_devices_dir, de->d_name);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			all_cpu_cache = 0;
@@ -106,7 +107,7 @@ available_granularity(const struct pmem2_source *src,
 		return (enum pmem2_granularity)forced;
 	if (!map_sync)
 		return PMEM2_GRANULARITY_PAGE;
-	if (!platform_has_eadr())
+	if (!pmem2_eadr_detect(ND_DEVICES_DIR))
 		return PMEM2_GRANULARITY_CACHE_LINE;
 	return PMEM2_GRANULARITY_BYTE;
 }
