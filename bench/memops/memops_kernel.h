@@ -144,6 +144,41 @@ mk_gbs(struct mk_map *m, enum mk_op op, size_t size, unsigned flags)
 	return bench_median(v, runs);
 }
 
+/*
+ * Two operations measured in alternating runs (a, b, a, b, ...), so that
+ * a noisy machine slows both alike; medians into *ga and *gb.
+ */
+static inline void
+mk_gbs_pair(struct mk_map *m, enum mk_op a, enum mk_op b, size_t size,
+	unsigned flags, double *ga, double *gb)
+{
+	size_t budget = bench_quick() ? ((size_t)24 << 20) : ((size_t)128 << 20);
+	size_t iters = budget / size;
+	if (iters < 2)
+		iters = 2;
+	if (iters > 200000)
+		iters = 200000;
+	int runs = bench_quick() ? 3 : 7;
+	double va[16], vb[16];
+	for (size_t i = 0; i < iters / 8 + 1; i++) {
+		mk_once(m, a, size, flags);
+		mk_once(m, b, size, 0);
+	}
+	for (int r = 0; r < runs; r++) {
+		double t0 = bench_now();
+		for (size_t i = 0; i < iters; i++)
+			mk_once(m, a, size, flags);
+		double t1 = bench_now();
+		for (size_t i = 0; i < iters; i++)
+			mk_once(m, b, size, 0);
+		double t2 = bench_now();
+		va[r] = (double)size * (double)iters / (t1 - t0) / 1e9;
+		vb[r] = (double)size * (double)iters / (t2 - t1) / 1e9;
+	}
+	*ga = bench_median(va, runs);
+	*gb = bench_median(vb, runs);
+}
+
 /* the cases both builds measure, in this order */
 struct mk_case {
 	enum mk_op op;
