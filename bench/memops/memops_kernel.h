@@ -66,6 +66,7 @@ mk_open(struct mk_map *m, const char *gran)
 	setenv("PMEM2_FORCE_GRANULARITY", gran, 1);
 	int ret = pmem2_map_new(&m->map, cfg, src);
 	unsetenv("PMEM2_FORCE_GRANULARITY");
+	unlink(m->path);	/* the map keeps the file alive */
 	pmem2_source_delete(&src);
 	pmem2_config_delete(&cfg);
 	if (ret) {
@@ -92,7 +93,6 @@ mk_close(struct mk_map *m)
 {
 	pmem2_map_delete(&m->map);
 	close(m->fd);
-	unlink(m->path);
 }
 
 static inline void

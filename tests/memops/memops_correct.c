@@ -297,6 +297,7 @@ open_target(struct target *t, enum pmem2_granularity g, const char *force,
 	setenv("PMEM2_FORCE_GRANULARITY", force, 1);
 	CHECK_PMEM2_OK(pmem2_map_new(&t->map, cfg, src));
 	unsetenv("PMEM2_FORCE_GRANULARITY");
+	unlink(t->path);	/* the map keeps it; nothing is left if we die */
 	CHECK_EQ(pmem2_map_get_store_granularity(t->map), g);
 	pmem2_source_delete(&src);
 	pmem2_config_delete(&cfg);
@@ -318,7 +319,6 @@ close_target(struct target *t)
 {
 	CHECK_PMEM2_OK(pmem2_map_delete(&t->map));
 	close(t->fd);
-	unlink(t->path);
 }
 
 static void
