@@ -183,6 +183,14 @@ now(void)
 }
 
 static unsigned long kills, records_verified, reported_total;
+static char cur_path[512];	/* removed at exit, even after a FAIL */
+
+static void
+remove_cur(void)
+{
+	if (cur_path[0])
+		unlink(cur_path);
+}
 
 static void
 iteration(int gran, int mover, uint64_t *rng)
@@ -193,6 +201,7 @@ iteration(int gran, int mover, uint64_t *rng)
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, (off_t)FSIZE) != 0)
 		FAIL("%s: %s", path, strerror(errno));
+	strcpy(cur_path, path);
 	int p[2];
 	CHECK(pipe(p) == 0);
 	pid_t pid = fork();
@@ -270,6 +279,7 @@ iteration(int gran, int mover, uint64_t *rng)
 	}
 	close(fd);
 	unlink(path);
+	cur_path[0] = '\0';
 }
 
 /* The probe can see dirt: a page written and not synced shows as dirty. */
@@ -301,11 +311,13 @@ cachestat_selftest(void)
 	}
 	close(fd);
 	unlink(path);
+	cur_path[0] = '\0';
 }
 
 int
 main(void)
 {
+	atexit(remove_cur);
 	cachestat_selftest();
 	const char *e = getenv("PMEM2_CRASH_SECONDS");
 	double secs = e && *e ? atof(e) : (rt_quick() ? 2 : 6);

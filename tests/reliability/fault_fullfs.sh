@@ -19,7 +19,13 @@ DEV=
 cleanup() {
 	mountpoint -q "$W/fs" && umount "$W/fs"
 	[ -n "$DEV" ] && losetup -d "$DEV" 2>/dev/null
-	mountpoint -q "$W/back" && umount "$W/back"
+	# the loop device lets go of its backing file asynchronously
+	for _ in $(seq 50); do
+		mountpoint -q "$W/back" || break
+		umount "$W/back" 2>/dev/null && break
+		sleep 0.1
+	done
+	mountpoint -q "$W/back" && umount -l "$W/back"
 	rm -rf "$W"
 }
 trap cleanup EXIT
