@@ -386,7 +386,7 @@ bench_write_json(const char *path)
 
 /* ---- the streaming-copy limit ---- */
 
-typedef void (*stream_fn)(char *dst, const char *src, size_t len);
+typedef bench_copy_fn stream_fn;
 
 /*
  * Each variant copies len bytes (a multiple of 256, both pointers 64-byte
@@ -492,6 +492,13 @@ pick_stream(const char **name)
 #endif
 	*name = "memcpy";
 	return copy_plain;
+}
+
+bench_copy_fn
+bench_stream_copy_fn(void)
+{
+	const char *n;
+	return pick_stream(&n);
 }
 
 const char *

@@ -60,6 +60,15 @@ double bench_stream_copy_gbs(size_t bytes);
 /* Which variant bench_stream_copy_gbs() uses: "avx512", "avx2" or "sse2". */
 const char *bench_stream_copy_variant(void);
 
+/*
+ * The copy bench_stream_copy_gbs() times, for kernels that want the same
+ * floor at other sizes: len a multiple of 256, both pointers 64-byte
+ * aligned; non-temporal stores, then a fence (so on a CACHE_LINE map the
+ * bytes are durable when it returns: the least work a durable copy can do).
+ */
+typedef void (*bench_copy_fn)(char *dst, const char *src, size_t len);
+bench_copy_fn bench_stream_copy_fn(void);
+
 /* ---- access to the recorded rows (pmem2bench's --plot uses them) ---- */
 struct bench_rowdata {
 	const char *suite;

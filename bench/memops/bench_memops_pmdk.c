@@ -1,27 +1,51 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * bench_memops_pmdk.c -- memops_kernel.h built against Debian's PMDK
- * libpmem2. Prints one line per case: "<index> <GB/s>"; suite_memops runs
- * it and puts the figures next to ours.
+ * libpmem2.
+ *
+ * --serve: reads case indices from stdin, one per line, and answers each
+ * with the GB/s of one timed run of that case (warming the case up the
+ * first time). suite_memops drives it so that its runs alternate with ours
+ * and a noisy moment slows both alike; the two never run at once.
+ * Without --serve it prints "<index> <median GB/s>" for every case.
  */
 #include "memops_kernel.h"
 
 int
 main(int argc, char *argv[])
 {
-	for (int i = 1; i < argc; i++)
+	int serve = 0;
+	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0)
 			bench_set_quick(1);
+		else if (strcmp(argv[i], "--serve") == 0)
+			serve = 1;
+	}
 	struct mk_case c[64];
 	int n = mk_cases(c, 64);
+	unsigned char warm[64] = { 0 };
 	struct mk_map cl, pg;
 	if (mk_open(&cl, "CACHE_LINE") || mk_open(&pg, "PAGE"))
 		return 1;
-	for (int i = 0; i < n; i++) {
+	int i;
+	while (serve ? scanf("%d", &i) == 1 : 0) {
+		if (i < 0 || i >= n)
+			break;
 		struct mk_map *m = strcmp(c[i].gran, "PAGE") == 0 ? &pg : &cl;
-		printf("%d %.4f\n", i, mk_gbs(m, c[i].op, c[i].size,
-			c[i].flags));
+		if (!warm[i]) {
+			mk_warm(m, c[i].op, c[i].size, c[i].flags);
+			warm[i] = 1;
+		}
+		printf("%.4f\n", mk_run(m, c[i].op, c[i].size, c[i].flags));
 		fflush(stdout);
+	}
+	for (i = 0; !serve && i < n; i++) {
+		struct mk_map *m = strcmp(c[i].gran, "PAGE") == 0 ? &pg : &cl;
+		double v[16];
+		mk_warm(m, c[i].op, c[i].size, c[i].flags);
+		for (int r = 0; r < mk_runs(); r++)
+			v[r] = mk_run(m, c[i].op, c[i].size, c[i].flags);
+		printf("%d %.4f\n", i, bench_median(v, mk_runs()));
 	}
 	mk_close(&cl);
 	mk_close(&pg);

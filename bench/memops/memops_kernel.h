@@ -28,6 +28,7 @@ enum mk_op {
 	MK_LIBC_MEMCPY,		/* glibc memcpy + the map's persist_fn */
 	MK_LIBC_MEMSET,		/* glibc memset + the map's persist_fn */
 	MK_LIBC_MEMCPY_MSYNC,	/* glibc memcpy + msync (the PAGE reference) */
+	MK_STREAM,		/* bench's NT streaming copy + fence: the floor */
 };
 
 struct mk_map {
@@ -117,12 +118,15 @@ mk_once(struct mk_map *m, enum mk_op op, size_t size, unsigned flags)
 		memcpy(m->dst, Mk_src, size);
 		msync(m->dst, (size + 4095) & ~(size_t)4095, MS_SYNC);
 		break;
+	case MK_STREAM:		/* size: a multiple of 256 */
+		bench_stream_copy_fn()(m->dst, Mk_src, size);
+		break;
 	}
 }
 
-/* median GB/s of runs of `op` on `size` bytes */
-static inline double
-mk_gbs(struct mk_map *m, enum mk_op op, size_t size, unsigned flags)
+/* calls per timed run: about 128 MiB (24 quick) moved, at least 2 */
+static inline size_t
+mk_iters(size_t size)
 {
 	size_t budget = bench_quick() ? ((size_t)24 << 20) : ((size_t)128 << 20);
 	size_t iters = budget / size;
@@ -130,53 +134,34 @@ mk_gbs(struct mk_map *m, enum mk_op op, size_t size, unsigned flags)
 		iters = 2;
 	if (iters > 200000)
 		iters = 200000;
-	int runs = bench_quick() ? 3 : 7;
-	double v[16];
-	for (size_t i = 0; i < iters / 8 + 1; i++)	/* warm up */
-		mk_once(m, op, size, flags);
-	for (int r = 0; r < runs; r++) {
-		double t0 = bench_now();
-		for (size_t i = 0; i < iters; i++)
-			mk_once(m, op, size, flags);
-		double t = bench_now() - t0;
-		v[r] = (double)size * (double)iters / t / 1e9;
-	}
-	return bench_median(v, runs);
+	return iters;
 }
 
-/*
- * Two operations measured in alternating runs (a, b, a, b, ...), so that
- * a noisy machine slows both alike; medians into *ga and *gb.
- */
+static inline int
+mk_runs(void)
+{
+	return bench_quick() ? 3 : 7;
+}
+
+/* untimed calls that bring caches, TLB and page tables to a steady state */
 static inline void
-mk_gbs_pair(struct mk_map *m, enum mk_op a, enum mk_op b, size_t size,
-	unsigned flags, double *ga, double *gb)
+mk_warm(struct mk_map *m, enum mk_op op, size_t size, unsigned flags)
 {
-	size_t budget = bench_quick() ? ((size_t)24 << 20) : ((size_t)128 << 20);
-	size_t iters = budget / size;
-	if (iters < 2)
-		iters = 2;
-	if (iters > 200000)
-		iters = 200000;
-	int runs = bench_quick() ? 3 : 7;
-	double va[16], vb[16];
-	for (size_t i = 0; i < iters / 8 + 1; i++) {
-		mk_once(m, a, size, flags);
-		mk_once(m, b, size, 0);
-	}
-	for (int r = 0; r < runs; r++) {
-		double t0 = bench_now();
-		for (size_t i = 0; i < iters; i++)
-			mk_once(m, a, size, flags);
-		double t1 = bench_now();
-		for (size_t i = 0; i < iters; i++)
-			mk_once(m, b, size, 0);
-		double t2 = bench_now();
-		va[r] = (double)size * (double)iters / (t1 - t0) / 1e9;
-		vb[r] = (double)size * (double)iters / (t2 - t1) / 1e9;
-	}
-	*ga = bench_median(va, runs);
-	*gb = bench_median(vb, runs);
+	size_t n = mk_iters(size) / 8 + 1;
+	for (size_t i = 0; i < n; i++)
+		mk_once(m, op, size, flags);
+}
+
+/* GB/s of one timed run of `op` on `size` bytes */
+static inline double
+mk_run(struct mk_map *m, enum mk_op op, size_t size, unsigned flags)
+{
+	size_t iters = mk_iters(size);
+	double t0 = bench_now();
+	for (size_t i = 0; i < iters; i++)
+		mk_once(m, op, size, flags);
+	double t = bench_now() - t0;
+	return (double)size * (double)iters / t / 1e9;
 }
 
 /* the cases both builds measure, in this order */
