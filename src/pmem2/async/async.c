@@ -423,7 +423,12 @@ wop_step(struct wop *w, const struct vdm_operation *op,
 				pmem2_syncer_submit(as->syncer, &w->req,
 					dest, len, n);
 				w->phase = WOP_SYNC;
-				break;
+				/*
+				 * Not polled in this same step: a poll tells the
+				 * syncer that the poller has come back, i.e. has
+				 * issued its whole batch, and ends the gathering.
+				 */
+				return FUTURE_STATE_RUNNING;
 			}
 		}
 	}

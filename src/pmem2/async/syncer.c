@@ -223,10 +223,12 @@ do_sync(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi)
  * request, waits until the poller comes back to poll a request (the kick:
  * it has gone through its whole batch), or no new request arrived for
  * GATHER_QUIET_NS (a poller that sleeps on its waker), at most
- * GATHER_MAX_NS. With the lock held.
+ * GATHER_MAX_NS. With the lock held. The cap is well above the time a
+ * poller takes to write a batch of 32 pages (each a write fault on a page
+ * the last sync cleaned: 100-200 us here) and far below the sync itself.
  */
 #define GATHER_QUIET_NS 20000LL
-#define GATHER_MAX_NS 200000LL
+#define GATHER_MAX_NS 1000000LL
 
 static long long
 mono_ns(void)
