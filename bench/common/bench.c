@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -556,4 +558,86 @@ bench_stream_copy_gbs(size_t bytes)
 	cached_bytes = bytes;
 	cached_gbs = bench_median(gbs, runs);
 	return cached_gbs;
+}
+
+/* ---- a reference build over a pipe ---- */
+
+int
+bench_peer_start(struct bench_peer *p, const char *path, const char *arg)
+{
+	memset(p, 0, sizeof(*p));
+	p->pid = -1;
+	if (path == NULL || path[0] == '\0')
+		return -1;
+	int down[2], up[2];
+	if (pipe(down) != 0)
+		return -1;
+	if (pipe(up) != 0) {
+		close(down[0]);
+		close(down[1]);
+		return -1;
+	}
+	signal(SIGPIPE, SIG_IGN);	/* a dead peer: EPIPE, not our death */
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(down[0], 0);
+		dup2(up[1], 1);
+		close(down[0]);
+		close(down[1]);
+		close(up[0]);
+		close(up[1]);
+		execl(path, path, "--serve", bench_quick() ? "--quick" : arg,
+			bench_quick() ? arg : (char *)NULL, (char *)NULL);
+		_exit(127);
+	}
+	close(down[0]);
+	close(up[1]);
+	p->to = fdopen(down[1], "w");
+	p->from = fdopen(up[0], "r");
+	if (pid < 0 || !p->to || !p->from) {
+		bench_peer_stop(p);
+		return -1;
+	}
+	p->pid = (int)pid;
+	return 0;
+}
+
+double
+bench_peer_run(struct bench_peer *p, int i)
+{
+	double v;
+	if (p->pid <= 0)
+		return 0;
+	if (fprintf(p->to, "%d\n", i) < 0 || fflush(p->to) != 0 ||
+			fscanf(p->from, "%lf", &v) != 1) {
+		fprintf(stderr, "bench: the reference build stopped answering; "
+			"no reference figures from here on\n");
+		bench_peer_stop(p);
+		return 0;
+	}
+	return v;
+}
+
+void
+bench_peer_stop(struct bench_peer *p)
+{
+	if (p->to)
+		fclose(p->to);	/* end of input: the peer exits */
+	if (p->from)
+		fclose(p->from);
+	if (p->pid > 0)
+		waitpid((pid_t)p->pid, NULL, 0);
+	p->to = p->from = NULL;
+	p->pid = 0;
+}
+
+void
+bench_peer_serve(double (*run)(int i, void *arg), void *arg)
+{
+	int i;
+	while (scanf("%d", &i) == 1) {
+		printf("%.6g\n", run(i, arg));
+		fflush(stdout);
+	}
 }

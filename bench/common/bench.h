@@ -69,6 +69,25 @@ const char *bench_stream_copy_variant(void);
 typedef void (*bench_copy_fn)(char *dst, const char *src, size_t len);
 bench_copy_fn bench_stream_copy_fn(void);
 
+/*
+ * A reference build driven over a pipe (e.g. the same kernel linked with
+ * Debian's libpmem2), so that its timed runs alternate with ours one by
+ * one and never overlap them. The peer program calls bench_peer_serve();
+ * the suite starts it with bench_peer_start(path, args) and asks for one
+ * run of case i at a time with bench_peer_run() (<= 0: no figure; a peer
+ * that fails is reported once and then left alone).
+ */
+struct bench_peer {
+	int pid;
+	FILE *to, *from;
+};
+int bench_peer_start(struct bench_peer *p, const char *path,
+	const char *arg);
+double bench_peer_run(struct bench_peer *p, int i);
+void bench_peer_stop(struct bench_peer *p);
+/* Answers requests from stdin with run(i, arg) until end of input. */
+void bench_peer_serve(double (*run)(int i, void *arg), void *arg);
+
 /* ---- access to the recorded rows (pmem2bench's --plot uses them) ---- */
 struct bench_rowdata {
 	const char *suite;

@@ -44,16 +44,25 @@ struct mk_map {
 static char *Mk_src;
 static size_t Mk_max = (size_t)256 << 20;
 
+/*
+ * The suite creates the files; a peer build started with PA_BENCH_SHARE_PID
+ * set to the suite's pid maps the very same ones, so that both write to the
+ * same physical pages (the cost of a flush and fence depends on where the
+ * line lives; separate files gave one side a lucky line for a whole run).
+ */
 static inline int
 mk_open(struct mk_map *m, const char *gran)
 {
 	const char *dir = getenv("PMEM2_BENCH_DIR");
 	if (!dir || !*dir)
 		dir = "/dev/shm";
+	const char *share = getenv("PA_BENCH_SHARE_PID");
+	int creator = !share || !*share;
 	snprintf(m->path, sizeof(m->path), "%s/pa_bench_memops_%d_%s", dir,
-		(int)getpid(), gran);
-	m->fd = open(m->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	if (m->fd < 0 || ftruncate(m->fd, (off_t)Mk_max) != 0) {
+		creator ? (int)getpid() : atoi(share), gran);
+	m->fd = open(m->path, creator ? O_RDWR | O_CREAT | O_TRUNC : O_RDWR,
+		0600);
+	if (m->fd < 0 || (creator && ftruncate(m->fd, (off_t)Mk_max) != 0)) {
 		perror(m->path);
 		return -1;
 	}
@@ -67,7 +76,6 @@ mk_open(struct mk_map *m, const char *gran)
 	setenv("PMEM2_FORCE_GRANULARITY", gran, 1);
 	int ret = pmem2_map_new(&m->map, cfg, src);
 	unsetenv("PMEM2_FORCE_GRANULARITY");
-	unlink(m->path);	/* the map keeps the file alive */
 	pmem2_source_delete(&src);
 	pmem2_config_delete(&cfg);
 	if (ret) {
@@ -87,6 +95,15 @@ mk_open(struct mk_map *m, const char *gran)
 		memset(Mk_src, 2, Mk_max);
 	}
 	return 0;
+}
+
+/* The creator's: once every user has mapped it (the maps keep it alive). */
+static inline void
+mk_unlink(struct mk_map *m)
+{
+	if (m->path[0])
+		unlink(m->path);
+	m->path[0] = '\0';
 }
 
 static inline void

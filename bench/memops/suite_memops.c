@@ -2,8 +2,8 @@
 /*
  * suite_memops.c -- the memory functions on a /dev/shm file mapped with
  * CACHE_LINE (and PAGE) granularity forced, side by side in one run with:
- *   - Debian's PMDK libpmem2 (bench_memops_pmdk --serve: the same kernel
- *     source built against it, driven over a pipe),
+ *   - Debian's PMDK libpmem2 (bench_memops_pmdk: the same kernel source
+ *     built against it, a bench_peer driven over a pipe),
  *   - glibc memcpy/memset followed by the map's persist_fn (PAGE: msync),
  *   - the floor: a bare non-temporal streaming copy of the same size to
  *     the same map, then a fence (the least work that makes a copy durable
@@ -13,9 +13,6 @@
  * shared machine thus slows every contestant of a case alike.
  * Rows: "<op> <gran> <size> f<flags> vs <reference>".
  */
-#include <signal.h>
-#include <sys/wait.h>
-
 #include "memops_kernel.h"
 
 #ifndef BENCH_MEMOPS_PMDK
@@ -25,81 +22,6 @@
 #define SUITE "memops"
 #define DEB "PMDK 1.12.1 (Debian)"
 
-/* bench_memops_pmdk --serve, one request and one answer at a time */
-struct pmdk_server {
-	pid_t pid;
-	FILE *to, *from;
-};
-
-static int
-server_start(struct pmdk_server *s)
-{
-	s->pid = -1;
-	if (BENCH_MEMOPS_PMDK[0] == '\0')
-		return -1;
-	int down[2], up[2];
-	if (pipe(down) != 0)
-		return -1;
-	if (pipe(up) != 0) {
-		close(down[0]);
-		close(down[1]);
-		return -1;
-	}
-	fflush(NULL);
-	s->pid = fork();
-	if (s->pid == 0) {
-		dup2(down[0], 0);
-		dup2(up[1], 1);
-		close(down[0]);
-		close(down[1]);
-		close(up[0]);
-		close(up[1]);
-		execl(BENCH_MEMOPS_PMDK, BENCH_MEMOPS_PMDK, "--serve",
-			bench_quick() ? "--quick" : (char *)NULL, (char *)NULL);
-		_exit(127);
-	}
-	close(down[0]);
-	close(up[1]);
-	if (s->pid < 0) {
-		close(down[1]);
-		close(up[0]);
-		return -1;
-	}
-	s->to = fdopen(down[1], "w");
-	s->from = fdopen(up[0], "r");
-	if (!s->to || !s->from)
-		return -1;
-	return 0;
-}
-
-/* GB/s of one timed run of case i in Debian's build; <= 0: none */
-static double
-server_run(struct pmdk_server *s, int i)
-{
-	double g;
-	if (s->pid <= 0 || fprintf(s->to, "%d\n", i) < 0 || fflush(s->to) ||
-			fscanf(s->from, "%lf", &g) != 1) {
-		if (s->pid > 0)
-			fprintf(stderr, "memops: %s stopped answering; no "
-				"Debian figures from here on\n",
-				BENCH_MEMOPS_PMDK);
-		s->pid = 0;
-		return 0;
-	}
-	return g;
-}
-
-static void
-server_stop(struct pmdk_server *s)
-{
-	if (s->to)
-		fclose(s->to);	/* end of input: it exits */
-	if (s->from)
-		fclose(s->from);
-	if (s->pid > 0)
-		waitpid(s->pid, NULL, 0);
-}
-
 void bench_suite_memops(void);
 
 void
@@ -107,18 +29,22 @@ bench_suite_memops(void)
 {
 	struct mk_case c[64];
 	int n = mk_cases(c, 64);
-	struct pmdk_server srv = { 0 };
-	signal(SIGPIPE, SIG_IGN);	/* a dead server: EPIPE, not death */
-	if (server_start(&srv))
-		fprintf(stderr, "memops: no Debian libpmem2 build to compare "
-			"with\n");
-
-	struct mk_map cl, pg;
+	struct mk_map cl = { 0 }, pg = { 0 };
 	if (mk_open(&cl, "CACHE_LINE") || mk_open(&pg, "PAGE")) {
 		fprintf(stderr, "memops: cannot map the benchmark files\n");
-		server_stop(&srv);
+		mk_unlink(&cl);
+		mk_unlink(&pg);
 		return;
 	}
+	/* the peer maps our files: the same pages for both */
+	char pid[16];
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	setenv("PA_BENCH_SHARE_PID", pid, 1);
+	struct bench_peer srv;
+	if (bench_peer_start(&srv, BENCH_MEMOPS_PMDK, NULL))
+		fprintf(stderr, "memops: no Debian libpmem2 build to compare "
+			"with\n");
+	unsetenv("PA_BENCH_SHARE_PID");
 	for (int i = 0; i < n; i++) {
 		int page = strcmp(c[i].gran, "PAGE") == 0;
 		struct mk_map *m = page ? &pg : &cl;
@@ -139,11 +65,15 @@ bench_suite_memops(void)
 			mk_warm(m, MK_STREAM, sz, 0);
 		for (int r = 0; r < runs; r++) {
 			vo[r] = mk_run(m, c[i].op, sz, c[i].flags);
-			vd[r] = server_run(&srv, i);
+			vd[r] = bench_peer_run(&srv, i);
 			if (with_ref)
 				vr[r] = mk_run(m, ref, sz, 0);
 			if (with_floor)
 				vf[r] = mk_run(m, MK_STREAM, sz, 0);
+		}
+		if (i == 0) {	/* the peer has answered: it has mapped them */
+			mk_unlink(&cl);
+			mk_unlink(&pg);
 		}
 		double ours = bench_median(vo, runs);
 		double deb = srv.pid > 0 ? bench_median(vd, runs) : 0;
@@ -168,7 +98,9 @@ bench_suite_memops(void)
 				"NT stream copy+fence", bench_median(vf, runs), 1);
 		}
 	}
+	mk_unlink(&cl);
+	mk_unlink(&pg);
 	mk_close(&cl);
 	mk_close(&pg);
-	server_stop(&srv);
+	bench_peer_stop(&srv);
 }
