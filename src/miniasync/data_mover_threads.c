@@ -23,6 +23,11 @@
  *    node to the free list, so a waker is never called after the future's
  *    owner could have seen the result and freed the runtime.
  *
+ * Operations carrying VDM_F_MEM_DURABLE or VDM_F_NO_CACHE_HINT (both
+ * declared in the capabilities) are done with streaming stores (stream.c)
+ * or followed by a write-back, and every worker fences before it counts its
+ * part done: see run_part().
+ *
  * Workers that find no work spin for about WORKER_SPIN_NS (so a request
  * right after activity is picked up quickly), then sleep on a futex.
  * Producers wake them only when somebody sleeps (Dekker-style check on
@@ -37,6 +42,7 @@
 #include "libminiasync/data_mover_threads.h"
 #include "common/cpu.h"
 #include "internal.h"
+#include "stream.h"
 
 #define WORKER_SPIN_NS 50000ull
 #define DEFAULT_INLINE_MAX 256
@@ -134,43 +140,95 @@ def_memset(void *str, int c, size_t n, unsigned flags)
 	return memset(str, c, n);
 }
 
-/* Runs [off, off+len) of the operation. */
+/*
+ * The flags the mover acts on: VDM_F_MEM_DURABLE (the bytes must have left
+ * the CPU caches when the future completes) and VDM_F_NO_CACHE_HINT (keep
+ * them out of the caches).
+ */
+#define DMT_FLAGS (VDM_F_MEM_DURABLE | VDM_F_NO_CACHE_HINT)
+
+/* Do [d, d+n) and [s, s+n) overlap? */
+static inline int
+overlaps(const void *d, const void *s, size_t n)
+{
+	uintptr_t a = (uintptr_t)d, b = (uintptr_t)s;
+	return (a > b ? a - b : b - a) < n;
+}
+
+/*
+ * Runs [off, off+len) of the operation.
+ *
+ * With DMT_FLAGS and the default functions, the bytes are written with
+ * streaming (non-temporal) stores, the partial lines at the ends written
+ * back when durability is asked for; with a replacement function (or an
+ * overlapping move), the function runs and then, for durability, every
+ * destination line is written back. Either way a store fence follows, so
+ * that whoever publishes completion after us publishes it after the bytes
+ * (non-temporal stores and write-backs are not ordered by other stores).
+ */
 static void
 run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
 	size_t off, size_t len)
 {
+	uint64_t fl;
+
 	switch (op->type) {
 	case VDM_OPERATION_MEMCPY: {
+		char *d = (char *)op->data.memcpy.dest + off;
+		const char *s = (const char *)op->data.memcpy.src + off;
+		fl = op->data.memcpy.flags & DMT_FLAGS;
 		memcpy_fn f = __atomic_load_n(&dmt->fn_memcpy,
 			__ATOMIC_ACQUIRE);
-		f((char *)op->data.memcpy.dest + off,
-			(const char *)op->data.memcpy.src + off, len,
-			(unsigned)op->data.memcpy.flags);
+		if (fl != 0 && f == def_memcpy) {
+			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
+		} else {
+			f(d, s, len, (unsigned)op->data.memcpy.flags);
+			if (fl & VDM_F_MEM_DURABLE)
+				cpu_flush_range(cpu_flush_kind(), d, len);
+		}
 		break;
 	}
 	case VDM_OPERATION_MEMMOVE: {
+		char *d = (char *)op->data.memmove.dest + off;
+		const char *s = (const char *)op->data.memmove.src + off;
+		fl = op->data.memmove.flags & DMT_FLAGS;
 		memmove_fn f = __atomic_load_n(&dmt->fn_memmove,
 			__ATOMIC_ACQUIRE);
-		f((char *)op->data.memmove.dest + off,
-			(const char *)op->data.memmove.src + off, len,
-			(unsigned)op->data.memmove.flags);
+		if (fl != 0 && f == def_memmove && !overlaps(d, s, len)) {
+			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
+		} else {
+			f(d, s, len, (unsigned)op->data.memmove.flags);
+			if (fl & VDM_F_MEM_DURABLE)
+				cpu_flush_range(cpu_flush_kind(), d, len);
+		}
 		break;
 	}
 	case VDM_OPERATION_MEMSET: {
+		char *d = (char *)op->data.memset.str + off;
+		fl = op->data.memset.flags & DMT_FLAGS;
 		memset_fn f = __atomic_load_n(&dmt->fn_memset,
 			__ATOMIC_ACQUIRE);
-		f((char *)op->data.memset.str + off, op->data.memset.c, len,
-			(unsigned)op->data.memset.flags);
+		if (fl != 0 && f == def_memset) {
+			ma_stream_fill(d, op->data.memset.c, len,
+				fl & VDM_F_MEM_DURABLE);
+		} else {
+			f(d, op->data.memset.c, len,
+				(unsigned)op->data.memset.flags);
+			if (fl & VDM_F_MEM_DURABLE)
+				cpu_flush_range(cpu_flush_kind(), d, len);
+		}
 		break;
 	}
 	case VDM_OPERATION_FLUSH:
 		cpu_flush_range(cpu_flush_kind(),
 			(char *)op->data.flush.dest + off, len);
-		cpu_sfence();
+		fl = 1;
 		break;
 	default:
-		break;
+		return;
 	}
+	if (fl != 0)
+		cpu_sfence();
 }
 
 static size_t
@@ -658,6 +716,7 @@ threads_op_start(void *data, const struct vdm_operation *op,
 	if (size <= dmt->inline_max || !ma_valid_type(op->type)) {
 		/* tiny (or unknown): done here, the future completes now */
 		if (size <= MA_SMALL_MAX && op->type == VDM_OPERATION_MEMCPY &&
+				(op->data.memcpy.flags & DMT_FLAGS) == 0 &&
 				__atomic_load_n(&dmt->fn_memcpy,
 				__ATOMIC_RELAXED) == def_memcpy)
 			ma_small_move(op->data.memcpy.dest,
@@ -835,7 +894,13 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 	dmt->base.op_delete = threads_op_delete;
 	dmt->base.op_start = threads_op_start;
 	dmt->base.op_check = threads_op_check;
-	dmt->base.capabilities = 0;
+	/*
+	 * Durability needs a cache-line write-back instruction (every x86-64
+	 * CPU has one); the cache hint is honoured everywhere.
+	 */
+	dmt->base.capabilities = VDM_F_NO_CACHE_HINT;
+	if (cpu_flush_kind() != CPU_FLUSH_NONE)
+		dmt->base.capabilities |= VDM_F_MEM_DURABLE;
 	dmt->base.has_property = threads_has_property;
 	dmt->notifier = desired_notifier;
 	dmt->fn_memcpy = def_memcpy;
