@@ -415,7 +415,16 @@ wop_step(struct wop *w, const struct vdm_operation *op,
 				pmem2_cpu_fence();
 				break;
 			case PMEM2_GRANULARITY_CACHE_LINE:
-				if (!w->skip_flush && !w->flushed)
+				/*
+				 * A mover that took VDM_F_MEM_DURABLE has
+				 * written the lines back and fenced on the
+				 * cores that stored them before it reported
+				 * completion; a fence here would order only
+				 * this thread's stores, so it adds nothing.
+				 */
+				if (w->skip_flush)
+					break;
+				if (!w->flushed)
 					pmem2_cpu_flush(dest, len);
 				pmem2_cpu_fence();
 				break;
