@@ -41,6 +41,7 @@
 
 #include "libminiasync/data_mover_threads.h"
 #include "common/cpu.h"
+#include "check.h"
 #include "internal.h"
 #include "stream.h"
 
@@ -166,6 +167,23 @@ overlaps(const void *d, const void *s, size_t n)
  * that whoever publishes completion after us publishes it after the bytes
  * (non-temporal stores and write-backs are not ordered by other stores).
  */
+/* Writes [d, d+n) back from the CPU caches (no fence). */
+static inline void
+write_back(const void *d, size_t n)
+{
+	cpu_flush_range(cpu_flush_kind(), d, n);
+	MA_CHECK_FLUSH(d, n);
+}
+
+/* After a (default or replacement) function wrote [d, d+n). */
+static inline void
+fn_done(const void *d, size_t n, uint64_t fl)
+{
+	MA_CHECK_STORE(d, n);	/* what the function did, as far as we know */
+	if (fl & VDM_F_MEM_DURABLE)
+		write_back(d, n);
+}
+
 static void
 run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
 	size_t off, size_t len)
@@ -183,8 +201,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
 			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
 		} else {
 			f(d, s, len, (unsigned)op->data.memcpy.flags);
-			if (fl & VDM_F_MEM_DURABLE)
-				cpu_flush_range(cpu_flush_kind(), d, len);
+			fn_done(d, len, fl);
 		}
 		break;
 	}
@@ -198,8 +215,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
 			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
 		} else {
 			f(d, s, len, (unsigned)op->data.memmove.flags);
-			if (fl & VDM_F_MEM_DURABLE)
-				cpu_flush_range(cpu_flush_kind(), d, len);
+			fn_done(d, len, fl);
 		}
 		break;
 	}
@@ -214,21 +230,21 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
 		} else {
 			f(d, op->data.memset.c, len,
 				(unsigned)op->data.memset.flags);
-			if (fl & VDM_F_MEM_DURABLE)
-				cpu_flush_range(cpu_flush_kind(), d, len);
+			fn_done(d, len, fl);
 		}
 		break;
 	}
 	case VDM_OPERATION_FLUSH:
-		cpu_flush_range(cpu_flush_kind(),
-			(char *)op->data.flush.dest + off, len);
+		write_back((char *)op->data.flush.dest + off, len);
 		fl = 1;
 		break;
 	default:
 		return;
 	}
-	if (fl != 0)
+	if (fl != 0) {
 		cpu_sfence();
+		MA_CHECK_FENCE();
+	}
 }
 
 static size_t
@@ -718,11 +734,13 @@ threads_op_start(void *data, const struct vdm_operation *op,
 		if (size <= MA_SMALL_MAX && op->type == VDM_OPERATION_MEMCPY &&
 				(op->data.memcpy.flags & DMT_FLAGS) == 0 &&
 				__atomic_load_n(&dmt->fn_memcpy,
-				__ATOMIC_RELAXED) == def_memcpy)
+				__ATOMIC_RELAXED) == def_memcpy) {
 			ma_small_move(op->data.memcpy.dest,
 				op->data.memcpy.src, size);
-		else
+			MA_CHECK_STORE(op->data.memcpy.dest, size);
+		} else {
 			run_part(dmt, op, 0, size);
+		}
 		node_done_here(node, n);
 		return 0;
 	}

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/cpu.h"
+#include "check.h"
 #include "stream.h"
 
 #if defined(__x86_64__)
@@ -195,6 +196,20 @@ static inline void
 writeback(const void *p, size_t n)
 {
 	cpu_flush_range(cpu_flush_kind(), p, n);
+	MA_CHECK_FLUSH(p, n);
+}
+
+/* The whole lines just written: cached (plain loop) or streamed. */
+static inline void
+lines_done(const void *p, size_t n, int wb)
+{
+	if (!Lines_cached) {
+		MA_CHECK_NT_STORE(p, n);
+		return;
+	}
+	MA_CHECK_STORE(p, n);
+	if (wb)
+		writeback(p, n);
 }
 
 void
@@ -205,6 +220,7 @@ ma_stream_copy(void *dst, const void *src, size_t n, int wb)
 
 	if (n < STREAM_MIN) {
 		memcpy(d, s, n);
+		MA_CHECK_STORE(d, n);
 		if (wb)
 			writeback(d, n);
 		return;
@@ -213,6 +229,7 @@ ma_stream_copy(void *dst, const void *src, size_t n, int wb)
 	size_t head = (size_t)(-(uintptr_t)d & (LINE - 1));
 	if (head != 0) {
 		memcpy(d, s, head);
+		MA_CHECK_STORE(d, head);
 		if (wb)
 			writeback(d, head);
 		d += head;
@@ -221,13 +238,13 @@ ma_stream_copy(void *dst, const void *src, size_t n, int wb)
 	}
 	size_t body = n & ~(size_t)(LINE - 1);
 	Copy_lines(d, s, body / LINE);
-	if (wb && Lines_cached)
-		writeback(d, body);
+	lines_done(d, body, wb);
 	d += body;
 	s += body;
 	n -= body;
 	if (n != 0) {
 		memcpy(d, s, n);
+		MA_CHECK_STORE(d, n);
 		if (wb)
 			writeback(d, n);
 	}
@@ -240,6 +257,7 @@ ma_stream_fill(void *dst, int c, size_t n, int wb)
 
 	if (n < STREAM_MIN) {
 		memset(d, c, n);
+		MA_CHECK_STORE(d, n);
 		if (wb)
 			writeback(d, n);
 		return;
@@ -247,6 +265,7 @@ ma_stream_fill(void *dst, int c, size_t n, int wb)
 	size_t head = (size_t)(-(uintptr_t)d & (LINE - 1));
 	if (head != 0) {
 		memset(d, c, head);
+		MA_CHECK_STORE(d, head);
 		if (wb)
 			writeback(d, head);
 		d += head;
@@ -254,12 +273,12 @@ ma_stream_fill(void *dst, int c, size_t n, int wb)
 	}
 	size_t body = n & ~(size_t)(LINE - 1);
 	Fill_lines(d, c, body / LINE);
-	if (wb && Lines_cached)
-		writeback(d, body);
+	lines_done(d, body, wb);
 	d += body;
 	n -= body;
 	if (n != 0) {
 		memset(d, c, n);
+		MA_CHECK_STORE(d, n);
 		if (wb)
 			writeback(d, n);
 	}
