@@ -9,8 +9,12 @@
  * Usage: pcheck_async page|cache_line|byte
  * Movers: the map's default, the sync mover, vdm_synchronous_new(), the
  * default threads mover, a 1-worker threads mover, and a user-written
- * mover. The library movers are wrapped (wrapvdm.h) so that their copies,
- * made without hooks, count as ordinary stores left in the cache.
+ * mover. The library movers are wrapped (wrapvdm.h) so that their copies
+ * count as ordinary stores left in the cache and libpmem2 must persist them.
+ * The threads movers are also given to libpmem2 as they are
+ * (threads_durable, threads_1_durable): they declare VDM_F_MEM_DURABLE, so
+ * libpmem2 leaves the persistence to their workers, and the checked build
+ * of libminiasync reports what those do.
  */
 #define PMEM2_USE_MINIASYNC 1
 #include "rutil.h"
@@ -24,10 +28,11 @@ static unsigned long nfutures;
 
 enum mover_kind {
 	MV_DEFAULT, MV_SYNC, MV_VDM_SYNC, MV_THREADS_DEFAULT, MV_THREADS_1,
-	MV_USER, MV_COUNT
+	MV_USER, MV_THREADS_DURABLE, MV_THREADS_1_DURABLE, MV_COUNT
 };
 static const char *mover_names[] = { "default", "sync", "vdm_synchronous",
-	"threads_default", "threads_1", "user" };
+	"threads_default", "threads_1", "user", "threads_durable",
+	"threads_1_durable" };
 
 struct mover {
 	enum mover_kind kind;
@@ -71,6 +76,15 @@ mover_open(struct mover *mv, enum mover_kind k)
 	case MV_USER:
 		user_vdm_init(&mv->user);
 		mv->vdm = &mv->user;
+		return;
+	case MV_THREADS_DURABLE:
+	case MV_THREADS_1_DURABLE:
+		mv->dmt = k == MV_THREADS_DURABLE ?
+			data_mover_threads_default() :
+			data_mover_threads_new(1, 64, FUTURE_NOTIFIER_WAKER);
+		CHECK(mv->dmt);
+		mv->vdm = data_mover_threads_get_vdm(mv->dmt);
+		CHECK(vdm_is_supported(mv->vdm, VDM_F_MEM_DURABLE));
 		return;
 	case MV_COUNT:
 		break;
