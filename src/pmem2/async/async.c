@@ -185,6 +185,13 @@ enum wop_phase {
  * a mover with several workers copies them in parallel, and on CACHE_LINE
  * maps the write-back of the parts that are done overlaps the copying of
  * the others. Below PART_MIN_SPLIT an operation is one part.
+ *
+ * With a mover that persists on its own (the threads mover, which splits
+ * large operations across its workers itself), the parts still pay: a
+ * worker that finishes early takes the next part instead of waiting for a
+ * slower or descheduled one. Measured on 2 shared vCPUs, 64 MiB durable,
+ * medians of 5 interleaved runs: 2 MiB parts 15.3 GB/s, 1 MiB 16.1,
+ * 8 MiB 13.6, one operation 13.6 with dips to 6 GB/s.
  */
 #define PART_SIZE ((size_t)2 << 20)
 #define PART_MIN_SPLIT ((size_t)4 << 20)
