@@ -133,6 +133,49 @@ bench_reset(void)
 	nrows = cap = 0;
 }
 
+void
+bench_fold_medians(void)
+{
+	int n = nrows, out = 0;
+	double *v = malloc(sizeof(double) * (size_t)(3 * n + 1));
+	char *used = calloc((size_t)n + 1, 1);
+	if (!v || !used) {
+		perror("bench: malloc");
+		exit(1);
+	}
+	double *rv = v + n, *rr = v + 2 * n;
+	for (int i = 0; i < n; i++) {
+		if (used[i])
+			continue;
+		int k = 0, kr = 0;
+		for (int j = i; j < n; j++) {
+			if (used[j] || strcmp(rows[j].suite, rows[i].suite) ||
+					strcmp(rows[j].name, rows[i].name))
+				continue;
+			used[j] = 1;
+			v[k++] = rows[j].value;
+			if (rows[j].ratio > 0) {
+				rv[kr] = rows[j].ref_value;
+				rr[kr++] = rows[j].ratio;
+			}
+			if (j != i) {
+				free((char *)rows[j].suite);
+				free((char *)rows[j].name);
+				free((char *)rows[j].unit);
+				free((char *)rows[j].ref_name);
+			}
+		}
+		struct bench_rowdata r = rows[i];
+		r.value = bench_median(v, k);
+		r.ref_value = kr ? bench_median(rv, kr) : 0;
+		r.ratio = kr ? bench_median(rr, kr) : 0;
+		rows[out++] = r;
+	}
+	nrows = out;
+	free(v);
+	free(used);
+}
+
 /* ---- machine and date ---- */
 
 const char *

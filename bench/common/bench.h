@@ -103,6 +103,14 @@ int bench_nrows(void);
 const struct bench_rowdata *bench_get_row(int i);
 /* Drops every recorded row. */
 void bench_reset(void);
+/*
+ * Folds rows recorded several times (repeated passes of the suites) into
+ * one per suite and name, in first-seen order: the medians of the value,
+ * the reference and the ratio. The ratio is the median of the per-pass
+ * ratios, not the ratio of the medians: within a pass, a noisy moment hits
+ * a figure and its reference alike.
+ */
+void bench_fold_medians(void);
 
 /* "YYYY-MM-DD HH:MM UTC" and "<cpu model>, <n> cpus, <kernel>". */
 const char *bench_date(void);

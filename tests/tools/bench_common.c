@@ -23,9 +23,22 @@ slurp(const char *path)
 	return buf;
 }
 
-int
-main(void)
+static double
+twice(int i, void *arg)
 {
+	(void)arg;
+	return 2.0 * i;
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc > 1 && strcmp(argv[1], "--serve") == 0) {
+		/* the peer side of the bench_peer check below */
+		bench_peer_serve(twice, NULL);
+		return 0;
+	}
+
 	double v[] = {5, 1, 4, 2, 3};
 	CHECK(bench_median(v, 5) == 3);
 	double w[] = {4, 1, 3, 2};
@@ -86,6 +99,35 @@ main(void)
 
 	bench_reset();
 	CHECK_EQ(bench_nrows(), 0);
+
+	/* three passes folded: the ratio is the median of the ratios */
+	static const double pv[3] = { 10, 30, 20 }, pr[3] = { 20, 20, 40 };
+	for (int p = 0; p < 3; p++) {
+		bench_row("s", "a", pv[p], "GB/s", "ref", pr[p], 1);
+		bench_row("s", "b", 1.0 + p, "us", NULL, 0, 0);
+	}
+	bench_fold_medians();
+	CHECK_EQ(bench_nrows(), 2);
+	const struct bench_rowdata *ra = bench_get_row(0);
+	const struct bench_rowdata *rb = bench_get_row(1);
+	CHECK(strcmp(ra->name, "a") == 0 && strcmp(rb->name, "b") == 0);
+	CHECK(ra->value == 20 && ra->ref_value == 20);
+	CHECK(fabs(ra->ratio - 0.5) < 1e-9);	/* ratios 0.5, 1.5, 0.5 */
+	CHECK(rb->value == 2 && rb->ratio == 0 && rb->ref_value == 0);
+	bench_reset();
+
+	/* a peer answers one request at a time; a dead one gives 0 */
+	struct bench_peer peer;
+	CHECK(bench_peer_start(&peer, argv[0], NULL) == 0);
+	CHECK(bench_peer_run(&peer, 3) == 6.0);
+	CHECK(bench_peer_run(&peer, 21) == 42.0);
+	bench_peer_stop(&peer);
+	CHECK(bench_peer_run(&peer, 1) == 0);
+	CHECK(bench_peer_start(&peer, "/nonexistent/peer", NULL) == 0);
+	CHECK(bench_peer_run(&peer, 1) == 0);	/* exec failed: no answer */
+	CHECK(peer.pid == 0);
+	bench_peer_stop(&peer);
+	CHECK(bench_peer_start(&peer, "", NULL) == -1);
 
 	/* small on purpose: this checks that the copy works, not its speed */
 	double gbs = bench_stream_copy_gbs((size_t)8 << 20);

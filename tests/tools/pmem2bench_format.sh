@@ -53,6 +53,15 @@ for r in rows:
     assert abs(r["ratio"] - r["value"] / r["ref_value"]) < 1e-3 * r["ratio"]
 PY
 
+# --repeat: each row once, with medians
+"$B" --quick --repeat 2 limits >"$T/rep" 2>/dev/null
+[ "$(grep -c '^limits' "$T/rep")" -eq "$(grep -c '^limits' "$T/table")" ] ||
+	fail "--repeat 2 does not fold the passes into one row each"
+set +e
+"$B" --repeat 0 limits >/dev/null 2>"$T/err"; rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q -- "--repeat wants" "$T/err" || fail "--repeat 0"
+
 check_svg() {
 	python3 - "$1" <<'PY'
 import sys, xml.etree.ElementTree as ET

@@ -41,6 +41,9 @@ usage(FILE *f)
 "(> 1: the figure beats its reference).\n"
 "\n"
 "  --quick          shorter runs (also PMEM2_BENCH_QUICK=1); under a minute\n"
+"  --repeat N       run the suites N times and report, per row, the medians\n"
+"                   of the figure, the reference and the ratio (the ratio:\n"
+"                   median of the per-pass ratios)\n"
 "  --csv FILE       also write the rows as CSV\n"
 "  --json FILE      also write the rows as JSON\n"
 "  --plot FILE.svg  draw throughput against size (gnuplot when installed,\n"
@@ -181,13 +184,15 @@ int
 main(int argc, char *argv[])
 {
 	const char *csv = NULL, *json = NULL, *plot = NULL;
-	enum { OPT_CSV = 256, OPT_JSON, OPT_PLOT, OPT_QUICK, OPT_LIST };
+	int repeat = 1;
+	enum { OPT_CSV = 256, OPT_JSON, OPT_PLOT, OPT_QUICK, OPT_LIST, OPT_REPEAT };
 	static const struct option longopts[] = {
 		{"csv", required_argument, NULL, OPT_CSV},
 		{"json", required_argument, NULL, OPT_JSON},
 		{"plot", required_argument, NULL, OPT_PLOT},
 		{"quick", no_argument, NULL, OPT_QUICK},
 		{"list", no_argument, NULL, OPT_LIST},
+		{"repeat", required_argument, NULL, OPT_REPEAT},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -203,6 +208,17 @@ main(int argc, char *argv[])
 			/* helper programs a suite starts see it too */
 			setenv("PMEM2_BENCH_QUICK", "1", 1);
 			break;
+		case OPT_REPEAT: {
+			char *end;
+			long n = strtol(optarg, &end, 10);
+			if (*end != '\0' || n < 1 || n > 100) {
+				fprintf(stderr, "%s: --repeat wants 1 to 100, "
+					"not '%s'\n", prog, optarg);
+				return 2;
+			}
+			repeat = (int)n;
+			break;
+		}
 		case OPT_LIST:
 			for (const struct pmem2bench_suite *s = pmem2bench_suites;
 			     s->name; s++)
@@ -247,12 +263,15 @@ main(int argc, char *argv[])
 
 	int failed = 0;
 	double t0 = bench_now();
-	for (int i = 0; i < ntodo; i++)
-		if (run_suite(todo[i]))
-			failed++;
-	fprintf(stderr, "%s: %d suite%s in %.1f s%s\n", prog, ntodo,
-		ntodo == 1 ? "" : "s", bench_now() - t0,
-		failed ? " (some failed)" : "");
+	for (int pass = 0; pass < repeat; pass++)
+		for (int i = 0; i < ntodo; i++)
+			if (run_suite(todo[i]))
+				failed++;
+	if (repeat > 1)
+		bench_fold_medians();
+	fprintf(stderr, "%s: %d suite%s%s in %.1f s%s\n", prog, ntodo,
+		ntodo == 1 ? "" : "s", repeat > 1 ? " (repeated)" : "",
+		bench_now() - t0, failed ? " (some failed)" : "");
 
 	/* which streaming copy the "limit" references used */
 	bench_print_table(stdout);
