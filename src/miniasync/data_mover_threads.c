@@ -156,6 +156,15 @@ overlaps(const void *d, const void *s, size_t n)
 	return (a > b ? a - b : b - a) < n;
 }
 
+/* After a (default or replacement) function wrote [d, d+n). */
+static inline void
+fn_done(const void *d, size_t n, uint64_t fl)
+{
+	MA_CHECK_STORE(d, n);	/* what the function did, as far as we know */
+	if (fl & VDM_F_MEM_DURABLE)
+		ma_write_back(d, n);
+}
+
 /*
  * Runs [off, off+len) of the operation.
  *
@@ -167,23 +176,6 @@ overlaps(const void *d, const void *s, size_t n)
  * that whoever publishes completion after us publishes it after the bytes
  * (non-temporal stores and write-backs are not ordered by other stores).
  */
-/* Writes [d, d+n) back from the CPU caches (no fence). */
-static inline void
-write_back(const void *d, size_t n)
-{
-	cpu_flush_range(cpu_flush_kind(), d, n);
-	MA_CHECK_FLUSH(d, n);
-}
-
-/* After a (default or replacement) function wrote [d, d+n). */
-static inline void
-fn_done(const void *d, size_t n, uint64_t fl)
-{
-	MA_CHECK_STORE(d, n);	/* what the function did, as far as we know */
-	if (fl & VDM_F_MEM_DURABLE)
-		write_back(d, n);
-}
-
 static void
 run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
 	size_t off, size_t len)
@@ -235,7 +227,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
 		break;
 	}
 	case VDM_OPERATION_FLUSH:
-		write_back((char *)op->data.flush.dest + off, len);
+		ma_write_back((char *)op->data.flush.dest + off, len);
 		fl = 1;
 		break;
 	default:

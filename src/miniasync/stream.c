@@ -192,8 +192,8 @@ ma_stream_variant(void)
 	return Variant;
 }
 
-static inline void
-writeback(const void *p, size_t n)
+void
+ma_write_back(const void *p, size_t n)
 {
 	cpu_flush_range(cpu_flush_kind(), p, n);
 	MA_CHECK_FLUSH(p, n);
@@ -209,77 +209,63 @@ lines_done(const void *p, size_t n, int wb)
 	}
 	MA_CHECK_STORE(p, n);
 	if (wb)
-		writeback(p, n);
+		ma_write_back(p, n);
+}
+
+/* [d, d+n) with ordinary stores: copied from s, or filled with c (s NULL) */
+static inline void
+plain_piece(char *d, const char *s, int c, size_t n, int wb)
+{
+	if (s != NULL)
+		memcpy(d, s, n);
+	else
+		memset(d, c, n);
+	MA_CHECK_STORE(d, n);
+	if (wb)
+		ma_write_back(d, n);
+}
+
+/*
+ * A copy from s (or a fill with c when s is NULL): the partial lines at
+ * either end with ordinary stores (written back when wb), the whole lines
+ * between them with the streaming loop.
+ */
+static void
+stream(char *d, const char *s, int c, size_t n, int wb)
+{
+	if (n < STREAM_MIN) {
+		plain_piece(d, s, c, n, wb);
+		return;
+	}
+	size_t head = (size_t)(-(uintptr_t)d & (LINE - 1));
+	if (head != 0) {
+		plain_piece(d, s, c, head, wb);
+		d += head;
+		s = s ? s + head : NULL;
+		n -= head;
+	}
+	size_t body = n & ~(size_t)(LINE - 1);
+	if (s != NULL)
+		Copy_lines(d, s, body / LINE);
+	else
+		Fill_lines(d, c, body / LINE);
+	lines_done(d, body, wb);
+	d += body;
+	s = s ? s + body : NULL;
+	n -= body;
+	if (n != 0)
+		plain_piece(d, s, c, n, wb);
 }
 
 void
 ma_stream_copy(void *dst, const void *src, size_t n, int wb)
 {
-	char *d = dst;
-	const char *s = src;
-
-	if (n < STREAM_MIN) {
-		memcpy(d, s, n);
-		MA_CHECK_STORE(d, n);
-		if (wb)
-			writeback(d, n);
-		return;
-	}
-	/* the partial line in front, with ordinary stores */
-	size_t head = (size_t)(-(uintptr_t)d & (LINE - 1));
-	if (head != 0) {
-		memcpy(d, s, head);
-		MA_CHECK_STORE(d, head);
-		if (wb)
-			writeback(d, head);
-		d += head;
-		s += head;
-		n -= head;
-	}
-	size_t body = n & ~(size_t)(LINE - 1);
-	Copy_lines(d, s, body / LINE);
-	lines_done(d, body, wb);
-	d += body;
-	s += body;
-	n -= body;
-	if (n != 0) {
-		memcpy(d, s, n);
-		MA_CHECK_STORE(d, n);
-		if (wb)
-			writeback(d, n);
-	}
+	if (n != 0)
+		stream(dst, src, 0, n, wb);
 }
 
 void
 ma_stream_fill(void *dst, int c, size_t n, int wb)
 {
-	char *d = dst;
-
-	if (n < STREAM_MIN) {
-		memset(d, c, n);
-		MA_CHECK_STORE(d, n);
-		if (wb)
-			writeback(d, n);
-		return;
-	}
-	size_t head = (size_t)(-(uintptr_t)d & (LINE - 1));
-	if (head != 0) {
-		memset(d, c, head);
-		MA_CHECK_STORE(d, head);
-		if (wb)
-			writeback(d, head);
-		d += head;
-		n -= head;
-	}
-	size_t body = n & ~(size_t)(LINE - 1);
-	Fill_lines(d, c, body / LINE);
-	lines_done(d, body, wb);
-	d += body;
-	n -= body;
-	if (n != 0) {
-		memset(d, c, n);
-		MA_CHECK_STORE(d, n);
-		if (wb)
-			writeback(d, n);
-	}
+	stream(dst, NULL, c, n, wb);
 }

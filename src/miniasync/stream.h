@@ -20,6 +20,9 @@
 void ma_stream_copy(void *dst, const void *src, size_t n, int writeback);
 void ma_stream_fill(void *dst, int c, size_t n, int writeback);
 
+/* Writes the lines of [p, p+n) back from the CPU caches (no fence). */
+void ma_write_back(const void *p, size_t n);
+
 /*
  * The instruction set picked at load time: "avx512", "avx2", "sse2" or
  * "libc" (not x86-64: ordinary copies, then a write-back). PMEM_AVX512F=0
