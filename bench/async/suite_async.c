@@ -34,6 +34,7 @@ suite_4k(void)
 	char pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	setenv("PA_BENCH_SHARE_PID", pid, 1);
+	bench_pin_here();	/* the peer runs on our CPU too */
 	struct bench_peer peer;
 	if (bench_peer_start(&peer, BENCH_ASYNC_PMDK, NULL))
 		fprintf(stderr, "async: no PMDK build to compare with\n");
@@ -55,6 +56,7 @@ suite_4k(void)
 		bench_median(vs, K4_RUNS) / 1e6, 1);
 	k4_release(&st);
 	bench_peer_stop(&peer);
+	bench_unpin();
 }
 
 static void

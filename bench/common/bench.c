@@ -4,6 +4,7 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -601,6 +602,33 @@ bench_stream_copy_gbs(size_t bytes)
 	cached_bytes = bytes;
 	cached_gbs = bench_median(gbs, runs);
 	return cached_gbs;
+}
+
+/* ---- one CPU for a figure and its reference ---- */
+
+static cpu_set_t Pin_saved;
+static int Pin_active;
+
+void
+bench_pin_here(void)
+{
+	int cpu = sched_getcpu();
+	if (cpu < 0 || Pin_active ||
+			sched_getaffinity(0, sizeof(Pin_saved), &Pin_saved) != 0)
+		return;
+	cpu_set_t one;
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) == 0)
+		Pin_active = 1;
+}
+
+void
+bench_unpin(void)
+{
+	if (Pin_active)
+		sched_setaffinity(0, sizeof(Pin_saved), &Pin_saved);
+	Pin_active = 0;
 }
 
 /* ---- a reference build over a pipe ---- */

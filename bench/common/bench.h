@@ -70,6 +70,15 @@ typedef void (*bench_copy_fn)(char *dst, const char *src, size_t len);
 bench_copy_fn bench_stream_copy_fn(void);
 
 /*
+ * Pins the calling thread to the CPU it is running on, until bench_unpin().
+ * A peer started meanwhile inherits the pin: on this kind of VM the two
+ * vCPUs differ enough (a 64-byte flush+fence by up to 30%) that a figure
+ * and its reference must come from the same one.
+ */
+void bench_pin_here(void);
+void bench_unpin(void);
+
+/*
  * A reference build driven over a pipe (e.g. the same kernel linked with
  * Debian's libpmem2), so that its timed runs alternate with ours one by
  * one and never overlap them. The peer program calls bench_peer_serve();

@@ -36,7 +36,8 @@ bench_suite_memops(void)
 		mk_unlink(&pg);
 		return;
 	}
-	/* the peer maps our files: the same pages for both */
+	/* the peer maps our files (the same pages) and runs on our CPU */
+	bench_pin_here();
 	char pid[16];
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	setenv("PA_BENCH_SHARE_PID", pid, 1);
@@ -103,4 +104,5 @@ bench_suite_memops(void)
 	mk_close(&cl);
 	mk_close(&pg);
 	bench_peer_stop(&srv);
+	bench_unpin();
 }

@@ -3,7 +3,9 @@
  * bench_common.c -- the benchmark harness (bench/common): median, rows,
  * ratios, the table layout, CSV and JSON output, and a small streaming copy.
  */
+#define _GNU_SOURCE
 #include <math.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -115,6 +117,17 @@ main(int argc, char *argv[])
 	CHECK(fabs(ra->ratio - 0.5) < 1e-9);	/* ratios 0.5, 1.5, 0.5 */
 	CHECK(rb->value == 2 && rb->ratio == 0 && rb->ref_value == 0);
 	bench_reset();
+
+	/* pinned to one CPU, then back to the CPUs we had */
+	cpu_set_t before, during, after;
+	CHECK(sched_getaffinity(0, sizeof(before), &before) == 0);
+	bench_pin_here();
+	CHECK(sched_getaffinity(0, sizeof(during), &during) == 0);
+	CHECK_EQ(CPU_COUNT(&during), 1);
+	CHECK(CPU_ISSET(sched_getcpu(), &during));
+	bench_unpin();
+	CHECK(sched_getaffinity(0, sizeof(after), &after) == 0);
+	CHECK(CPU_EQUAL(&before, &after));
 
 	/* a peer answers one request at a time; a dead one gives 0 */
 	struct bench_peer peer;
