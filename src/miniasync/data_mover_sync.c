@@ -44,21 +44,12 @@ sync_op_start(void *data, const struct vdm_operation *op,
 
 	switch (op->type) {
 	case VDM_OPERATION_MEMCPY:
-		/* small copies inline: a library call costs more than them */
-		if (op->data.memcpy.n <= MA_SMALL_MAX)
-			ma_small_move(op->data.memcpy.dest,
-				op->data.memcpy.src, op->data.memcpy.n);
-		else
-			memcpy(op->data.memcpy.dest, op->data.memcpy.src,
-				op->data.memcpy.n);
+		ma_move(op->data.memcpy.dest, op->data.memcpy.src,
+			op->data.memcpy.n);
 		break;
 	case VDM_OPERATION_MEMMOVE:
-		if (op->data.memmove.n <= MA_SMALL_MAX)
-			ma_small_move(op->data.memmove.dest,
-				op->data.memmove.src, op->data.memmove.n);
-		else
-			memmove(op->data.memmove.dest, op->data.memmove.src,
-				op->data.memmove.n);
+		ma_move(op->data.memmove.dest, op->data.memmove.src,
+			op->data.memmove.n);
 		break;
 	case VDM_OPERATION_MEMSET:
 		memset(op->data.memset.str, op->data.memset.c,

@@ -141,6 +141,23 @@ def_memset(void *str, int c, size_t n, unsigned flags)
 	return memset(str, c, n);
 }
 
+static size_t
+op_size(const struct vdm_operation *op)
+{
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		return op->data.memcpy.n;
+	case VDM_OPERATION_MEMMOVE:
+		return op->data.memmove.n;
+	case VDM_OPERATION_MEMSET:
+		return op->data.memset.n;
+	case VDM_OPERATION_FLUSH:
+		return op->data.flush.n;
+	default:
+		return 0;
+	}
+}
+
 /*
  * The flags the mover acts on: VDM_F_MEM_DURABLE (the bytes must have left
  * the CPU caches when the future completes) and VDM_F_NO_CACHE_HINT (keep
@@ -166,7 +183,7 @@ fn_done(const void *d, size_t n, uint64_t fl)
 }
 
 /*
- * Runs [off, off+len) of the operation.
+ * Runs the operation (or a part of it: see op_part).
  *
  * With DMT_FLAGS and the default functions, the bytes are written with
  * streaming (non-temporal) stores, the partial lines at the ends written
@@ -177,15 +194,15 @@ fn_done(const void *d, size_t n, uint64_t fl)
  * (non-temporal stores and write-backs are not ordered by other stores).
  */
 static void
-run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
-	size_t off, size_t len)
+run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 {
 	uint64_t fl;
+	size_t len = op_size(op);
 
 	switch (op->type) {
 	case VDM_OPERATION_MEMCPY: {
-		char *d = (char *)op->data.memcpy.dest + off;
-		const char *s = (const char *)op->data.memcpy.src + off;
+		char *d = op->data.memcpy.dest;
+		const char *s = op->data.memcpy.src;
 		fl = op->data.memcpy.flags & DMT_FLAGS;
 		memcpy_fn f = __atomic_load_n(&dmt->fn_memcpy,
 			__ATOMIC_ACQUIRE);
@@ -198,8 +215,8 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
 		break;
 	}
 	case VDM_OPERATION_MEMMOVE: {
-		char *d = (char *)op->data.memmove.dest + off;
-		const char *s = (const char *)op->data.memmove.src + off;
+		char *d = op->data.memmove.dest;
+		const char *s = op->data.memmove.src;
 		fl = op->data.memmove.flags & DMT_FLAGS;
 		memmove_fn f = __atomic_load_n(&dmt->fn_memmove,
 			__ATOMIC_ACQUIRE);
@@ -212,7 +229,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
 		break;
 	}
 	case VDM_OPERATION_MEMSET: {
-		char *d = (char *)op->data.memset.str + off;
+		char *d = op->data.memset.str;
 		fl = op->data.memset.flags & DMT_FLAGS;
 		memset_fn f = __atomic_load_n(&dmt->fn_memset,
 			__ATOMIC_ACQUIRE);
@@ -227,7 +244,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
 		break;
 	}
 	case VDM_OPERATION_FLUSH:
-		ma_write_back((char *)op->data.flush.dest + off, len);
+		ma_write_back(op->data.flush.dest, len);
 		fl = 1;
 		break;
 	default:
@@ -236,23 +253,6 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op,
 	if (fl != 0) {
 		cpu_sfence();
 		MA_CHECK_FENCE();
-	}
-}
-
-static size_t
-op_size(const struct vdm_operation *op)
-{
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		return op->data.memcpy.n;
-	case VDM_OPERATION_MEMMOVE:
-		return op->data.memmove.n;
-	case VDM_OPERATION_MEMSET:
-		return op->data.memset.n;
-	case VDM_OPERATION_FLUSH:
-		return op->data.flush.n;
-	default:
-		return 0;
 	}
 }
 
@@ -639,7 +639,7 @@ worker(void *arg)
 
 	for (;;) {
 		if (queue_pop(dmt, &it) == 0) {
-			run_part(dmt, &it.op, 0, op_size(&it.op));
+			run_part(dmt, &it.op);
 			item_done(it.node, it.op.padding != 0);
 			idle_since = 0;
 			continue;
@@ -731,7 +731,7 @@ threads_op_start(void *data, const struct vdm_operation *op,
 				op->data.memcpy.src, size);
 			MA_CHECK_STORE(op->data.memcpy.dest, size);
 		} else {
-			run_part(dmt, op, 0, size);
+			run_part(dmt, op);
 		}
 		node_done_here(node, n);
 		return 0;
@@ -781,7 +781,9 @@ threads_op_start(void *data, const struct vdm_operation *op,
 	 */
 	if (pushed < parts) {
 		size_t off = pushed * chunk;
-		run_part(dmt, op, off, size - off);
+		struct vdm_operation rest;
+		op_part(op, off, size - off, 1, &rest);
+		run_part(dmt, &rest);
 		MA_HB(&node->parts);
 		if (__atomic_sub_fetch(&node->parts, (uint32_t)(parts - pushed),
 				__ATOMIC_ACQ_REL) == 0) {

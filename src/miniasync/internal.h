@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -122,6 +123,16 @@ ma_small_move(void *dst, const void *src, size_t n)
 }
 
 #define MA_SMALL_MAX 64
+
+/* memmove, with small sizes inline: a library call costs more than them */
+static inline void
+ma_move(void *dst, const void *src, size_t n)
+{
+	if (n <= MA_SMALL_MAX)
+		ma_small_move(dst, src, n);
+	else
+		memmove(dst, src, n);
+}
 
 /* What every mover reports when an operation is done. */
 static inline void
