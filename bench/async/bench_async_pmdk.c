@@ -21,13 +21,7 @@ serve_run(int i, void *arg)
 int
 main(int argc, char *argv[])
 {
-	int serve = 0;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--quick") == 0)
-			bench_set_quick(1);
-		else if (strcmp(argv[i], "--serve") == 0)
-			serve = 1;
-	}
+	int serve = bench_args(argc, argv);
 	struct k4_state st = { 0 };
 	if (serve) {
 		bench_peer_serve(serve_run, &st);

@@ -712,3 +712,27 @@ bench_peer_serve(double (*run)(int i, void *arg), void *arg)
 		fflush(stdout);
 	}
 }
+
+/* ---- program options ---- */
+
+int
+bench_args(int argc, char *argv[])
+{
+	int serve = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0)
+			bench_set_quick(1);
+		else if (strcmp(argv[i], "--serve") == 0)
+			serve = 1;
+	}
+	return serve;
+}
+
+int
+bench_run_alone(int argc, char *argv[], void (*suite)(void))
+{
+	bench_args(argc, argv);
+	suite();
+	bench_print_table(stdout);
+	return 0;
+}

@@ -21,6 +21,15 @@
 extern "C" {
 #endif
 
+/*
+ * The options every bench program takes: --quick (bench_set_quick) and,
+ * for a peer build, --serve. Returns 1 when --serve was given.
+ */
+int bench_args(int argc, char *argv[]);
+
+/* main() of a program that runs one suite alone and prints its table. */
+int bench_run_alone(int argc, char *argv[], void (*suite)(void));
+
 /* Monotonic clock, in seconds. */
 double bench_now(void);
 

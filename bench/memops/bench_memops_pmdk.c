@@ -37,13 +37,7 @@ serve_run(int i, void *arg)
 int
 main(int argc, char *argv[])
 {
-	int serve = 0;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--quick") == 0)
-			bench_set_quick(1);
-		else if (strcmp(argv[i], "--serve") == 0)
-			serve = 1;
-	}
+	int serve = bench_args(argc, argv);
 	struct mk_case c[64];
 	int n = mk_cases(c, 64);
 	struct mk_map cl, pg;

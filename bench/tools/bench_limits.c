@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* bench_limits.c -- runs the "limits" suite alone and prints its table. */
-#include <string.h>
-
 #include "bench.h"
 
 void bench_suite_limits(void);
@@ -9,10 +7,5 @@ void bench_suite_limits(void);
 int
 main(int argc, char *argv[])
 {
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--quick") == 0)
-			bench_set_quick(1);
-	bench_suite_limits();
-	bench_print_table(stdout);
-	return 0;
+	return bench_run_alone(argc, argv, bench_suite_limits);
 }
