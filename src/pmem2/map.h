@@ -46,6 +46,9 @@ int pmem2_registry_foreach(const void *addr, size_t len,
  */
 int pmem2_page_sync(const void *addr, size_t len);
 
+/* msync(MS_SYNC) of [a, a+n), restarted after EINTR; 0 or -errno. */
+int pmem2_msync_retry(uintptr_t a, size_t n);
+
 /*
  * Async hooks (src/pmem2/async/): called by map_new/map_from_existing after
  * the map is set up (src's fd is still open then), and by map_delete before

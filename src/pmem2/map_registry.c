@@ -146,9 +146,8 @@ page_size(void)
 	return (uintptr_t)pmem2_pagesize();
 }
 
-/* msync(MS_SYNC) that restarts when a signal interrupts it. */
-static int
-msync_retry(uintptr_t a, size_t n)
+int
+pmem2_msync_retry(uintptr_t a, size_t n)
 {
 	while (msync((void *)a, n, MS_SYNC) != 0) {
 		if (errno != EINTR)
@@ -215,7 +214,7 @@ pmem2_page_sync(const void *addr, size_t len)
 	uintptr_t s, e;
 
 	while (start < end && next_span(start, end, pg, &s, &e)) {
-		ret = msync_retry(s, e - s);
+		ret = pmem2_msync_retry(s, e - s);
 		if (ret == -ENOMEM) {
 			uintptr_t s2, e2;
 			if (!next_span(s, e, pg, &s2, &e2) || s2 != s)

@@ -14,11 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "memops.h"
 #include "map.h"
+#include "pmem2_utils.h"
 #include "check_hooks.h"
 #include "memops_impl.h"
 
@@ -31,7 +30,6 @@ static const struct memops_isa *Isa = &pmem2_isa_generic;
 static char Variant[96] = "generic";
 
 static struct pmem2_ops Ops[3];
-static uintptr_t Pagesize = 4096;
 
 /* ---- raw primitives, also used by the async module ---- */
 
@@ -128,23 +126,13 @@ page_persist(const void *addr, size_t len)
 	int saved = errno;
 	if (len == 0)
 		return;
-	uintptr_t pg = Pagesize;
-	uintptr_t a = (uintptr_t)addr & ~(pg - 1);
-	size_t n = (size_t)((uintptr_t)addr + len - a);
-	int r;
-	do {
-		r = msync((void *)a, n, MS_SYNC);
-	} while (r != 0 && errno == EINTR);
-	if (r != 0) {
-		if (errno != ENOMEM) {
-			/* errno is msync's */
-			return;
-		}
-		int ret = pmem2_page_sync(addr, len);
-		if (ret != 0) {
-			errno = -ret;
-			return;
-		}
+	uintptr_t a = (uintptr_t)addr & ~((uintptr_t)pmem2_pagesize() - 1);
+	int ret = pmem2_msync_retry(a, (size_t)((uintptr_t)addr + len - a));
+	if (ret == -ENOMEM)
+		ret = pmem2_page_sync(addr, len);
+	if (ret != 0) {
+		errno = -ret;
+		return;
 	}
 	pmem2_check_sync(addr, len);
 	errno = saved;
@@ -164,19 +152,7 @@ page_memmove(void *d, const void *s, size_t n, unsigned flags)
 {
 	if (n == 0 || d == s)
 		return d;
-	/*
-	 * The common case goes straight to libc's copy, which is what the
-	 * instruction-set variants do for it as well: PAGE is measured against
-	 * memcpy+msync, and on tmpfs the two extra calls were 3-4% of a 4 KiB
-	 * copy. Non-temporal requests and huge copies take the variant.
-	 */
-	if (!(flags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC)) &&
-			n < pmem2_movnt_threshold_noflush) {
-		memmove(d, s, n);
-		pmem2_check_store(d, n);
-	} else {
-		Isa->raw_memmove(d, s, n, flags);
-	}
+	Isa->raw_memmove(d, s, n, flags);
 	if (!(flags & PMEM2_F_MEM_NOFLUSH))
 		page_persist(d, n);
 	return d;
@@ -247,9 +223,6 @@ select_isa(void)
 __attribute__((constructor(102))) static void
 memops_init(void)
 {
-	long ps = sysconf(_SC_PAGESIZE);
-	if (ps > 0)
-		Pagesize = (uintptr_t)ps;
 	pmem2_flush_kind = cpu_flush_kind();
 	select_isa();
 
