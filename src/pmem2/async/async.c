@@ -17,6 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/resource.h>
+#include <sys/uio.h>
 
 #define PMEM2_USE_MINIASYNC 1
 #include "libpmem2.h"
@@ -24,6 +28,7 @@
 #include "map.h"
 #include "memops.h"
 #include "errors.h"
+#include "check_hooks.h"
 #include "async_impl.h"
 
 int
@@ -283,6 +288,123 @@ wop_make_part(struct wop *w, const struct vdm_operation *op, unsigned i)
 	return 0;
 }
 
+/*
+ * Writes through the file on PAGE maps.
+ *
+ * A store through the mapping to a page the last sync cleaned takes a write
+ * fault (the kernel write-protects pages when it writes them back), and the
+ * next sync must write-protect the page again, which flushes the TLB of
+ * every CPU the process runs on. pwrite() puts the same bytes into the same
+ * page cache pages without either: on an ext4 file on a virtio disk here, a
+ * batch of 32 durable 4 KiB writes took 177 us instead of 251 us. The map
+ * shows the new bytes at once (one page cache), and the syncer writes them
+ * back like any other dirty page. A full filesystem becomes an error result
+ * instead of the SIGBUS a store into a hole would raise.
+ */
+
+/* The file offset of [p, p+len), or -1: not wholly inside the map. */
+static long long
+file_offset(const struct pmem2_async *as, const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)as->map->addr;
+	uintptr_t d = (uintptr_t)p;
+	if (d < a || d - a > as->map->content_length ||
+			len > as->map->content_length - (d - a))
+		return -1;
+	return as->file_base + (long long)(d - a);
+}
+
+/* Whether op goes through the file (else: stores through the mapping). */
+static int
+file_write_fits(const struct pmem2_async *as, const struct vdm_operation *op)
+{
+	if (as->file_fd < 0 || op_len(op) == 0)
+		return 0;
+	if (op->type == VDM_OPERATION_MEMMOVE) {
+		/* pwrite copies forwards, in pieces: overlap needs memmove */
+		uintptr_t d = (uintptr_t)op->data.memmove.dest;
+		uintptr_t s = (uintptr_t)op->data.memmove.src;
+		if ((d > s ? d - s : s - d) < op->data.memmove.n)
+			return 0;
+	} else if (op->type == VDM_OPERATION_FLUSH) {
+		return 0;
+	}
+	return file_offset(as, op_dest(op), op_len(op)) >= 0;
+}
+
+/* Errors a store through the mapping would turn into SIGBUS. */
+static int
+file_write_fatal(int err)
+{
+	return err == EIO || err == ENOSPC || err == EDQUOT;
+}
+
+/*
+ * Writes op's bytes with pwrite/pwritev. Another error than those of
+ * file_write_fatal() (EFAULT from a bad source, say) leaves the rest to the
+ * stores the mapping would have taken anyway.
+ */
+static enum vdm_operation_result
+file_write(struct pmem2_async *as, const struct vdm_operation *op,
+	unsigned pflags)
+{
+	char *dest = op_dest(op);
+	size_t len = op_len(op);
+	long long off = file_offset(as, dest, len);
+	const char *src = op->type == VDM_OPERATION_MEMCPY ?
+		op->data.memcpy.src : op->data.memmove.src;
+	size_t done = 0;
+
+	/* memset: one page of the byte, repeated by the iovec */
+	enum { FILL = 4096, NIOV = 64 };
+	char fill[FILL];
+	struct iovec iov[NIOV];
+	if (op->type == VDM_OPERATION_MEMSET)
+		memset(fill, op->data.memset.c, sizeof(fill));
+
+	while (done < len) {
+		size_t left = len - done;
+		ssize_t r;
+		if (op->type == VDM_OPERATION_MEMSET) {
+			int n = 0;
+			for (size_t k = 0; n < NIOV && k < left; n++) {
+				iov[n].iov_base = fill;
+				iov[n].iov_len = left - k < FILL ? left - k : FILL;
+				k += iov[n].iov_len;
+			}
+			r = pwritev(as->file_fd, iov, n, (off_t)(off + done));
+		} else {
+			r = pwrite(as->file_fd, src + done,
+				left < (size_t)INT_MAX ? left : (size_t)INT_MAX,
+				(off_t)(off + done));
+		}
+		if (r > 0) {
+			done += (size_t)r;
+			continue;
+		}
+		int err = r == 0 ? EIO : errno;
+		if (err == EINTR)
+			continue;
+		if (file_write_fatal(err)) {
+			pmem2_check_store(dest, done);
+			ERR_ERRNO(err, "writing [%p, +%zu) to the file failed",
+				(void *)dest, len);
+			return VDM_ERROR_IO;
+		}
+		break;
+	}
+	pmem2_check_store(dest, done);
+	if (done < len) {
+		unsigned f = pflags | PMEM2_F_MEM_NOFLUSH;
+		const struct pmem2_ops *ops = as->ops;
+		if (op->type == VDM_OPERATION_MEMSET)
+			ops->memset(dest + done, op->data.memset.c, len - done, f);
+		else
+			ops->memcpy(dest + done, src + done, len - done, f);
+	}
+	return VDM_SUCCESS;
+}
+
 /* Plans the inner operations for op and makes them (on the first poll). */
 static void
 wop_begin(struct wop *w, const struct vdm_operation *op)
@@ -293,6 +415,11 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 	size_t len = op_len(op);
 
 	w->vflags = 0;
+	if (v == &as->dflt && file_write_fits(as, op)) {
+		w->result = file_write(as, op, w->pflags);
+		w->phase = w->result == VDM_SUCCESS ? WOP_PERSIST : WOP_DONE;
+		return;
+	}
 	if (op->type == VDM_OPERATION_FLUSH) {
 		/* only a mover that persists itself is worth asking */
 		if (!(durable && as->gran == PMEM2_GRANULARITY_CACHE_LINE &&
@@ -561,6 +688,27 @@ wrap_op_delete(void *data, const struct vdm_operation *op,
 
 /* ---- per-map state ---- */
 
+/*
+ * A descriptor of our own for writes through the file, or -1: stores.
+ * Stores when PMEM2_ASYNC_NO_PWRITE=1 asks for them, or when a file size
+ * limit is set (a pwrite past it raises SIGXFSZ, a store does not). The
+ * file is opened anew rather than dup'ed: a dup shares the application's
+ * status flags, and O_APPEND would send every pwrite to the end of the
+ * file, O_DIRECT would bypass the pages the mapping shows.
+ */
+static int
+file_write_open(int fd)
+{
+	struct rlimit rl;
+	if (pmem2_async_env_flag("PMEM2_ASYNC_NO_PWRITE"))
+		return -1;
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur != RLIM_INFINITY)
+		return -1;
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open(path, O_WRONLY | O_CLOEXEC);	/* -1: no /proc, say */
+}
+
 int
 pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 {
@@ -571,6 +719,8 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 	}
 	as->map = map;
 	as->gran = map->effective_granularity;
+	as->file_fd = -1;
+	as->file_base = -1;
 	as->ops = map->ops ? map->ops : pmem2_ops_get(as->gran);
 
 	as->dflt.op_new = dflt_op_new;
@@ -618,6 +768,10 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 			free(as);
 			return ret;
 		}
+		if (fd >= 0 && base >= 0) {
+			as->file_fd = file_write_open(fd);
+			as->file_base = base;
+		}
 	}
 
 	map->async = as;
@@ -632,6 +786,8 @@ pmem2_async_map_fini(struct pmem2_map *map)
 		return;
 	if (as->syncer)
 		pmem2_syncer_delete(as->syncer);
+	if (as->file_fd >= 0)
+		close(as->file_fd);
 	free(as);
 	map->async = NULL;
 }

@@ -46,6 +46,12 @@ struct pmem2_async {
 	struct vdm dflt;
 	struct vdm wrap;
 	struct pmem2_syncer *syncer;	/* PAGE granularity only */
+	/*
+	 * PAGE maps of a file: our descriptor for writes through the file
+	 * (-1: stores through the mapping) and the file offset of map->addr.
+	 */
+	int file_fd;
+	long long file_base;
 	struct pmem2_async_token tok[PMEM2_ASYNC_NFLAGS];
 };
 
@@ -61,6 +67,9 @@ struct pmem2_sync_req {
 	int err;		/* 0 or -errno of the sync */
 	struct future_waker waker;	/* called when done; wake NULL: none */
 };
+
+/* Whether the environment variable is set to something other than "0". */
+int pmem2_async_env_flag(const char *name);
 
 /*
  * Creates the syncer of one mapped file. fd is owned by the syncer from now

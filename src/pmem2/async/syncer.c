@@ -72,8 +72,8 @@ struct pmem2_syncer {
 #endif
 };
 
-static int
-env_flag(const char *name)
+int
+pmem2_async_env_flag(const char *name)
 {
 	const char *v = secure_getenv(name);
 	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
@@ -114,7 +114,7 @@ pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map, int fd,
 	s->fd = fd;
 	s->file_base = file_base;
 	s->kind = fd >= 0 ? SYNC_FDATASYNC : SYNC_MSYNC;
-	s->want_uring = fd >= 0 && !env_flag("PMEM2_ASYNC_NO_URING");
+	s->want_uring = fd >= 0 && !pmem2_async_env_flag("PMEM2_ASYNC_NO_URING");
 
 	/* test-only fault injection, see pmem2_async(7) */
 	const char *inj = secure_getenv("PMEM2_ASYNC_TEST_SYNC_ERRNO");
