@@ -390,6 +390,7 @@ pmem2_map_new(struct pmem2_map **map_ptr, const struct pmem2_config *cfg,
 	map->reserv = rsv;
 	map->reserv_offset = rsv ? cfg->reserv_offset : 0;
 	map->from_existing = 0;
+	map->writable = (prot & PROT_WRITE) != 0;
 	map->ops = pmem2_ops_get(avail);
 	map->user_vdm = cfg->vdm;
 	map->async = NULL;
@@ -510,6 +511,7 @@ pmem2_map_from_existing(struct pmem2_map **map_ptr,
 	map->reserv = NULL;
 	map->reserv_offset = 0;
 	map->from_existing = 1;
+	map->writable = 1;	/* unknown; no descriptor to write through */
 	map->ops = pmem2_ops_get(gran);
 	map->user_vdm = NULL;
 	map->async = NULL;

@@ -24,6 +24,7 @@ struct pmem2_map {
 	struct pmem2_vm_reservation *reserv;
 	size_t reserv_offset;
 	int from_existing;	/* pmem2_map_from_existing: never unmapped */
+	int writable;		/* mapped with PROT_WRITE */
 	const struct pmem2_ops *ops;	/* memops.h: this granularity's fns */
 	struct vdm *user_vdm;	/* from the config; NULL if none */
 	struct pmem2_async *async;	/* owned by src/pmem2/async/ */

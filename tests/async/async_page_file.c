@@ -12,7 +12,8 @@
  *                  persist. Every result is read back from the file with
  *                  pread and through the map, and cachestat shows no dirty
  *                  page when the future completes. O_APPEND set on the
- *                  application's descriptor does not move the writes.
+ *                  application's descriptor does not move the writes; a
+ *                  read-only map is never written through the file.
  *   rlimit         with a file size limit below the file's size, the map
  *                  stores (a pwrite past the limit would raise SIGXFSZ):
  *                  writes past the limit succeed.
@@ -23,6 +24,8 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include "autil.h"
 
 #define PG 4096u
@@ -267,6 +270,53 @@ append_flag(void)
 	unlink(path);
 }
 
+/*
+ * A map made with PMEM2_PROT_READ is never written through the file, even
+ * when the descriptor could: the copy stores, and the store faults (in a
+ * child), leaving the file as it was.
+ */
+static void
+read_only(void)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/pmem2_async_ro_%d", test_disk_dir(),
+		(int)getpid());
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK_EQ(ftruncate(fd, MAPSZ), 0);
+
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct pmem2_source *src;
+		struct pmem2_config *cfg;
+		struct pmem2_map *map;
+		if (pmem2_source_from_fd(&src, fd) || pmem2_config_new(&cfg) ||
+				pmem2_config_set_required_store_granularity(cfg,
+					PMEM2_GRANULARITY_PAGE) ||
+				pmem2_config_set_protection(cfg,
+					PMEM2_PROT_READ) ||
+				pmem2_map_new(&map, cfg, src))
+			_exit(3);
+		char buf[PG];
+		memset(buf, 0x77, sizeof(buf));
+		char *addr = pmem2_map_get_address(map);
+		run(pmem2_memcpy_async(map, addr + PG, buf, sizeof(buf), 0));
+		_exit(4);	/* written: it should have faulted */
+	}
+	int st;
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSEGV)
+		FAIL("the child was not stopped by SIGSEGV (status %#x)", st);
+	char got[PG], zero[PG];
+	memset(zero, 0, sizeof(zero));
+	CHECK_EQ(pread(fd, got, sizeof(got), PG), sizeof(got));
+	CHECK_MEM_FAST(got, zero, sizeof(got));
+	close(fd);
+	unlink(path);
+}
+
 /* RLIMIT_FSIZE below the file size: stores, and no SIGXFSZ. */
 static void
 rlimit_stores(void)
@@ -360,6 +410,7 @@ main(int argc, char *argv[])
 	else {
 		both_paths();
 		append_flag();
+		read_only();
 	}
 	if (No_cachestat)
 		SKIP("cachestat(2) is missing (ENOSYS): durability unchecked, "

@@ -768,7 +768,8 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 			free(as);
 			return ret;
 		}
-		if (fd >= 0 && base >= 0) {
+		/* a read-only map must not be written through the file */
+		if (fd >= 0 && base >= 0 && map->writable) {
 			as->file_fd = file_write_open(fd);
 			as->file_base = base;
 		}
