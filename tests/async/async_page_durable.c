@@ -44,20 +44,9 @@ sleeper_wake(void *data)
 static void
 check_clean(struct amap *m, const void *addr, size_t len)
 {
-	if (len == 0)
+	if (len == 0 || No_cachestat)
 		return;
-	uint64_t off = (uint64_t)((const char *)addr - m->addr);
-	uint64_t start = off & ~(uint64_t)(PG - 1);
-	uint64_t end = (off + len + PG - 1) & ~(uint64_t)(PG - 1);
-	struct cstat cs;
-	if (No_cachestat)
-		return;
-	int ret = cachestat_fd(cfd, start, end - start, &cs);
-	CHECK_EQ(ret, 0);
-	if (cs.nr_dirty != 0)
-		FAIL("%llu dirty page(s) in [%llu, %llu) after COMPLETE",
-			(unsigned long long)cs.nr_dirty,
-			(unsigned long long)start, (unsigned long long)end);
+	check_no_dirty_page(cfd, (uint64_t)((const char *)addr - m->addr), len);
 }
 
 /*

@@ -160,4 +160,27 @@ cachestat_fd(int fd, uint64_t off, uint64_t len, struct cstat *cs)
 	return 0;
 }
 
+/*
+ * Fails the test when cachestat shows a dirty page in fd's page-rounded
+ * [off, off+len): what a future that completed durably must not leave.
+ * Returns 0, or -ENOSYS when the kernel has no cachestat (nothing checked).
+ */
+static inline int
+check_no_dirty_page(int fd, uint64_t off, uint64_t len)
+{
+	uint64_t pg = 4096;
+	uint64_t start = off & ~(pg - 1);
+	uint64_t end = (off + len + pg - 1) & ~(pg - 1);
+	struct cstat cs;
+	int ret = cachestat_fd(fd, start, end - start, &cs);
+	if (ret == -ENOSYS)
+		return ret;
+	CHECK_EQ(ret, 0);
+	if (cs.nr_dirty != 0)
+		FAIL("%llu dirty page(s) in [%llu, %llu) after COMPLETE",
+			(unsigned long long)cs.nr_dirty,
+			(unsigned long long)start, (unsigned long long)end);
+	return 0;
+}
+
 #endif /* PMEM2_ASYNC_AUTIL_H */
