@@ -56,6 +56,9 @@ struct pmem2_syncer {
 	int gathering;		/* the worker waits for a batch to form */
 	int kick;		/* a poller came back: start the sync now */
 	uint64_t nsubmit;	/* requests ever queued */
+	long long last_submit_ns;	/* when the latest request came */
+	long long gap_ns;	/* longest gap between requests of a batch */
+	long long gap_hint_ns;	/* gap_ns of the last gathered batch */
 	uint64_t started;	/* generations begun */
 	uint64_t completed;	/* generations finished */
 	struct pmem2_sync_req *head, *tail;
@@ -221,13 +224,19 @@ do_sync(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi)
  * queues their requests one by one, and a sync begun at the first of them
  * would leave the rest for a second sync. So the worker, woken by the first
  * request, waits until the poller comes back to poll a request (the kick:
- * it has gone through its whole batch), or no new request arrived for
- * GATHER_QUIET_NS (a poller that sleeps on its waker), at most
- * GATHER_MAX_NS. With the lock held. The cap is well above the time a
- * poller takes to write a batch of 32 pages (each a write fault on a page
- * the last sync cleaned: 100-200 us here) and far below the sync itself.
+ * it has gone through its whole batch), or no new request arrived for a
+ * quiet spell (a poller that sleeps on its waker), at most GATHER_MAX_NS.
+ * With the lock held. The cap is well above the time a poller takes to
+ * write a batch of 32 pages (50-200 us here) and far below the sync itself.
+ *
+ * The quiet spell is GATHER_QUIET_NS, or four times the longest gap between
+ * two requests of the last batch when that is longer (up to GATHER_GAP_MAX_NS
+ * per gap): a poller that is slow between requests (descheduled on a busy
+ * machine, or running under valgrind, where each pwrite takes tens of
+ * microseconds) is not mistaken for one that went to sleep.
  */
 #define GATHER_QUIET_NS 20000LL
+#define GATHER_GAP_MAX_NS 100000LL
 #define GATHER_MAX_NS 1000000LL
 
 static long long
@@ -243,13 +252,18 @@ gather(struct pmem2_syncer *s)
 {
 	long long start = mono_ns();
 	uint64_t seen = s->nsubmit;
+	long long quiet = 4 * s->gap_hint_ns;
+	if (quiet < GATHER_QUIET_NS)
+		quiet = GATHER_QUIET_NS;
 
 	s->gathering = 1;
 	while (!s->kick && !s->stop) {
 		long long now = mono_ns();
 		if (now - start >= GATHER_MAX_NS)
 			break;
-		long long until = now + GATHER_QUIET_NS;
+		if (quiet < 4 * s->gap_ns)
+			quiet = 4 * s->gap_ns;
+		long long until = now + quiet;
 		if (until > start + GATHER_MAX_NS)
 			until = start + GATHER_MAX_NS;
 		struct timespec ts = { (time_t)(until / 1000000000LL),
@@ -261,6 +275,8 @@ gather(struct pmem2_syncer *s)
 	}
 	s->gathering = 0;
 	s->kick = 0;
+	s->gap_hint_ns = s->gap_ns;
+	s->gap_ns = 0;
 }
 
 static void *
@@ -389,9 +405,19 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	if (n != NULL && n->waker.wake != NULL)
 		req->waker = n->waker;
 
+	long long now = mono_ns();
 	pthread_mutex_lock(&s->lock);
 	req->gen = s->started + 1;
 	s->nsubmit++;
+	/* the pace of a batch: gaps between requests while one gathers */
+	if (s->gathering) {
+		long long gap = now - s->last_submit_ns;
+		if (gap > GATHER_GAP_MAX_NS)
+			gap = GATHER_GAP_MAX_NS;
+		if (gap > s->gap_ns)
+			s->gap_ns = gap;
+	}
+	s->last_submit_ns = now;
 	if (s->tail)
 		s->tail->next = req;
 	else
