@@ -41,7 +41,8 @@
 
 #include "libminiasync/data_mover_threads.h"
 #include "common/cpu.h"
-#include "check.h"
+#include "common/check_hooks.h"
+#include "common/vdm_op.h"
 #include "internal.h"
 #include "stream.h"
 
@@ -141,23 +142,6 @@ def_memset(void *str, int c, size_t n, unsigned flags)
 	return memset(str, c, n);
 }
 
-static size_t
-op_size(const struct vdm_operation *op)
-{
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		return op->data.memcpy.n;
-	case VDM_OPERATION_MEMMOVE:
-		return op->data.memmove.n;
-	case VDM_OPERATION_MEMSET:
-		return op->data.memset.n;
-	case VDM_OPERATION_FLUSH:
-		return op->data.flush.n;
-	default:
-		return 0;
-	}
-}
-
 /*
  * The flags the mover acts on: VDM_F_MEM_DURABLE (the bytes must have left
  * the CPU caches when the future completes) and VDM_F_NO_CACHE_HINT (keep
@@ -165,19 +149,11 @@ op_size(const struct vdm_operation *op)
  */
 #define DMT_FLAGS (VDM_F_MEM_DURABLE | VDM_F_NO_CACHE_HINT)
 
-/* Do [d, d+n) and [s, s+n) overlap? */
-static inline int
-overlaps(const void *d, const void *s, size_t n)
-{
-	uintptr_t a = (uintptr_t)d, b = (uintptr_t)s;
-	return (a > b ? a - b : b - a) < n;
-}
-
 /* After a (default or replacement) function wrote [d, d+n). */
 static inline void
 fn_done(const void *d, size_t n, uint64_t fl)
 {
-	MA_CHECK_STORE(d, n);	/* what the function did, as far as we know */
+	pmem2_check_store(d, n);	/* what the function did, as far as we know */
 	if (fl & VDM_F_MEM_DURABLE)
 		ma_write_back(d, n);
 }
@@ -197,7 +173,7 @@ static void
 run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 {
 	uint64_t fl;
-	size_t len = op_size(op);
+	size_t len = op_length(op);
 
 	switch (op->type) {
 	case VDM_OPERATION_MEMCPY: {
@@ -220,7 +196,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		fl = op->data.memmove.flags & DMT_FLAGS;
 		memmove_fn f = __atomic_load_n(&dmt->fn_memmove,
 			__ATOMIC_ACQUIRE);
-		if (fl != 0 && f == def_memmove && !overlaps(d, s, len)) {
+		if (fl != 0 && f == def_memmove && !ranges_overlap(d, s, len)) {
 			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
 		} else {
 			f(d, s, len, (unsigned)op->data.memmove.flags);
@@ -252,7 +228,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 	}
 	if (fl != 0) {
 		cpu_sfence();
-		MA_CHECK_FENCE();
+		pmem2_check_fence();
 	}
 }
 
@@ -719,7 +695,7 @@ threads_op_start(void *data, const struct vdm_operation *op,
 {
 	struct dmt_node *node = data;
 	struct data_mover_threads *dmt = node->dmt;
-	size_t size = op_size(op);
+	size_t size = op_length(op);
 
 	if (size <= dmt->inline_max || !ma_valid_type(op->type)) {
 		/* tiny (or unknown): done here, the future completes now */
@@ -729,7 +705,7 @@ threads_op_start(void *data, const struct vdm_operation *op,
 				__ATOMIC_RELAXED) == def_memcpy) {
 			ma_small_move(op->data.memcpy.dest,
 				op->data.memcpy.src, size);
-			MA_CHECK_STORE(op->data.memcpy.dest, size);
+			pmem2_check_store(op->data.memcpy.dest, size);
 		} else {
 			run_part(dmt, op);
 		}

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "common/cpu.h"
-#include "check.h"
+#include "common/check_hooks.h"
 #include "stream.h"
 
 #if defined(__x86_64__)
@@ -196,7 +196,7 @@ void
 ma_write_back(const void *p, size_t n)
 {
 	cpu_flush_range(cpu_flush_kind(), p, n);
-	MA_CHECK_FLUSH(p, n);
+	pmem2_check_flush(p, n);
 }
 
 /* The whole lines just written: cached (plain loop) or streamed. */
@@ -204,10 +204,10 @@ static inline void
 lines_done(const void *p, size_t n, int wb)
 {
 	if (!Lines_cached) {
-		MA_CHECK_NT_STORE(p, n);
+		pmem2_check_nt_store(p, n);
 		return;
 	}
-	MA_CHECK_STORE(p, n);
+	pmem2_check_store(p, n);
 	if (wb)
 		ma_write_back(p, n);
 }
@@ -220,7 +220,7 @@ plain_piece(char *d, const char *s, int c, size_t n, int wb)
 		memcpy(d, s, n);
 	else
 		memset(d, c, n);
-	MA_CHECK_STORE(d, n);
+	pmem2_check_store(d, n);
 	if (wb)
 		ma_write_back(d, n);
 }

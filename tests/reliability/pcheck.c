@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * pcheck.c -- the persistence checker's recorder: implements the hooks of
- * src/pmem2/check_hooks.h for a library copy built with
+ * src/common/check_hooks.h for a library copy built with
  * -DPMEM2_PERSIST_CHECK. See pcheck.h for the model.
  */
 #include <pthread.h>

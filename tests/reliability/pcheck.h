@@ -4,7 +4,7 @@
  *
  * A copy of libpmem2 built with -DPMEM2_PERSIST_CHECK reports every store,
  * non-temporal store, cache-line write-back, fence and msync/fdatasync it
- * performs through the hooks of src/pmem2/check_hooks.h. The recorder below
+ * performs through the hooks of src/common/check_hooks.h. The recorder below
  * implements those hooks: it keeps, for every byte of a tracked region, the
  * state the hardware would leave it in, and tests ask whether a range is
  * durable after an operation that promised durability returned or completed.

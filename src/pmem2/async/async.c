@@ -28,7 +28,8 @@
 #include "map.h"
 #include "memops.h"
 #include "errors.h"
-#include "check_hooks.h"
+#include "common/check_hooks.h"
+#include "common/vdm_op.h"
 #include "async_impl.h"
 
 int
@@ -53,21 +54,6 @@ op_dest(const struct vdm_operation *op)
 		return op->data.memset.str;
 	default:
 		return op->data.flush.dest;
-	}
-}
-
-static inline size_t
-op_len(const struct vdm_operation *op)
-{
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		return op->data.memcpy.n;
-	case VDM_OPERATION_MEMMOVE:
-		return op->data.memmove.n;
-	case VDM_OPERATION_MEMSET:
-		return op->data.memset.n;
-	default:
-		return op->data.flush.n;
 	}
 }
 
@@ -249,7 +235,7 @@ wop_make_part(struct wop *w, const struct vdm_operation *op, unsigned i)
 	struct pmem2_async *as = w->as;
 	struct vdm *v = as->inner;
 	size_t off = (size_t)i * w->part_size;
-	size_t len = op_len(op) - off;
+	size_t len = op_length(op) - off;
 	if (len > w->part_size)
 		len = w->part_size;
 	struct vdm_operation_future *f = &w->parts[i];
@@ -314,22 +300,23 @@ file_offset(const struct pmem2_async *as, const void *p, size_t len)
 	return as->file_base + (long long)(d - a);
 }
 
-/* Whether op goes through the file (else: stores through the mapping). */
-static int
-file_write_fits(const struct pmem2_async *as, const struct vdm_operation *op)
+/*
+ * The file offset op writes through the file at, or -1: it stores through
+ * the mapping instead.
+ */
+static long long
+file_write_offset(const struct pmem2_async *as,
+	const struct vdm_operation *op)
 {
-	if (as->file_fd < 0 || op_len(op) == 0)
-		return 0;
-	if (op->type == VDM_OPERATION_MEMMOVE) {
-		/* pwrite copies forwards, in pieces: overlap needs memmove */
-		uintptr_t d = (uintptr_t)op->data.memmove.dest;
-		uintptr_t s = (uintptr_t)op->data.memmove.src;
-		if ((d > s ? d - s : s - d) < op->data.memmove.n)
-			return 0;
-	} else if (op->type == VDM_OPERATION_FLUSH) {
-		return 0;
-	}
-	return file_offset(as, op_dest(op), op_len(op)) >= 0;
+	if (as->file_fd < 0 || op_length(op) == 0 ||
+			op->type == VDM_OPERATION_FLUSH)
+		return -1;
+	/* pwrite copies forwards, in pieces: overlap needs memmove */
+	if (op->type == VDM_OPERATION_MEMMOVE &&
+			ranges_overlap(op->data.memmove.dest,
+				op->data.memmove.src, op->data.memmove.n))
+		return -1;
+	return file_offset(as, op_dest(op), op_length(op));
 }
 
 /* Errors a store through the mapping would turn into SIGBUS. */
@@ -340,17 +327,17 @@ file_write_fatal(int err)
 }
 
 /*
- * Writes op's bytes with pwrite/pwritev. Another error than those of
+ * Writes op's bytes with pwrite/pwritev at file offset off (from
+ * file_write_offset). Another error than those of
  * file_write_fatal() (EFAULT from a bad source, say) leaves the rest to the
  * stores the mapping would have taken anyway.
  */
 static enum vdm_operation_result
 file_write(struct pmem2_async *as, const struct vdm_operation *op,
-	unsigned pflags)
+	long long off, unsigned pflags)
 {
 	char *dest = op_dest(op);
-	size_t len = op_len(op);
-	long long off = file_offset(as, dest, len);
+	size_t len = op_length(op);
 	const char *src = op->type == VDM_OPERATION_MEMCPY ?
 		op->data.memcpy.src : op->data.memmove.src;
 	size_t done = 0;
@@ -412,11 +399,12 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 	struct pmem2_async *as = w->as;
 	struct vdm *v = as->inner;
 	int durable = !(w->pflags & PMEM2_F_MEM_NOFLUSH);
-	size_t len = op_len(op);
+	size_t len = op_length(op);
 
 	w->vflags = 0;
-	if (v == &as->dflt && file_write_fits(as, op)) {
-		w->result = file_write(as, op, w->pflags);
+	long long foff = v == &as->dflt ? file_write_offset(as, op) : -1;
+	if (foff >= 0) {
+		w->result = file_write(as, op, foff, w->pflags);
 		w->phase = w->result == VDM_SUCCESS ? WOP_PERSIST : WOP_DONE;
 		return;
 	}
@@ -440,11 +428,9 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 	/* split only what parts can do independently, for a real mover */
 	int split = v != &as->dflt && len >= PART_MIN_SPLIT &&
 		op->type != VDM_OPERATION_FLUSH;
-	if (split && op->type == VDM_OPERATION_MEMMOVE) {
-		uintptr_t d = (uintptr_t)op->data.memmove.dest;
-		uintptr_t s = (uintptr_t)op->data.memmove.src;
-		split = (d > s ? d - s : s - d) >= len;	/* no overlap */
-	}
+	if (split && op->type == VDM_OPERATION_MEMMOVE)
+		split = !ranges_overlap(op->data.memmove.dest,
+			op->data.memmove.src, len);
 
 	w->nparts = 1;
 	w->part_size = len;
@@ -504,7 +490,7 @@ wop_move(struct wop *w, const struct vdm_operation *op,
 				w->result = f->output.result;
 		} else if (w->flushed) {
 			size_t off = (size_t)i * w->part_size;
-			size_t len = op_len(op) - off;
+			size_t len = op_length(op) - off;
 			pmem2_cpu_flush((char *)op_dest(op) + off,
 				len < w->part_size ? len : w->part_size);
 		}
@@ -540,7 +526,7 @@ wop_step(struct wop *w, const struct vdm_operation *op,
 
 	if (w->phase == WOP_PERSIST) {
 		void *dest = op_dest(op);
-		size_t len = op_len(op);
+		size_t len = op_length(op);
 
 		w->phase = WOP_DONE;
 		if (!(w->pflags & PMEM2_F_MEM_NOFLUSH) && len != 0) {
@@ -584,7 +570,7 @@ wop_step(struct wop *w, const struct vdm_operation *op,
 			w->result = VDM_ERROR_IO;
 			ERR_ERRNO(-w->req.err,
 				"making [%p, +%zu) durable failed",
-				op_dest(op), op_len(op));
+				op_dest(op), op_length(op));
 		}
 	}
 

@@ -37,7 +37,7 @@
 
 #include "map.h"
 #include "errors.h"
-#include "check_hooks.h"
+#include "common/check_hooks.h"
 #include "async_impl.h"
 
 enum sync_kind {

@@ -18,7 +18,7 @@
 #include "memops.h"
 #include "map.h"
 #include "pmem2_utils.h"
-#include "check_hooks.h"
+#include "common/check_hooks.h"
 #include "memops_impl.h"
 
 size_t pmem2_movnt_threshold = 256;

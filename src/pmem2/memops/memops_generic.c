@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "memops_impl.h"
-#include "check_hooks.h"
+#include "common/check_hooks.h"
 
 /*
  * An 8-byte store the compiler must not split or merge into byte stores;

@@ -35,7 +35,7 @@
 #include <string.h>
 
 #include "memops_impl.h"
-#include "check_hooks.h"
+#include "common/check_hooks.h"
 
 #define DO_PRAGMA_(x) _Pragma(#x)
 #define DO_PRAGMA(x) DO_PRAGMA_(x)

@@ -4,10 +4,12 @@
  *
  * The code that stores to, flushes or fences persistent memory reports what
  * it did, one call per contiguous range (never per cache line). A normal
- * build turns every hook into nothing. The reliability area compiles a second
- * copy of the pmem2 objects with -DPMEM2_PERSIST_CHECK and links a recorder
- * that defines the functions below, so it can tell whether every store was
- * made durable before the call that promised durability returned.
+ * build turns every hook into nothing (so libminiasync, which reports from
+ * its threads mover, depends on no symbol of libpmem2). The reliability area
+ * compiles second copies of both libraries' objects with
+ * -DPMEM2_PERSIST_CHECK and links a recorder that defines the functions
+ * below, so it can tell whether every store was made durable before the
+ * call that promised durability returned.
  */
 #ifndef PMEM2_CHECK_HOOKS_H
 #define PMEM2_CHECK_HOOKS_H 1
