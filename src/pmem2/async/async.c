@@ -225,6 +225,7 @@ wop_new(struct pmem2_async *as, unsigned pflags)
 	w->has_saved = 0;
 	w->nparts = 0;
 	w->parts = NULL;
+	w->req.announced = 0;
 	return w;
 }
 
@@ -454,6 +455,9 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 	w->nleft = 0;
 	w->flushed = as->gran == PMEM2_GRANULARITY_CACHE_LINE && durable &&
 		!w->skip_flush;	/* each part is written back as it finishes */
+	/* a sync gathering a batch waits for this copy (group commit) */
+	if (as->gran == PMEM2_GRANULARITY_PAGE && durable && len != 0)
+		pmem2_syncer_announce(as->syncer, &w->req);
 	for (unsigned i = 0; i < w->nparts; i++)
 		if (wop_make_part(w, op, i))
 			break;	/* no memory: retried as parts finish */
@@ -584,6 +588,8 @@ wop_finish(struct wop *w, const struct vdm_operation *op,
 	struct vdm_operation_output *out)
 {
 	op_output(op, out, w->result);
+	if (w->req.announced)	/* failed before its sync request */
+		pmem2_syncer_withdraw(w->as->syncer, &w->req);
 	if (w->parts != NULL && w->parts != &w->inner)
 		free(w->parts);
 	free(w);

@@ -65,6 +65,7 @@ struct pmem2_sync_req {
 	uintptr_t start, end;	/* address range */
 	int done;		/* under the syncer's lock: err is final */
 	int err;		/* 0 or -errno of the sync */
+	int announced;		/* counted in the syncer's `announced` */
 	struct future_waker waker;	/* called when done; wake NULL: none */
 };
 
@@ -83,6 +84,14 @@ int pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map,
 void pmem2_syncer_delete(struct pmem2_syncer *s);
 /* Makes sure the worker runs; 0 or -errno. Cheap once it does. */
 int pmem2_syncer_start(struct pmem2_syncer *s);
+/*
+ * Tells the syncer that req will be submitted once a mover has written its
+ * bytes: a gathering batch waits for it (see gather() in syncer.c). Every
+ * announced req must later be submitted or withdrawn.
+ */
+void pmem2_syncer_announce(struct pmem2_syncer *s, struct pmem2_sync_req *req);
+/* The announced req will not be submitted after all (no-op if not). */
+void pmem2_syncer_withdraw(struct pmem2_syncer *s, struct pmem2_sync_req *req);
 /*
  * Queues req for [addr, addr+len): it completes with the first sync that
  * starts after this call. n (may be NULL) gives the waker to call then.
