@@ -26,7 +26,9 @@
  * Operations carrying VDM_F_MEM_DURABLE or VDM_F_NO_CACHE_HINT (both
  * declared in the capabilities) are done with streaming stores (stream.c)
  * or followed by a write-back, and every worker fences before it counts its
- * part done: see run_part().
+ * part done: see run_part(). So are plain copies and fills of stream_min
+ * bytes or more (MINIASYNC_THREADS_STREAM_MIN, by default from the cache
+ * sizes: ma_stream_plain_min()), which would only flush the caches.
  *
  * Workers that find no work spin for about WORKER_SPIN_NS (so a request
  * right after activity is picked up quickly), then sleep on a futex.
@@ -49,6 +51,9 @@
 #define WORKER_SPIN_NS 50000ull
 #define DEFAULT_INLINE_MAX 256
 #define DEFAULT_SPLIT_MIN (1u << 20)
+/* bits of a queued operation's `padding` */
+#define PART_SPLIT 1u	/* one part of a split operation */
+#define PART_STREAM 2u	/* a large plain one: streaming stores */
 #define SPLIT_ALIGN 4096
 #define NODES_PER_CHUNK 64
 #define CACHELINE 64
@@ -91,6 +96,7 @@ struct data_mover_threads {
 	enum future_notifier_type notifier;
 	size_t inline_max;
 	size_t split_min;
+	size_t stream_min;	/* plain operations from this size stream */
 
 	/* replaceable operations; read by workers, so accessed atomically */
 	memcpy_fn fn_memcpy;
@@ -161,19 +167,22 @@ fn_done(const void *d, size_t n, uint64_t fl)
 /*
  * Runs the operation (or a part of it: see op_part).
  *
- * With DMT_FLAGS and the default functions, the bytes are written with
- * streaming (non-temporal) stores, the partial lines at the ends written
- * back when durability is asked for; with a replacement function (or an
- * overlapping move), the function runs and then, for durability, every
- * destination line is written back. Either way a store fence follows, so
- * that whoever publishes completion after us publishes it after the bytes
- * (non-temporal stores and write-backs are not ordered by other stores).
+ * With DMT_FLAGS (or PART_STREAM) and the default functions, the bytes are
+ * written with streaming (non-temporal) stores, the partial lines at the
+ * ends written back when durability is asked for; with a replacement
+ * function (or an overlapping move), the function runs and then, for
+ * durability, every destination line is written back. Either way a store
+ * fence follows, so that whoever publishes completion after us publishes it
+ * after the bytes (non-temporal stores and write-backs are not ordered by
+ * other stores): a reader that sees the future complete sees the bytes.
  */
 static void
 run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 {
 	uint64_t fl;
 	size_t len = op_length(op);
+	int nt = (op->padding & PART_STREAM) != 0;
+	int streamed = 0;
 
 	switch (op->type) {
 	case VDM_OPERATION_MEMCPY: {
@@ -182,8 +191,9 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		fl = op->data.memcpy.flags & DMT_FLAGS;
 		memcpy_fn f = __atomic_load_n(&dmt->fn_memcpy,
 			__ATOMIC_ACQUIRE);
-		if (fl != 0 && f == def_memcpy) {
+		if ((fl != 0 || nt) && f == def_memcpy) {
 			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
+			streamed = 1;
 		} else {
 			f(d, s, len, (unsigned)op->data.memcpy.flags);
 			fn_done(d, len, fl);
@@ -196,8 +206,10 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		fl = op->data.memmove.flags & DMT_FLAGS;
 		memmove_fn f = __atomic_load_n(&dmt->fn_memmove,
 			__ATOMIC_ACQUIRE);
-		if (fl != 0 && f == def_memmove && !ranges_overlap(d, s, len)) {
+		if ((fl != 0 || nt) && f == def_memmove &&
+				!ranges_overlap(d, s, len)) {
 			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
+			streamed = 1;
 		} else {
 			f(d, s, len, (unsigned)op->data.memmove.flags);
 			fn_done(d, len, fl);
@@ -209,9 +221,10 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		fl = op->data.memset.flags & DMT_FLAGS;
 		memset_fn f = __atomic_load_n(&dmt->fn_memset,
 			__ATOMIC_ACQUIRE);
-		if (fl != 0 && f == def_memset) {
+		if ((fl != 0 || nt) && f == def_memset) {
 			ma_stream_fill(d, op->data.memset.c, len,
 				fl & VDM_F_MEM_DURABLE);
+			streamed = 1;
 		} else {
 			f(d, op->data.memset.c, len,
 				(unsigned)op->data.memset.flags);
@@ -226,9 +239,25 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 	default:
 		return;
 	}
-	if (fl != 0) {
+	if (fl != 0 || streamed) {
 		cpu_sfence();
 		pmem2_check_fence();
+	}
+}
+
+/* The VDM_F_* flags the operation carries. */
+static uint64_t
+op_flags(const struct vdm_operation *op)
+{
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		return op->data.memcpy.flags;
+	case VDM_OPERATION_MEMMOVE:
+		return op->data.memmove.flags;
+	case VDM_OPERATION_MEMSET:
+		return op->data.memset.flags;
+	default:
+		return op->data.flush.flags;
 	}
 }
 
@@ -238,7 +267,7 @@ op_part(const struct vdm_operation *op, size_t off, size_t len, int split,
 	struct vdm_operation *out)
 {
 	*out = *op;
-	out->padding = split ? 1 : 0;
+	out->padding = split ? PART_SPLIT : 0;
 	switch (op->type) {
 	case VDM_OPERATION_MEMCPY:
 		out->data.memcpy.dest = (char *)op->data.memcpy.dest + off;
@@ -616,7 +645,7 @@ worker(void *arg)
 	for (;;) {
 		if (queue_pop(dmt, &it) == 0) {
 			run_part(dmt, &it.op);
-			item_done(it.node, it.op.padding != 0);
+			item_done(it.node, (it.op.padding & PART_SPLIT) != 0);
 			idle_since = 0;
 			continue;
 		}
@@ -717,6 +746,12 @@ threads_op_start(void *data, const struct vdm_operation *op,
 	node->waker.wake = NULL;
 	set_notifier(dmt, node, n);
 
+	/* large, plain, and ours to run: streamed (see run_part) */
+	uint32_t stream = 0;
+	if (size >= dmt->stream_min && op->type != VDM_OPERATION_FLUSH &&
+			(op_flags(op) & DMT_FLAGS) == 0)
+		stream = PART_STREAM;
+
 	size_t parts = 1;
 	if (size >= dmt->split_min && dmt->nthreads > 1 && op_splittable(op)) {
 		parts = dmt->nthreads;
@@ -734,6 +769,7 @@ threads_op_start(void *data, const struct vdm_operation *op,
 	struct dmt_item it;
 	it.node = node;
 	op_part(op, 0, parts > 1 ? chunk : size, parts > 1, &it.op);
+	it.op.padding |= stream;
 	if (queue_push(dmt, &it) != 0) {
 		if (n != NULL) {
 			n->notifier_used = FUTURE_NOTIFIER_NONE;
@@ -746,6 +782,7 @@ threads_op_start(void *data, const struct vdm_operation *op,
 		size_t off = pushed * chunk;
 		op_part(op, off, size - off < chunk ? size - off : chunk, 1,
 			&it.op);
+		it.op.padding |= stream;
 		if (queue_push(dmt, &it) != 0)
 			break;
 	}
@@ -759,6 +796,7 @@ threads_op_start(void *data, const struct vdm_operation *op,
 		size_t off = pushed * chunk;
 		struct vdm_operation rest;
 		op_part(op, off, size - off, 1, &rest);
+		rest.padding |= stream;
 		run_part(dmt, &rest);
 		MA_HB(&node->parts);
 		if (__atomic_sub_fetch(&node->parts, (uint32_t)(parts - pushed),
@@ -901,6 +939,8 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 		DEFAULT_SPLIT_MIN);
 	if (dmt->split_min == 0)
 		dmt->split_min = 1;
+	dmt->stream_min = env_size("MINIASYNC_THREADS_STREAM_MIN",
+		ma_stream_plain_min());
 
 	MA_NOCHECK(&dmt->tail, sizeof(dmt->tail));
 	MA_NOCHECK(&dmt->head, sizeof(dmt->head));

@@ -267,6 +267,35 @@ check_group_commit(struct rt_map *m, struct runtime *rt,
 	}
 }
 
+/*
+ * A plain (NOFLUSH, no hint) copy through an unwrapped threads mover, of
+ * MINIASYNC_THREADS_STREAM_MIN bytes or more: the workers stream it, so
+ * the checker sees non-temporal stores only (a line-aligned destination
+ * has no partial lines), no ordinary store and no write-back.
+ */
+static void
+check_plain_streams(struct rt_map *m, const unsigned char *pattern)
+{
+	const char *e = getenv("MINIASYNC_THREADS_STREAM_MIN");
+	size_t min = e ? (size_t)strtoull(e, NULL, 0) : 0;
+	size_t len = 65536;
+	if (e == NULL || min > len)
+		return;
+	struct pcheck_counts c0, c1;
+	pcheck_reset((enum pcheck_model)m->gran, m->addr, m->size);
+	pcheck_counts(&c0);
+	struct vdm_operation_future f = pmem2_memcpy_async(m->map,
+		m->addr, pattern, len, PMEM2_F_MEM_NOFLUSH);
+	FUTURE_BUSY_POLL(&f);
+	pcheck_counts(&c1);
+	CHECK_EQ(f.output.result, VDM_SUCCESS);
+	CHECK_MEM(m->addr, pattern, len);
+	CHECK(c1.nt_store > c0.nt_store);
+	CHECK_EQ(c1.store, c0.store);
+	CHECK_EQ(c1.flush, c0.flush);
+	printf("plain %zu B copy: streamed\n", len);
+}
+
 static void
 run_mover(int gran, enum mover_kind k, struct runtime *rt,
 	const unsigned char *pattern)
@@ -334,6 +363,9 @@ run_mover(int gran, enum mover_kind k, struct runtime *rt,
 				job_verify(&m, &mv, &jobs[i]);
 		}
 	}
+	if (gran == PMEM2_GRANULARITY_CACHE_LINE &&
+			(k == MV_THREADS_DURABLE || k == MV_THREADS_1_DURABLE))
+		check_plain_streams(&m, pattern);
 	if (gran == PMEM2_GRANULARITY_PAGE)
 		check_group_commit(&m, rt, pattern);
 	pcheck_disable();
