@@ -30,10 +30,17 @@
  * bytes or more (MINIASYNC_THREADS_STREAM_MIN, by default from the cache
  * sizes: ma_stream_plain_min()), which would only flush the caches.
  *
- * Workers that find no work spin for about WORKER_SPIN_NS (so a request
- * right after activity is picked up quickly), then sleep on a futex.
- * Producers wake them only when somebody sleeps (Dekker-style check on
- * `sleepers`, so no wake-up is lost).
+ * A worker that finds no work spins for about spin_ns (WORKER_SPIN_NS,
+ * MINIASYNC_THREADS_SPIN_NS), so that a request soon after activity is
+ * picked up without a futex wake-up (a system call on both sides, and
+ * under a hypervisor an interrupt to another virtual CPU), then sleeps on
+ * a futex. Only one worker spins at a time: the others sleep at once, so
+ * an idle mover burns at most one CPU, for spin_ns, and the spinner does
+ * not compete with the submitting thread on a small machine. Producers
+ * wake a sleeper only when nobody spins (or for the extra parts of a
+ * split operation), and a spinner that takes work wakes a sleeper if more
+ * is queued. Both sides check the other's word after publishing their own
+ * (Dekker-style, sequentially consistent), so no wake-up is lost.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -114,7 +121,10 @@ struct data_mover_threads {
 
 	uint32_t work_gen __attribute__((aligned(CACHELINE)));
 	uint32_t sleepers;
+	uint32_t spinning;	/* 1 while a worker spins for work */
+	int submit_cpu;		/* where the latest push came from */
 	int stop;
+	uint64_t spin_ns;
 
 	uint32_t free_lock __attribute__((aligned(CACHELINE)));
 	struct dmt_node *free_nodes;
@@ -368,15 +378,24 @@ queue_nonempty(struct data_mover_threads *dmt)
 	return __atomic_load_n(&slot->seq, __ATOMIC_SEQ_CST) == pos + 1;
 }
 
-/* After pushing: wake up to `want` sleeping workers, if any sleep. */
+/*
+ * After pushing `pushed` items: wake as many sleeping workers as needed,
+ * if any sleep. A spinning worker takes the first item without help.
+ */
 static void
-wake_workers(struct data_mover_threads *dmt, int want)
+wake_workers(struct data_mover_threads *dmt, int pushed)
 {
+	/* written only when it changes: the line stays shared */
+	int cpu = sched_getcpu();
+	if (cpu != __atomic_load_n(&dmt->submit_cpu, __ATOMIC_RELAXED))
+		__atomic_store_n(&dmt->submit_cpu, cpu, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST) == 0)
+	if (__atomic_load_n(&dmt->spinning, __ATOMIC_SEQ_CST) != 0)
+		pushed--;
+	if (pushed <= 0 || __atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST) == 0)
 		return;
 	__atomic_fetch_add(&dmt->work_gen, 1, __ATOMIC_SEQ_CST);
-	ma_futex_wake(&dmt->work_gen, want);
+	ma_futex_wake(&dmt->work_gen, pushed);
 }
 
 /* ---- node allocation: a free list that grows, never runs dry ---- */
@@ -634,6 +653,32 @@ item_done(struct dmt_node *node, int split)
 
 /* ---- workers ---- */
 
+/*
+ * Does this worker run on the CPU work was last submitted from? Then its
+ * spinning would keep the submitter (preempted by our wake-up, say) off
+ * its CPU until the spin ends: it sleeps instead.
+ */
+static inline int
+on_submit_cpu(struct data_mover_threads *dmt)
+{
+	int cpu = sched_getcpu();
+	return cpu >= 0 &&
+		cpu == __atomic_load_n(&dmt->submit_cpu, __ATOMIC_RELAXED);
+}
+
+/* The spinner stops spinning; more work queued goes to a sleeper. */
+static void
+spin_end(struct data_mover_threads *dmt)
+{
+	__atomic_store_n(&dmt->spinning, 0, __ATOMIC_SEQ_CST);
+	/* a producer that saw us spinning woke nobody for its item */
+	if (queue_nonempty(dmt) &&
+			__atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST) != 0) {
+		__atomic_fetch_add(&dmt->work_gen, 1, __ATOMIC_SEQ_CST);
+		ma_futex_wake(&dmt->work_gen, 1);
+	}
+}
+
 static void *
 worker(void *arg)
 {
@@ -641,9 +686,14 @@ worker(void *arg)
 	struct dmt_item it;
 	uint64_t idle_since = 0;
 	unsigned spins = 0;
+	int spinner = 0;	/* we hold dmt->spinning */
 
 	for (;;) {
 		if (queue_pop(dmt, &it) == 0) {
+			if (spinner) {
+				spinner = 0;
+				spin_end(dmt);
+			}
 			run_part(dmt, &it.op);
 			item_done(it.node, (it.op.padding & PART_SPLIT) != 0);
 			idle_since = 0;
@@ -652,13 +702,20 @@ worker(void *arg)
 		if (__atomic_load_n(&dmt->stop, __ATOMIC_ACQUIRE))
 			break;
 
-		/* nothing to do: spin a little, checking the clock rarely */
+		/* nothing to do: one worker spins a little, the others sleep */
 		if (idle_since == 0) {
 			idle_since = ma_now_ns();
 			spins = 0;
+			uint32_t zero = 0;
+			spinner = dmt->spin_ns != 0 && !on_submit_cpu(dmt) &&
+				__atomic_compare_exchange_n(&dmt->spinning,
+					&zero, 1, 0, __ATOMIC_SEQ_CST,
+					__ATOMIC_RELAXED);
 		}
-		if ((++spins & 63) != 0 ||
-				ma_now_ns() - idle_since < WORKER_SPIN_NS) {
+		/* the clock and the CPU are read every 64 pauses only */
+		if (spinner && ((++spins & 63) != 0 ||
+				(ma_now_ns() - idle_since < dmt->spin_ns &&
+				!on_submit_cpu(dmt)))) {
 			ma_pause();
 			if (MA_ON_VALGRIND())
 				sched_yield();
@@ -666,6 +723,10 @@ worker(void *arg)
 		}
 
 		__atomic_fetch_add(&dmt->sleepers, 1, __ATOMIC_SEQ_CST);
+		if (spinner) {
+			spinner = 0;
+			__atomic_store_n(&dmt->spinning, 0, __ATOMIC_SEQ_CST);
+		}
 		uint32_t gen = __atomic_load_n(&dmt->work_gen, __ATOMIC_SEQ_CST);
 		if (!queue_nonempty(dmt) &&
 				!__atomic_load_n(&dmt->stop, __ATOMIC_SEQ_CST))
@@ -673,6 +734,8 @@ worker(void *arg)
 		__atomic_fetch_sub(&dmt->sleepers, 1, __ATOMIC_SEQ_CST);
 		idle_since = 0;
 	}
+	if (spinner)
+		__atomic_store_n(&dmt->spinning, 0, __ATOMIC_SEQ_CST);
 	return NULL;
 }
 
@@ -941,11 +1004,15 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 		dmt->split_min = 1;
 	dmt->stream_min = env_size("MINIASYNC_THREADS_STREAM_MIN",
 		ma_stream_plain_min());
+	dmt->submit_cpu = -1;
+	dmt->spin_ns = env_size("MINIASYNC_THREADS_SPIN_NS", WORKER_SPIN_NS);
 
 	MA_NOCHECK(&dmt->tail, sizeof(dmt->tail));
 	MA_NOCHECK(&dmt->head, sizeof(dmt->head));
 	MA_NOCHECK(&dmt->work_gen, sizeof(dmt->work_gen));
 	MA_NOCHECK(&dmt->sleepers, sizeof(dmt->sleepers));
+	MA_NOCHECK(&dmt->spinning, sizeof(dmt->spinning));
+	MA_NOCHECK(&dmt->submit_cpu, sizeof(dmt->submit_cpu));
 	MA_NOCHECK(&dmt->stop, sizeof(dmt->stop));
 	MA_NOCHECK(&dmt->free_lock, sizeof(dmt->free_lock));
 	MA_NOCHECK(&dmt->fn_memcpy, 3 * sizeof(void *));
