@@ -164,13 +164,13 @@ largest_cache(void)
 	unsigned a, b, c, d;
 	if (f->authentic_amd) {
 		/* 0x8000001D exists with the topology extensions */
-		if (__get_cpuid_max(0x80000000u, NULL) < 0x8000001Du)
+		if ((unsigned)__get_cpuid_max(0x80000000u, NULL) < 0x8000001Du)
 			return 0;
 		__cpuid(0x80000001u, a, b, c, d);
 		if (!(c & (1u << 22)))
 			return 0;
 		leaf = 0x8000001Du;
-	} else if (__get_cpuid_max(0, NULL) < 4) {
+	} else if ((unsigned)__get_cpuid_max(0, NULL) < 4u) {
 		return 0;
 	}
 	for (unsigned i = 0; i < 16; i++) {
