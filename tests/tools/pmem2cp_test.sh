@@ -434,6 +434,31 @@ error_cause)
 	PMEM2_ASYNC_TEST_SYNC_ERRNO=5 run 1 --mover threads:2 "$TD/src" "$TD/dst"
 	err_is "copy into '$TD/dst' failed \(data not durable\): I/O error: .*Input/output error"
 	;;
+stream_windows)
+	# streams grow DST window by window: sizes on, around and between
+	# window and chunk boundaries, for several windows, chunks, depths and
+	# movers, each copy byte-exact and verified against the stream's hash
+	gen "$T/pool" $((3 * 65536 + 4099))
+	n=0
+	for w in 4096 12288 65536; do
+		for c in 1000 4096 5001 65536; do
+			for size in 0 1 4095 4096 4097 $((w - 1)) $w $((w + 1)) \
+					$((2 * w + 3)) $((3 * w + 4099)); do
+				head -c $size "$T/pool" >"$T/src"
+				for mv in "default --depth 1" "threads:2 --depth 5"; do
+					rm -f "$T/dst"
+					cat "$T/src" | PMEM2CP_STREAM_WINDOW=$w "$P" -q --verify \
+						--chunk $c --mover $mv - "$T/dst" 2>"$T/err" ||
+						{ cat "$T/err"; fail "window $w chunk $c size $size mover $mv"; }
+					cmp -s "$T/src" "$T/dst" ||
+						fail "window $w chunk $c size $size mover $mv: differs"
+					n=$((n + 1))
+				done
+			done
+		done
+	done
+	echo "$n stream copies checked"
+	;;
 *)
 	fail "unknown case"
 	;;
