@@ -190,6 +190,11 @@ no_space)
 			head -c 700000 '$TD/big' >'$TD/small'
 			cat '$TD/small' | '$P' -q - '$T/dst' || exit 97
 			cmp '$TD/small' '$T/dst' || exit 96
+			# an existing DST is left as it was, neither grown nor cut
+			'$P' '$TD/big' '$T/dst'; rc=\$?
+			[ \$rc = 5 ] || exit \$rc
+			cmp '$TD/small' '$T/dst' || exit 95
+			[ \$(ls -A '$T' | wc -l) = 1 ] || exit 94
 			exit 0" >"$T/out" 2>"$T/err2"
 		rc=$?
 		if [ $rc -eq 77 ]; then
@@ -197,7 +202,7 @@ no_space)
 		else
 			echo "full 1 MiB tmpfs: refused 2 MB (file and pipe), took 700 kB from a pipe"
 			[ $rc -eq 0 ] || { cat "$T/err2"; fail "full tmpfs: exit $rc"; }
-			[ "$(grep -c "No space left on device" "$T/err2")" = 2 ] ||
+			[ "$(grep -c "No space left on device" "$T/err2")" = 3 ] ||
 				{ cat "$T/err2"; fail "full tmpfs messages"; }
 		fi
 	fi
@@ -458,6 +463,32 @@ stream_windows)
 		done
 	done
 	echo "$n stream copies checked"
+	;;
+enospc_ext4)
+	# ext4 keeps what a failed posix_fallocate did allocate: the old
+	# in-place copy grew DST to fill the file system. Now DST stays as it
+	# was, and the space goes back.
+	[ "$(id -u)" = 0 ] || skip "needs root (mount -o loop)"
+	command -v mkfs.ext4 >/dev/null || skip "no mkfs.ext4"
+	truncate -s 16M "$TD/img" && mkfs.ext4 -q -F "$TD/img" >/dev/null 2>&1 ||
+		skip "mkfs.ext4 failed"
+	mkdir "$TD/fs"
+	mount -o loop "$TD/img" "$TD/fs" 2>/dev/null || skip "cannot mount a loop device"
+	trap 'umount "$TD/fs"; chmod -R u+w "$T" "$TD" 2>/dev/null; rm -rf "$T" "$TD"' EXIT
+	gen "$TD/big" $((30 * 1048576))
+	gen "$TD/fs/dst" 5000
+	cp "$TD/fs/dst" "$TD/keep"
+	free0=$(df --output=avail "$TD/fs" | tail -1)
+	for args in "" "--mover threads:2"; do
+		run 5 $args "$TD/big" "$TD/fs/dst"
+		err_is "not enough space for '$TD/fs/dst': 31457280 bytes needed: No space left on device$"
+		cmp -s "$TD/keep" "$TD/fs/dst" || fail "ENOSPC changed DST (now $(stat -c %s "$TD/fs/dst") bytes)"
+		cat "$TD/big" | run 5 - "$TD/fs/dst"
+		cmp -s "$TD/keep" "$TD/fs/dst" || fail "ENOSPC (pipe) changed DST"
+	done
+	[ "$(ls -A "$TD/fs" | grep -v lost+found)" = dst ] || { ls -A "$TD/fs"; fail "files left behind"; }
+	free1=$(df --output=avail "$TD/fs" | tail -1)
+	[ "$free1" -ge $((free0 - 64)) ] || fail "space not given back: $free0 KiB free before, $free1 after"
 	;;
 *)
 	fail "unknown case"
