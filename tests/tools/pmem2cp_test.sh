@@ -354,6 +354,21 @@ atomic)
 	rm -f "$TD/dst"
 	run 0 --in-place "$TD/old" "$TD/dst"
 	cmp -s "$TD/old" "$TD/dst" || fail "--in-place into a new DST"
+	# --in-place, interrupted: a DST it created goes again
+	rm -f "$TD/dst"
+	mkfifo "$TD/fifo"
+	"$P" --in-place --chunk 64k - "$TD/dst" <"$TD/fifo" >"$T/out" 2>"$T/err" &
+	pid=$!
+	exec 3>"$TD/fifo"
+	head -c 1048576 "$TD/src" >&3
+	sleep 0.3
+	kill -s TERM $pid
+	sleep 0.1
+	exec 3>&-
+	wait $pid
+	[ $? -gt 128 ] || fail "--in-place: not killed"
+	rm -f "$TD/fifo"
+	[ ! -e "$TD/dst" ] || fail "--in-place: an interrupted new DST was left"
 	;;
 concurrent)
 	# two copies into one DST: both succeed and DST is one of them, whole
