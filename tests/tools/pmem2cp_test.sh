@@ -392,9 +392,13 @@ source_shrinks)
 	gen "$T/src" $((64 * 1048576))
 	gen "$TD/old" 1000
 	cp "$TD/old" "$TD/dst"
-	"$P" --depth 1 --chunk 4k "$T/src" "$TD/dst" >"$T/out" 2>"$T/err" &
+	# a named temporary shows when SRC's size has been taken
+	PMEM2CP_NO_TMPFILE=1 "$P" --depth 1 --chunk 4k "$T/src" "$TD/dst" >"$T/out" 2>"$T/err" &
 	pid=$!
-	sleep 0.3
+	for _ in $(seq 200); do
+		ls -A "$TD" | grep -q '^\.dst\.pmem2cp-' && break
+		sleep 0.05
+	done
 	truncate -s 8192 "$T/src"
 	wait $pid
 	rc=$?
@@ -402,6 +406,7 @@ source_shrinks)
 	[ $rc -eq 1 ] || { cat "$T/err"; fail "source shrank: exit $rc, expected 1"; }
 	err_is "reading '$T/src': it shrank during the copy \([0-9]+ of 67108864 bytes read\)$"
 	cmp -s "$TD/old" "$TD/dst" || fail "DST damaged"
+	[ "$(ls -A "$TD" | wc -l)" = 2 ] || { ls -A "$TD"; fail "the temporary was left"; }
 	;;
 stdin_offset)
 	# standard input that is a regular file is copied from where it stands
