@@ -138,6 +138,12 @@ dst_not_writable)
 	mkdir "$T/adir"
 	run 4 "$T/src" "$T/adir"
 	err_is "cannot write '$T/adir': Is a directory$"
+	run 4 "$T/src" "$T/newdir/"
+	err_is "cannot write '$T/newdir/': Is a directory$"
+	run 4 "$T/src" ""
+	err_is "cannot open '' for writing: No such file or directory$"
+	[ "$(ls -A "$T" | grep -v -x -e out -e err)" = "adir
+src" ] || { ls -A "$T"; fail "something was created"; }
 	run 4 "$T/src" "$T/src"
 	err_is "'$T/src' and '$T/src' are the same file$"
 	# a read-only file in a read-only directory, as a user without privileges

@@ -1044,6 +1044,12 @@ open_dest(struct copy *c, const struct stat *sst, char *dir, char *base)
 	struct stat st;
 	c->target = dst_path;
 	int existed = 0;
+	size_t plen = strlen(dst_path);
+	if (plen == 0 || plen >= PATH_MAX) {
+		errmsg("cannot open '%s' for writing: %s", dst_path,
+			strerror(plen ? ENAMETOOLONG : ENOENT));
+		return EX_DST;
+	}
 	if (lstat(dst_path, &st) == 0) {
 		existed = 1;
 		if (S_ISLNK(st.st_mode)) {
@@ -1062,7 +1068,8 @@ open_dest(struct copy *c, const struct stat *sst, char *dir, char *base)
 		errmsg("'%s' and '%s' are the same file", c->src_path, dst_path);
 		return EX_DST;
 	}
-	if (existed && S_ISDIR(st.st_mode)) {
+	/* "name/" names a directory, never a file to create */
+	if ((existed && S_ISDIR(st.st_mode)) || dst_path[plen - 1] == '/') {
 		errmsg("cannot write '%s': Is a directory", dst_path);
 		return EX_DST;
 	}
