@@ -401,12 +401,14 @@ source_shrinks)
 	gen "$T/src" $((64 * 1048576))
 	gen "$TD/old" 1000
 	cp "$TD/old" "$TD/dst"
-	# a named temporary shows when SRC's size has been taken
+	# a named temporary (or, before issue 12, DST growing) shows when
+	# SRC's size has been taken
 	PMEM2CP_NO_TMPFILE=1 "$P" --depth 1 --chunk 4k "$T/src" "$TD/dst" >"$T/out" 2>"$T/err" &
 	pid=$!
-	for _ in $(seq 200); do
+	for _ in $(seq 400); do
 		ls -A "$TD" | grep -q '^\.dst\.pmem2cp-' && break
-		sleep 0.05
+		[ "$(stat -c %s "$TD/dst")" = 1000 ] || break
+		sleep 0.025
 	done
 	truncate -s 8192 "$T/src"
 	wait $pid
