@@ -376,7 +376,7 @@ hash_final(const struct hash *s)
 
 struct slot {
 	struct vdm_operation_future fut;
-	char *buf;	/* stream input: this slot's buffer */
+	char *buf;	/* SRC is read into it, the copy starts from it */
 	size_t len;
 };
 
@@ -417,7 +417,6 @@ struct copy {
 	size_t total;		/* bytes known complete */
 	struct progress prog;
 };
-
 
 static size_t
 round_up(size_t v, size_t a)
