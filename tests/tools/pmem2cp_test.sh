@@ -460,6 +460,12 @@ dir_sync)
 	chmod 0755 "$T/wx"
 	[ ! -e "$T/wx/new" ] || fail "DST created in an unreadable directory"
 	[ "$(cat "$T/wx/dst")" = old ] || fail "DST changed in an unreadable directory"
+	# --in-place into an existing DST changes no name: no directory sync needed
+	chmod 0333 "$T/wx"
+	as_user "$P" -q --in-place "$T/src" "$T/wx/dst" 2>"$T/err" ||
+		{ cat "$T/err"; fail "--in-place in an unreadable directory"; }
+	chmod 0755 "$T/wx"
+	cmp -s "$T/src" "$T/wx/dst" || fail "--in-place in an unreadable directory: differs"
 	;;
 error_cause)
 	# a failed sync names its cause (errno text and libpmem2's message)
