@@ -4,8 +4,11 @@
  * itself, per poll of a future, next to a bare loop that polls the same
  * futures in a fixed order (the least a waiter can do).
  *
- * The futures are trivial: each needs SPIN_POLLS polls and reports
- * FUTURE_NOTIFIER_NONE; every other one says it is asynchronous. "plain"
+ * The futures are trivial: each needs SPIN_POLLS polls; every other one
+ * says it is asynchronous. They report FUTURE_NOTIFIER_WAKER and the first
+ * one of a set calls the waker on every poll, so a runtime never sleeps nor
+ * yields the CPU (a future reporting NONE would make it call sched_yield,
+ * and the figure would measure the scheduler of a busy machine). "plain"
  * rows use single futures, "chain" rows two-entry chains (a synchronous
  * step, then an asynchronous one), whose property changes half way, so the
  * runtime's async-first order has real work to do on every pass. With such
@@ -27,6 +30,7 @@
 struct spin_data {
 	int left;
 	int async;
+	int wake;	/* call the waker on every poll that stays RUNNING */
 };
 struct spin_output {
 	int done;
@@ -38,9 +42,12 @@ spin_task(struct future_context *ctx, struct future_notifier *n)
 {
 	struct spin_data *d = future_context_get_data(ctx);
 	if (n != NULL)
-		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	if (--d->left > 0)
+		n->notifier_used = FUTURE_NOTIFIER_WAKER;
+	if (--d->left > 0) {
+		if (d->wake && n != NULL)
+			FUTURE_WAKER_WAKE(&n->waker);
 		return FUTURE_STATE_RUNNING;
+	}
 	struct spin_output *o = future_context_get_output(ctx);
 	o->done = 1;
 	return FUTURE_STATE_COMPLETE;
@@ -54,12 +61,13 @@ spin_property(void *fut, enum future_property p)
 }
 
 static struct spin_fut
-spin_new(int polls, int async)
+spin_new(int polls, int async, int wake)
 {
 	struct spin_fut f;
 	FUTURE_INIT_EXT(&f, spin_task, spin_property);
 	f.data.left = polls;
 	f.data.async = async;
+	f.data.wake = wake;
 	f.output.done = 0;
 	return f;
 }
@@ -87,16 +95,17 @@ set_reset(struct set *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		if (!s->chain) {
-			s->plain[i] = spin_new(SPIN_POLLS, (int)(i & 1));
+			s->plain[i] = spin_new(SPIN_POLLS, (int)(i & 1),
+				i == 0);
 			s->ptrs[i] = FUTURE_AS_RUNNABLE(&s->plain[i]);
 			continue;
 		}
 		struct two_fut *t = &s->two[i];
 		/* a sync step finishing on poll k hands over to the async one */
 		FUTURE_CHAIN_ENTRY_INIT(&t->data.first,
-			spin_new(SPIN_POLLS / 2, 0), NULL, NULL);
+			spin_new(SPIN_POLLS / 2, 0, i == 0), NULL, NULL);
 		FUTURE_CHAIN_ENTRY_INIT(&t->data.second,
-			spin_new(SPIN_POLLS / 2 + 1, 1), NULL, NULL);
+			spin_new(SPIN_POLLS / 2 + 1, 1, i == 0), NULL, NULL);
 		t->output.done = 0;
 		FUTURE_CHAIN_INIT(t);
 		s->ptrs[i] = FUTURE_AS_RUNNABLE(t);
