@@ -341,12 +341,13 @@ future_chain_has_property(void *future, enum future_property property)
 	struct future_chain_entry *e = (struct future_chain_entry *)data;
 	size_t used = 0;
 
+	/* runtimes ask before every pass: no step past the entry asked */
 	while (e != NULL) {
-		struct future_chain_entry *next =
-			get_next_future_chain_entry(ctx, e, data, &used);
-		if (!FUTURE_CHAIN_ENTRY_IS_PROCESSED(e))
+		if (!FUTURE_CHAIN_ENTRY_IS_PROCESSED(e)) {
+			_future_chain_entry_prepare(e, ctx);
 			return future_has_property(&e->future, property) ? 1 : 0;
-		e = next;
+		}
+		e = get_next_future_chain_entry(ctx, e, data, &used);
 	}
 	return -1;
 }
