@@ -13,11 +13,14 @@
  * step, then an asynchronous one), whose property changes half way, so the
  * runtime's async-first order has real work to do on every pass. With such
  * cheap futures the runtime's own bookkeeping is as visible as it can be.
+ * The "threads" rows wait for real operations: 4 KiB copies on the default
+ * threads mover.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <libminiasync.h>
 
@@ -147,6 +150,50 @@ measure(struct runtime *r, struct set *s, int bare)
 	return bench_median(v, RUNS);
 }
 
+/*
+ * Real futures: n 4 KiB copies on the default threads mover, waited for
+ * together; ns per copy, median of RUNS. bare: a busy loop polls them
+ * instead (with no notifier, as FUTURE_BUSY_POLL does).
+ */
+#define COPY_SIZE 4096
+
+static double
+measure_copies(struct runtime *r, struct vdm *vdm, size_t n, int bare)
+{
+	char *src = aligned_alloc(64, COPY_SIZE);
+	char *dst = aligned_alloc(64, n * COPY_SIZE);
+	struct vdm_operation_future *f = calloc(n, sizeof(*f));
+	struct future **p = calloc(n, sizeof(*p));
+	if (!src || !dst || !f || !p)
+		abort();
+	memset(src, 7, COPY_SIZE);
+	memset(dst, 0, n * COPY_SIZE);
+	size_t reps = (bench_quick() ? 2048 : 16384) / n + 1;
+	double v[RUNS];
+	for (int k = 0; k < RUNS; k++) {
+		double t = bench_now();
+		for (size_t i = 0; i < reps; i++) {
+			for (size_t j = 0; j < n; j++) {
+				f[j] = vdm_memcpy(vdm, dst + j * COPY_SIZE, src,
+					COPY_SIZE, 0);
+				p[j] = FUTURE_AS_RUNNABLE(&f[j]);
+			}
+			if (bare)
+				bare_wait(p, n);
+			else
+				runtime_wait_multiple(r, p, n);
+		}
+		v[k] = (bench_now() - t) / (double)(reps * n) * 1e9;
+	}
+	if (dst[(n - 1) * COPY_SIZE + COPY_SIZE - 1] != 7)
+		abort();
+	free(src);
+	free(dst);
+	free(f);
+	free(p);
+	return bench_median(v, RUNS);
+}
+
 void
 bench_suite_runtime(void)
 {
@@ -177,5 +224,22 @@ bench_suite_runtime(void)
 			free(s.ptrs);
 		}
 	}
+
+	struct data_mover_threads *dmt = data_mover_threads_default();
+	if (dmt == NULL) {
+		fprintf(stderr, "runtime: data_mover_threads_default failed\n");
+		runtime_delete(r);
+		return;
+	}
+	struct vdm *vdm = data_mover_threads_get_vdm(dmt);
+	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
+		double ref = measure_copies(r, vdm, sizes[z], 1);
+		double val = measure_copies(r, vdm, sizes[z], 0);
+		char name[96];
+		snprintf(name, sizeof(name),
+			"wait_multiple threads 4KiB x%zu, ns/copy", sizes[z]);
+		bench_row(SUITE, name, val, "ns", "bare poll loop", ref, 0);
+	}
+	data_mover_threads_delete(dmt);
 	runtime_delete(r);
 }
