@@ -159,8 +159,9 @@ test_plain(struct runtime *rt)
  * chain stays RUNNING: reordered at the very next pass. Steps need K polls;
  * a chain polls its next step in the poll that finishes the previous one.
  *   X = (sync 10, async 11), Y = (async 20, sync 21), Z = (sync 30, async 31)
- * K passes of Y X Z; then, with X and Z async and Y sync, K-1 passes of
- * X Z Y (their second steps got one poll already).
+ * K-1 passes of Y X Z; the K-th pass (still Y X Z) finishes each first
+ * step and polls its second step once; then, with X and Z async and Y
+ * sync, K-1 passes of X Z Y.
  */
 static void
 test_chains(struct runtime *rt)
