@@ -22,10 +22,13 @@ list_deps() {
 			NF == 1 { print obj, $1 }'
 	fi
 	find "$B" \( -name '*.o.d' -o -name 'compiler_depend.make' -o -name 'depend.make' \) \
-		-type f -print0 | while IFS= read -r -d '' f; do
-		tr -s ' \\\t' '\n\n\n' <"$f" | sed 's/:$//' | grep -v '^$' |
-			sed "s|^|$f |"
-	done
+		-type f -print0 | xargs -0 -r awk '{
+			for (i = 1; i <= NF; i++) {
+				w = $i
+				sub(/:$/, "", w)
+				if (w != "" && w != "\\") print FILENAME, w
+			}
+		}'
 }
 list_deps | grep -Ev '/compat_debian_[^/ ]*\.dir/|/[^/ ]*_pmdk\.dir/|^[^ ]*compat_debian_|^[^ ]*_pmdk[ /.]' \
 	>"$T" || true
