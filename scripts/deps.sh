@@ -31,11 +31,13 @@ pmem2_deps() {
 	miss_req=$(pmem2_deps_missing $required)
 	# shellcheck disable=SC2086
 	miss_opt=$(pmem2_deps_missing $optional)
+	miss_req=${miss_req% } miss_opt=${miss_opt% }
 	[ -z "$miss_req$miss_opt" ] && return 0
+	local all="$miss_req${miss_req:+${miss_opt:+ }}$miss_opt"
 
 	if [ "$(id -u)" = 0 ] && [ "${PMEM2_NO_APT:-0}" != 1 ] &&
 		command -v apt-get >/dev/null 2>&1; then
-		echo "$me: installing ${miss_req}${miss_opt}with apt-get" >&2
+		echo "$me: installing $all with apt-get" >&2
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq >/dev/null || echo "$me: apt-get update failed" >&2
 		# shellcheck disable=SC2086
@@ -53,12 +55,12 @@ pmem2_deps() {
 	fi
 
 	if [ -n "$miss_req" ]; then
-		echo "$me: missing packages: ${miss_req}(optional: ${miss_opt:-none })" >&2
+		echo "$me: missing packages: $miss_req (optional: ${miss_opt:-none})" >&2
 		echo "$me: install them first, as root:" >&2
-		echo "  apt-get install -y --no-install-recommends ${miss_req}${miss_opt}" >&2
+		echo "  apt-get install -y --no-install-recommends $all" >&2
 		exit 1
 	fi
-	echo "$me: optional packages missing (building without them): ${miss_opt}" >&2
-	echo "$me: to add them, as root: apt-get install -y --no-install-recommends ${miss_opt}" >&2
+	echo "$me: optional packages missing (building without them): $miss_opt" >&2
+	echo "$me: to add them, as root: apt-get install -y --no-install-recommends $miss_opt" >&2
 	return 0
 }
