@@ -21,8 +21,16 @@ list_deps() {
 			/^[^ \t].*: #deps/ { obj = $1; sub(":$", "", obj); next }
 			NF == 1 { print obj, $1 }'
 	fi
-	find "$B" \( -name '*.o.d' -o -name 'compiler_depend.make' -o -name 'depend.make' \) \
-		-type f -print0 | xargs -0 -r awk '{
+	# A target's *.o.d files are rewritten by every compile; CMake's
+	# compiler_depend.make may still hold entries of an earlier compile
+	# in a reused build directory, so it is read only where no *.o.d is.
+	{
+		find "$B" -name '*.o.d' -type f -print0
+		find "$B" \( -name 'compiler_depend.make' -o -name 'depend.make' \) -type f -print0 |
+			while IFS= read -r -d '' f; do
+				compgen -G "$(dirname "$f")/*.o.d" >/dev/null || printf '%s\0' "$f"
+			done
+	} | xargs -0 -r awk '{
 			for (i = 1; i <= NF; i++) {
 				w = $i
 				sub(/:$/, "", w)
