@@ -168,8 +168,8 @@ run_copies(struct target *t)
 static void
 run_overlaps(struct target *t)
 {
-	static const size_t lens[] = { 1, 33, 100, 256, 257, 300, 1000, 4100,
-		70000, (1 << 20) + 7 };
+	static const size_t lens[] = { 1, 8, 33, 48, 100, 256, 257, 300, 1000,
+		4100, 70000, (1 << 20) + 7 };
 	static const long shifts[] = { 1, 7, 8, 63, 64, 65, 200, 255, 256,
 		257, 1000, 5000 };
 	static const unsigned fls[] = { 0, PMEM2_F_MEM_NONTEMPORAL,
@@ -258,9 +258,22 @@ check_variant(void)
 	if (strcmp(exp, pmem2_memops_variant()) != 0)
 		FAIL("running variant %s, expected %s",
 			pmem2_memops_variant(), exp);
+	/* the CPU profile: named by PMEM2_CPU_PROFILE, else by vendor */
+	const char *prof = getenv("PMEM2_CPU_PROFILE");
+	if (!prof || (strcmp(prof, "intel") != 0 && strcmp(prof, "amd") != 0))
+		prof = cpu_features()->authentic_amd ? "amd" : "intel";
+	printf("cpu profile %s (expected %s), small copies NT %d\n",
+		pmem2_memops_profile(), prof, pmem2_small_nt);
+	if (strcmp(prof, pmem2_memops_profile()) != 0)
+		FAIL("cpu profile %s, expected %s", pmem2_memops_profile(),
+			prof);
+	int amd = strcmp(prof, "amd") == 0;
+	CHECK_EQ(pmem2_small_nt, amd);
 	const char *v = getenv("PMEM_MOVNT_THRESHOLD");
 	if (v && atoll(v) >= 0)
 		CHECK_EQ(pmem2_movnt_threshold, atoll(v));
+	else
+		CHECK_EQ(pmem2_movnt_threshold, amd ? 0 : 256);
 	v = getenv("PMEM_WC_WORKAROUND");
 	if (v && (strcmp(v, "0") == 0 || strcmp(v, "1") == 0))
 		CHECK_EQ(pmem2_wc_workaround, atoi(v));

@@ -19,15 +19,21 @@
 #include "map.h"
 #include "pmem2_utils.h"
 #include "common/check_hooks.h"
+#include "common/cpu_profile.h"
 #include "memops_impl.h"
 
+/* set from the CPU profile at load (cpu_profile.c says why) */
 size_t pmem2_movnt_threshold = 256;
 size_t pmem2_movnt_threshold_noflush = (size_t)2 << 20;
+size_t pmem2_movnt_threshold_page = (size_t)2 << 20;
+int pmem2_small_nt;
 int pmem2_wc_workaround;
 enum cpu_flush_kind pmem2_flush_kind;
 
 static const struct memops_isa *Isa = &pmem2_isa_generic;
 static char Variant[96] = "generic";
+static const char *Profile = "intel";
+static const char *Profile_from = "cpuid";
 
 static struct pmem2_ops Ops[3];
 
@@ -152,7 +158,18 @@ page_memmove(void *d, const void *s, size_t n, unsigned flags)
 {
 	if (n == 0 || d == s)
 		return d;
-	Isa->raw_memmove(d, s, n, flags);
+	/*
+	 * msync dominates; below the profile's NT threshold the copy is
+	 * libc's, called straight (the same work as memmove+msync, nothing
+	 * in between) unless the caller asks for non-temporal stores.
+	 */
+	if (n < pmem2_movnt_threshold_page &&
+			!(flags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC))) {
+		memmove(d, s, n);
+		pmem2_check_store(d, n);
+	} else {
+		Isa->raw_memmove(d, s, n, flags);
+	}
 	if (!(flags & PMEM2_F_MEM_NOFLUSH))
 		page_persist(d, n);
 	return d;
@@ -163,7 +180,13 @@ page_memset(void *d, int c, size_t n, unsigned flags)
 {
 	if (n == 0)
 		return d;
-	Isa->raw_memset(d, c, n, flags);
+	if (n < pmem2_movnt_threshold_page &&
+			!(flags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC))) {
+		memset(d, c, n);
+		pmem2_check_store(d, n);
+	} else {
+		Isa->raw_memset(d, c, n, flags);
+	}
 	if (!(flags & PMEM2_F_MEM_NOFLUSH))
 		page_persist(d, n);
 	return d;
@@ -182,6 +205,13 @@ static void
 select_isa(void)
 {
 	const char *v;
+
+	const struct cpu_profile *p = cpu_profile_choose(&Profile_from);
+	Profile = p->name;
+	pmem2_movnt_threshold = p->movnt_threshold;
+	pmem2_small_nt = p->small_nt;
+	pmem2_movnt_threshold_noflush = p->movnt_threshold_noflush;
+	pmem2_movnt_threshold_page = p->movnt_threshold_page;
 
 	v = secure_getenv("PMEM_MOVNT_THRESHOLD");
 	if (v != NULL) {
@@ -255,14 +285,23 @@ memops_init(void)
 
 	if (secure_getenv("PMEM2_MEMOPS_SHOW_VARIANT") != NULL)
 		fprintf(stderr, "libpmem2: memory functions: %s, "
-			"movnt threshold %zu, wc workaround %d\n",
-			Variant, pmem2_movnt_threshold, pmem2_wc_workaround);
+			"cpu profile %s (from %s), movnt threshold %zu%s, "
+			"wc workaround %d\n", Variant, Profile, Profile_from,
+			pmem2_movnt_threshold,
+			pmem2_small_nt ? " (small copies too)" : "",
+			pmem2_wc_workaround);
 }
 
 const char *
 pmem2_memops_variant(void)
 {
 	return Variant;
+}
+
+const char *
+pmem2_memops_profile(void)
+{
+	return Profile;
 }
 
 const struct pmem2_ops *

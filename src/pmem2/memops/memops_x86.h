@@ -434,6 +434,59 @@ F(want_nt)(unsigned flags, size_t n, size_t threshold)
 	return n >= threshold;
 }
 
+/* The NT threshold for a copy of granularity gran. */
+AI size_t
+F(threshold)(int gran, int noflush)
+{
+	if (gran == G_RAW)
+		return pmem2_movnt_threshold_page;
+	return noflush ? pmem2_movnt_threshold_noflush : pmem2_movnt_threshold;
+}
+
+/*
+ * Whether a copy of at most SMALL_MAX bytes takes non-temporal stores: only
+ * where the CPU profile says so (pmem2_small_nt), for CACHE_LINE copies
+ * that are written back; otherwise ordinary stores and write-backs.
+ */
+AI int
+F(small_nt)(unsigned flags, size_t n, int gran, int fk)
+{
+	if (!pmem2_small_nt || gran != G_CL || fk == CPU_FLUSH_NONE ||
+			(flags & PMEM2_F_MEM_NOFLUSH))
+		return 0;
+	return F(want_nt)(flags, n, pmem2_movnt_threshold);
+}
+
+/*
+ * The end of a small non-temporal copy: the stores are weakly ordered, so
+ * fence them unless NODRAIN leaves it to the caller's drain (which, with
+ * clflush, the caller might skip: fence then too).
+ */
+AI void *
+F(nt_small_fence)(void *dst, unsigned flags, int fk)
+{
+	if (!(flags & PMEM2_F_MEM_NODRAIN) || fk == CPU_FLUSH_CLFLUSH) {
+		_mm_sfence();
+		pmem2_check_fence();
+	}
+	return dst;
+}
+
+/*
+ * Below a line, d and n multiples of 8: 8-byte non-temporal stores, every
+ * load before every store (any overlap is fine).
+ */
+AI void
+F(copy_nt8)(char *d, const char *s, size_t n)
+{
+	uint64_t v[LINE / 8];
+	size_t k = n / 8;
+	for (size_t i = 0; i < k; i++)
+		v[i] = F(ld8)(s + 8 * i);
+	for (size_t i = 0; i < k; i++)
+		_mm_stream_si64((long long *)(d + 8 * i), (long long)v[i]);
+}
+
 /* Stores [d, d+k), k < LINE, from the first k bytes of line l. */
 AI void
 F(st_part_head)(char *d, F(line_t) l, size_t k)
@@ -474,6 +527,15 @@ F(move)(void *dst, const void *src, size_t n, unsigned flags, int gran,
 	if (n <= SMALL_MAX) {
 		if (n == 0 || d == s)
 			return dst;
+		if (F(small_nt)(flags, n, gran, fk)) {
+			if (n >= LINE)
+				goto large;
+			if ((((uintptr_t)d | n) & 7) == 0) {
+				F(copy_nt8)(d, s, n);
+				pmem2_check_nt_store(d, n);
+				return F(nt_small_fence)(dst, flags, fk);
+			}
+		}
 		F(copy_small)(d, s, n);
 		pmem2_check_store(d, n);
 		if (gran == G_RAW || (flags & PMEM2_F_MEM_NOFLUSH))
@@ -490,13 +552,9 @@ F(move)(void *dst, const void *src, size_t n, unsigned flags, int gran,
 	}
 	if (d == s)
 		return dst;
-
-	int nt;
+large:;
 	int noflush = gran != G_CL || (flags & PMEM2_F_MEM_NOFLUSH);
-	if (gran == G_CL)
-		nt = F(want_nt)(flags, n, pmem2_movnt_threshold);
-	else
-		nt = F(want_nt)(flags, n, pmem2_movnt_threshold_noflush);
+	int nt = F(want_nt)(flags, n, F(threshold)(gran, noflush));
 	if (noflush)
 		fk = CPU_FLUSH_NONE;
 	if (gran == G_RAW && !nt) {
@@ -541,14 +599,21 @@ F(move)(void *dst, const void *src, size_t n, unsigned flags, int gran,
 #ifdef PMEM2_PERSIST_CHECK
 	if (hk)
 		pmem2_check_store(d, hk);
-	if (nt)
+	if (e > a && nt)
 		pmem2_check_nt_store(a, (size_t)(e - a));
-	else
+	else if (e > a)
 		pmem2_check_store(a, (size_t)(e - a));
 	if (tk)
 		pmem2_check_store(e, tk);
-	if (fk != CPU_FLUSH_NONE)
-		pmem2_check_flush(d, n);
+	/* the write-backs that ran: every line of a temporal body, the ends */
+	if (fk != CPU_FLUSH_NONE) {
+		if (hk)
+			pmem2_check_flush(d, hk);
+		if (!nt && e > a)
+			pmem2_check_flush(a, (size_t)(e - a));
+		if (tk)
+			pmem2_check_flush(e, tk);
+	}
 #endif
 
 	int drain = gran != G_RAW &&
@@ -624,6 +689,17 @@ F(fill)(void *dst, int c, size_t n, unsigned flags, int gran, int fk)
 	if (n <= SMALL_MAX) {
 		if (n == 0)
 			return dst;
+		if (F(small_nt)(flags, n, gran, fk)) {
+			if (n >= LINE)
+				goto large;
+			if ((((uintptr_t)d | n) & 7) == 0) {
+				for (size_t i = 0; i < n; i += 8)
+					_mm_stream_si64((long long *)(d + i),
+						(long long)c8);
+				pmem2_check_nt_store(d, n);
+				return F(nt_small_fence)(dst, flags, fk);
+			}
+		}
 		F(set_small)(d, v, c8, n);
 		pmem2_check_store(d, n);
 		if (gran == G_RAW || (flags & PMEM2_F_MEM_NOFLUSH))
@@ -638,13 +714,9 @@ F(fill)(void *dst, int c, size_t n, unsigned flags, int gran, int fk)
 		}
 		return dst;
 	}
-
-	int nt;
+large:;
 	int noflush = gran != G_CL || (flags & PMEM2_F_MEM_NOFLUSH);
-	if (gran == G_CL)
-		nt = F(want_nt)(flags, n, pmem2_movnt_threshold);
-	else
-		nt = F(want_nt)(flags, n, pmem2_movnt_threshold_noflush);
+	int nt = F(want_nt)(flags, n, F(threshold)(gran, noflush));
 	if (noflush)
 		fk = CPU_FLUSH_NONE;
 	if (gran == G_RAW && !nt) {
@@ -675,14 +747,21 @@ F(fill)(void *dst, int c, size_t n, unsigned flags, int gran, int fk)
 #ifdef PMEM2_PERSIST_CHECK
 	if (hk)
 		pmem2_check_store(d, hk);
-	if (nt)
+	if (e > a && nt)
 		pmem2_check_nt_store(a, (size_t)(e - a));
-	else
+	else if (e > a)
 		pmem2_check_store(a, (size_t)(e - a));
 	if (tk)
 		pmem2_check_store(e, tk);
-	if (fk != CPU_FLUSH_NONE)
-		pmem2_check_flush(d, n);
+	/* the write-backs that ran: every line of a temporal body, the ends */
+	if (fk != CPU_FLUSH_NONE) {
+		if (hk)
+			pmem2_check_flush(d, hk);
+		if (!nt && e > a)
+			pmem2_check_flush(a, (size_t)(e - a));
+		if (tk)
+			pmem2_check_flush(e, tk);
+	}
 #endif
 
 	int drain = gran != G_RAW &&
