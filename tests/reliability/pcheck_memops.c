@@ -174,9 +174,16 @@ check_mix(int gran, unsigned char *base, const unsigned char *src)
 	/* unaligned pieces below a line stay ordinary stores + write-back */
 	mix_case(base, src, 7, 1, 0, T);
 	mix_case(base, src, 12, 4, 0, T);
-	/* unaligned: NT body, partial end lines written back */
-	mix_case(base, src, 200, 8, 0, amd ? TN : T);
-	mix_case(base, src, 1000, 8, 0, TN);
+	/*
+	 * Not line aligned: NT body; the partial end lines streamed with
+	 * 8-byte stores on amd when d and n are multiples of 8, else
+	 * ordinary stores written back.
+	 */
+	mix_case(base, src, 200, 8, 0, amd ? N : T);
+	mix_case(base, src, 1000, 8, 0, amd ? N : TN);
+	mix_case(base, src, 200, 1, 0, amd ? TN : T);
+	mix_case(base, src, 1000, 4, 0, TN);
+	mix_case(base, src, 1000, 8, PMEM2_F_MEM_NONTEMPORAL, amd ? N : TN);
 	/* the hints win over the profile */
 	mix_case(base, src, 256, 0, PMEM2_F_MEM_TEMPORAL, T);
 	mix_case(base, src, 4096, 0, PMEM2_F_MEM_TEMPORAL, T);
