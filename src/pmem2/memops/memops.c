@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "memops.h"
 #include "map.h"
@@ -126,14 +128,16 @@ byte_flush(const void *addr, size_t len)
  * that fails with ENOMEM (part of the range is not mapped) does the
  * registry clip the range to the registered maps and skip the gaps.
  */
-static void
-page_persist(const void *addr, size_t len)
+static uintptr_t Page_mask;	/* ~(page size - 1), set at load */
+
+/* After the first msync failed with err: EINTR retries, ENOMEM gaps. */
+__attribute__((noinline)) static void
+page_persist_slow(const void *addr, size_t len, uintptr_t a, int err,
+	int saved)
 {
-	int saved = errno;
-	if (len == 0)
-		return;
-	uintptr_t a = (uintptr_t)addr & ~((uintptr_t)pmem2_pagesize() - 1);
-	int ret = pmem2_msync_retry(a, (size_t)((uintptr_t)addr + len - a));
+	int ret = -err;
+	if (err == EINTR)
+		ret = pmem2_msync_retry(a, (size_t)((uintptr_t)addr + len - a));
 	if (ret == -ENOMEM)
 		ret = pmem2_page_sync(addr, len);
 	if (ret != 0) {
@@ -142,6 +146,32 @@ page_persist(const void *addr, size_t len)
 	}
 	pmem2_check_sync(addr, len);
 	errno = saved;
+}
+
+/*
+ * The fast path is one msync and nothing else (a successful msync leaves
+ * errno alone): at 4 KiB the syscall is most of the cost of a PAGE copy,
+ * and any extra work shows against a bare memcpy+msync.
+ */
+static inline void
+page_persist_inline(const void *addr, size_t len)
+{
+	if (len == 0)
+		return;
+	int saved = errno;
+	uintptr_t a = (uintptr_t)addr & Page_mask;
+	if (msync((void *)a, (size_t)((uintptr_t)addr + len - a),
+			MS_SYNC) == 0) {
+		pmem2_check_sync(addr, len);
+		return;
+	}
+	page_persist_slow(addr, len, a, errno, saved);
+}
+
+static void
+page_persist(const void *addr, size_t len)
+{
+	page_persist_inline(addr, len);
 }
 
 static void
@@ -171,7 +201,7 @@ page_memmove(void *d, const void *s, size_t n, unsigned flags)
 		Isa->raw_memmove(d, s, n, flags);
 	}
 	if (!(flags & PMEM2_F_MEM_NOFLUSH))
-		page_persist(d, n);
+		page_persist_inline(d, n);
 	return d;
 }
 
@@ -188,7 +218,7 @@ page_memset(void *d, int c, size_t n, unsigned flags)
 		Isa->raw_memset(d, c, n, flags);
 	}
 	if (!(flags & PMEM2_F_MEM_NOFLUSH))
-		page_persist(d, n);
+		page_persist_inline(d, n);
 	return d;
 }
 
@@ -254,6 +284,8 @@ __attribute__((constructor(102))) static void
 memops_init(void)
 {
 	pmem2_flush_kind = cpu_flush_kind();
+	long pg = sysconf(_SC_PAGESIZE);
+	Page_mask = ~((uintptr_t)(pg > 0 ? pg : 4096) - 1);
 	select_isa();
 
 	struct pmem2_ops *o = &Ops[PMEM2_GRANULARITY_PAGE];
