@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <libpmem2.h>
 
@@ -356,6 +357,19 @@ check_persistence(struct target *t)
 	p(outside, sizeof(outside));
 	f(outside, sizeof(outside));
 	CHECK_EQ(errno, 12345);
+	if (t->g == PMEM2_GRANULARITY_PAGE) {
+		/* a page nobody maps: msync fails with ENOMEM, the gap is
+		 * skipped, errno kept (the slow path) */
+		long pg = sysconf(_SC_PAGESIZE);
+		char *hole = mmap(NULL, (size_t)pg, PROT_READ,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(hole != MAP_FAILED);
+		CHECK(munmap(hole, (size_t)pg) == 0);
+		p(hole + 5, 100);
+		CHECK_EQ(errno, 12345);
+		pmem2_get_memset_fn(t->map)(t->base + 3, 0x22, 10, 0);
+		CHECK_EQ(errno, 12345);
+	}
 	CHECK_EQ(t->base[100], 0x11);
 }
 
