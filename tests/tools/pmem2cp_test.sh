@@ -527,6 +527,31 @@ enospc_ext4)
 	free1=$(df --output=avail "$TD/fs" | tail -1)
 	[ "$free1" -ge $((free0 - 64)) ] || fail "space not given back: $free0 KiB free before, $free1 after"
 	;;
+closed_stdio)
+	# a closed stdout (or stdin) must not become DST's descriptor: the
+	# summary was printed into an --in-place DST, after its sync, exit 0
+	gen "$T/src" 300000
+	for redir in ">&-" "<&- >&-" ">&- 2>&-"; do
+		gen "$T/dst" 100
+		eval '"$P" --in-place "$T/src" "$T/dst"' "$redir"
+		rc=$?
+		[ $rc -eq 0 ] || fail "--in-place with $redir: exit $rc"
+		cmp -s "$T/src" "$T/dst" || fail "--in-place with $redir: DST differs from SRC"
+		gen "$T/dst" 100
+		eval '"$P" --in-place - "$T/dst" <"$T/src"' "${redir#<&- }"
+		cmp -s "$T/src" "$T/dst" || fail "--in-place from stdin with ${redir#<&- }: DST differs"
+		rm -f "$T/dst"
+		eval '"$P" "$T/src" "$T/dst"' "$redir" || fail "new DST with $redir"
+		cmp -s "$T/src" "$T/dst" || fail "new DST with $redir: differs"
+	done
+	# a closed standard input is no empty stream: DST stays as it was
+	echo old >"$T/dst"
+	"$P" - "$T/dst" <&- >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 3 ] || { cat "$T/err"; fail "closed stdin: exit $rc, expected 3"; }
+	err_is "cannot stat 'standard input': Bad file descriptor$"
+	[ "$(cat "$T/dst")" = old ] || fail "closed stdin changed DST"
+	;;
 *)
 	fail "unknown case"
 	;;

@@ -96,6 +96,33 @@ struct options {
 
 static const char *prog = "pmem2cp";
 
+/* standard input was closed when we started (see guard_std_fds()) */
+static int stdin_closed;
+
+/*
+ * A closed descriptor 0, 1 or 2 would be the next file we open -- DST,
+ * with --in-place -- and the summary or an error would be written into it.
+ * /dev/null takes their place; a closed standard input is remembered, so
+ * that "-" is still refused rather than read as an empty stream.
+ */
+static int
+guard_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (n != fd) {
+			if (n >= 0)
+				close(n);
+			return -1;
+		}
+		if (fd == 0)
+			stdin_closed = 1;
+	}
+	return 0;
+}
+
 static void
 errmsg(const char *fmt, ...)
 {
@@ -1005,6 +1032,10 @@ open_source(struct copy *c, struct stat *sst)
 			return EX_SRC;
 		}
 	}
+	if (c->sfd == STDIN_FILENO && stdin_closed) {
+		errmsg("cannot stat '%s': %s", c->src_path, strerror(EBADF));
+		return EX_SRC;
+	}
 	if (fstat(c->sfd, sst) < 0) {
 		errmsg("cannot stat '%s': %s", c->src_path, strerror(errno));
 		return EX_SRC;
@@ -1465,6 +1496,11 @@ main(int argc, char *argv[])
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	if (guard_std_fds() < 0) {
+		errmsg("cannot open /dev/null for a closed standard descriptor: %s",
+			strerror(errno));
+		return EX_FAIL;
+	}
 	/* a short DST must never be "done": fail the write instead of dying */
 	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
