@@ -552,6 +552,51 @@ closed_stdio)
 	err_is "cannot stat 'standard input': Bad file descriptor$"
 	[ "$(cat "$T/dst")" = old ] || fail "closed stdin changed DST"
 	;;
+dir_renamed)
+	# DST's directory renamed during the copy, then a signal: the cleanup
+	# finds its file through the directory it opened, not by the old path
+	# (which left the temporary behind, and with --in-place deleted a file
+	# someone else had since put at that path)
+	gen "$TD/src" $((3 * 1048576))
+	launch=(env --default-signal=INT)
+	env --default-signal=INT true 2>/dev/null || launch=(env)
+	for mode in named in-place; do
+		rm -rf "$TD/d" "$TD/d2"
+		mkdir "$TD/d"
+		args=(--chunk 64k)
+		if [ $mode = named ]; then
+			echo old >"$TD/d/dst"
+			export PMEM2CP_NO_TMPFILE=1
+		else
+			args+=(--in-place)
+		fi
+		mkfifo "$TD/fifo"
+		"${launch[@]}" "$P" "${args[@]}" - "$TD/d/dst" <"$TD/fifo" >"$T/out" 2>"$T/err" &
+		pid=$!
+		exec 3>"$TD/fifo"
+		head -c 1048576 "$TD/src" >&3
+		sleep 0.3
+		mv "$TD/d" "$TD/d2"
+		mkdir "$TD/d"
+		echo precious >"$TD/d/dst"
+		kill -s TERM $pid
+		sleep 0.1
+		exec 3>&-
+		wait $pid
+		rc=$?
+		rm -f "$TD/fifo"
+		unset PMEM2CP_NO_TMPFILE
+		[ $rc -gt 128 ] || { cat "$T/err"; fail "$mode: exit $rc, not killed"; }
+		[ "$(cat "$TD/d/dst" 2>/dev/null)" = precious ] ||
+			fail "$mode: a file at DST's old path was removed"
+		if [ $mode = named ]; then
+			[ "$(ls -A "$TD/d2")" = dst ] || { ls -A "$TD/d2"; fail "named: temporary left behind"; }
+			[ "$(cat "$TD/d2/dst")" = old ] || fail "named: DST changed"
+		else
+			[ -z "$(ls -A "$TD/d2")" ] || { ls -A "$TD/d2"; fail "in-place: the new DST was left"; }
+		fi
+	done
+	;;
 *)
 	fail "unknown case"
 	;;

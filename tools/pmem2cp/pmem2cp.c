@@ -830,9 +830,12 @@ is_devdax(const struct stat *st)
 /*
  * The file a catchable signal must remove: a named temporary (or, with
  * --in-place, a DST this run created). Armed only while it exists and is
- * ours; unlink() is async-signal-safe.
+ * ours. It is named relative to the directory we opened, never by its
+ * path: DST's directory may have been renamed meanwhile, and another file
+ * put at the old path. unlinkat() is async-signal-safe.
  */
-static char cleanup_path[PATH_MAX + NAME_MAX + 2];
+static int cleanup_dirfd = -1;
+static char cleanup_name[NAME_MAX + 1];
 static volatile sig_atomic_t cleanup_armed;
 
 static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -842,7 +845,7 @@ static void
 on_fatal_signal(int sig)
 {
 	if (cleanup_armed)
-		unlink(cleanup_path);
+		unlinkat(cleanup_dirfd, cleanup_name, 0);
 	/* SA_RESETHAND restored the default: dies with sig once we return */
 	raise(sig);
 }
@@ -881,10 +884,11 @@ block_signals(int block, sigset_t *old)
 }
 
 static void
-arm_cleanup(const char *dir, const char *name)
+arm_cleanup(int dirfd, const char *name)
 {
 	cleanup_armed = 0;
-	snprintf(cleanup_path, sizeof(cleanup_path), "%s/%s", dir, name);
+	cleanup_dirfd = dirfd;
+	snprintf(cleanup_name, sizeof(cleanup_name), "%s", name);
 	cleanup_armed = 1;
 }
 
@@ -922,7 +926,7 @@ temp_name(char *buf, size_t n, const char *base, unsigned attempt)
  * PMEM2CP_NO_TMPFILE=1 (tests) skips O_TMPFILE.
  */
 static int
-create_temp(struct copy *c, const char *dir, const char *base, mode_t mode)
+create_temp(struct copy *c, const char *base, mode_t mode)
 {
 	const char *no = getenv("PMEM2CP_NO_TMPFILE");
 	if (!no || strcmp(no, "1") != 0) {
@@ -941,7 +945,7 @@ create_temp(struct copy *c, const char *dir, const char *base, mode_t mode)
 		int fd = openat(c->dirfd, c->tmpname,
 			O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd >= 0)
-			arm_cleanup(dir, c->tmpname);
+			arm_cleanup(c->dirfd, c->tmpname);
 		block_signals(0, &old);
 		if (fd >= 0)
 			return fd;
@@ -993,7 +997,7 @@ commit_temp(struct copy *c, const char *dir, const char *base)
 			c->tmpname[0] = '\0';
 			goto out;
 		}
-		arm_cleanup(dir, c->tmpname);
+		arm_cleanup(c->dirfd, c->tmpname);
 	}
 	if (renameat(c->dirfd, c->tmpname, c->dirfd, base) < 0) {
 		errmsg("cannot replace '%s': %s", c->dst_path, strerror(errno));
@@ -1153,27 +1157,30 @@ open_dest(struct copy *c, const struct stat *sst, char *dir, char *base)
 	}
 
 	if (c->o->in_place) {
-		c->dfd = open(c->target, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (c->dfd >= 0) {
-			c->created = 1;
-			arm_cleanup(dir, base);
-		} else if (errno == EEXIST) {
-			c->dfd = open(c->target, O_RDWR | O_CLOEXEC);
+		/*
+		 * A DST that did not exist is created (in the directory we
+		 * opened, so that a signal's cleanup finds it there); one that
+		 * existed is only opened, and one that vanished since is an
+		 * error rather than a new file in a directory we cannot sync.
+		 */
+		errno = EEXIST;
+		if (c->dirfd >= 0) {
+			sigset_t old;
+			block_signals(1, &old);
+			c->dfd = openat(c->dirfd, base,
+				O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			if (c->dfd >= 0) {
+				c->created = 1;
+				arm_cleanup(c->dirfd, base);
+			}
+			block_signals(0, &old);
 		}
+		if (c->dfd < 0 && errno == EEXIST)
+			c->dfd = open(c->target, O_RDWR | O_CLOEXEC);
 		if (c->dfd < 0) {
 			errmsg("cannot open '%s' for writing: %s", dst_path,
 				strerror(errno));
 			return EX_DST;
-		}
-		if (c->created && c->dirfd < 0) {
-			/* it did not exist a moment ago: sync its directory */
-			c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (c->dirfd < 0) {
-				errmsg("cannot open the directory '%s', needed to "
-					"make '%s' durable: %s", dir, dst_path,
-					strerror(errno));
-				return EX_DST;
-			}
 		}
 		struct stat dst;
 		if (fstat(c->dfd, &dst) < 0 || !S_ISREG(dst.st_mode)) {
@@ -1188,7 +1195,7 @@ open_dest(struct copy *c, const struct stat *sst, char *dir, char *base)
 		errmsg("cannot open '%s' for writing: %s", dst_path, strerror(errno));
 		return EX_DST;
 	}
-	c->dfd = create_temp(c, dir, base, existed ? 0600 : 0644);
+	c->dfd = create_temp(c, base, existed ? 0600 : 0644);
 	if (c->dfd < 0) {
 		errmsg("cannot open '%s' for writing: %s", dst_path, strerror(errno));
 		return EX_DST;
@@ -1389,7 +1396,7 @@ out:
 	/* --in-place: never leave a DST we created half-written */
 	if (ret != EX_OK && c.created) {
 		disarm_cleanup();
-		unlink(c.target);
+		unlinkat(c.dirfd, base, 0);
 	}
 	if (c.dfd >= 0)
 		close(c.dfd);
