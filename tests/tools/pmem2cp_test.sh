@@ -526,6 +526,20 @@ enospc_ext4)
 	[ "$(ls -A "$TD/fs" | grep -v lost+found)" = dst ] || { ls -A "$TD/fs"; fail "files left behind"; }
 	free1=$(df --output=avail "$TD/fs" | tail -1)
 	[ "$free1" -ge $((free0 - 64)) ] || fail "space not given back: $free0 KiB free before, $free1 after"
+	# --in-place: refused up front, DST stays as it was and the space
+	# comes back (posix_fallocate had grown it to fill the file system)
+	run 5 --in-place "$TD/big" "$TD/fs/dst"
+	err_is "not enough space for '$TD/fs/dst': 31457280 bytes needed: No space left on device$"
+	cmp -s "$TD/keep" "$TD/fs/dst" || fail "--in-place: ENOSPC changed DST (now $(stat -c %s "$TD/fs/dst") bytes)"
+	free1=$(df --output=avail "$TD/fs" | tail -1)
+	[ "$free1" -ge $((free0 - 64)) ] || fail "--in-place: space not given back: $free0 KiB free before, $free1 after"
+	# from a pipe it fails once part is written: what was written stays,
+	# the space allocated and not written goes back
+	head -c $((20 * 1048576)) "$TD/big" | PMEM2CP_STREAM_WINDOW=1048576 run 5 --in-place - "$TD/fs/dst"
+	n=$(stat -c %s "$TD/fs/dst")
+	cmp -s -n "$n" "$TD/big" "$TD/fs/dst" || fail "--in-place pipe: DST is not a prefix of the input"
+	full=$(sed -n 's/.*full after \([0-9]*\) bytes.*/\1/p' "$T/err")
+	[ "$n" = "$full" ] || fail "--in-place pipe: DST of $n bytes, but $full were written"
 	;;
 closed_stdio)
 	# a closed stdout (or stdin) must not become DST's descriptor: the

@@ -424,6 +424,7 @@ struct copy {
 	/* destination */
 	int dfd;
 	int created;		/* --in-place: DST did not exist before */
+	off_t old_size;		/* --in-place: an existing DST's size, else -1 */
 	int devdax;
 	int dirfd;		/* DST's directory, synced after the rename */
 	const char *target;	/* the path written: DST, or where it links */
@@ -1187,6 +1188,8 @@ open_dest(struct copy *c, const struct stat *sst, char *dir, char *base)
 			errmsg("'%s' is no longer a regular file", dst_path);
 			return EX_DST;
 		}
+		if (!c->created)
+			c->old_size = dst.st_size;
 		return EX_OK;
 	}
 
@@ -1226,6 +1229,7 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 	c.src_path = src_path;
 	c.dst_path = dst_path;
 	c.sfd = c.dfd = c.dirfd = -1;
+	c.old_size = -1;
 	hash_init(&c.shash);
 	int ret = EX_FAIL;
 	char dir[PATH_MAX], base[NAME_MAX + 1];
@@ -1394,6 +1398,20 @@ out:
 	/* the temporary goes; DST is as it was (an unnamed one goes by itself) */
 	remove_temp(&c);
 	/* --in-place: never leave a DST we created half-written */
+	/*
+	 * --in-place into an existing DST: posix_fallocate() may have grown it
+	 * (ext4 keeps what a failed call allocated, up to a full file system).
+	 * Give back what was allocated and not written: a copy refused for
+	 * lack of space before it wrote anything leaves DST as it was.
+	 */
+	if (ret != EX_OK && c.old_size >= 0 && c.dfd >= 0) {
+		off_t keep = (off_t)c.off > c.old_size ? (off_t)c.off : c.old_size;
+		struct stat now_st;
+		if (fstat(c.dfd, &now_st) == 0 && now_st.st_size > keep &&
+		    ftruncate(c.dfd, keep) < 0)
+			errmsg("cannot cut '%s' back to %jd bytes: %s", dst_path,
+				(intmax_t)keep, strerror(errno));
+	}
 	if (ret != EX_OK && c.created) {
 		disarm_cleanup();
 		unlinkat(c.dirfd, base, 0);
