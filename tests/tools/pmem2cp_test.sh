@@ -165,6 +165,13 @@ src" ] || { ls -A "$T"; fail "something was created"; }
 	as_user "$P" "$T/src" "$T/ro/new" >"$T/out" 2>"$T/err"
 	[ $? -eq 4 ] || fail "DST in a read-only directory"
 	err_is "cannot open '$T/ro/new' for writing: Permission denied$"
+	# a DST we may write, in a directory we may not: the message names
+	# the directory (where the replacement must go), not DST
+	chmod 0755 "$T/ro" && chmod 0666 "$T/ro/dst" && chmod 0555 "$T/ro"
+	as_user "$P" "$T/src" "$T/ro/dst" >"$T/out" 2>"$T/err"
+	[ $? -eq 4 ] || { cat "$T/err"; fail "writable DST in a read-only directory"; }
+	err_is "cannot replace '$T/ro/dst': cannot create a file in its directory '$T/ro' \(--in-place writes into DST instead\): Permission denied$"
+	[ ! -s "$T/ro/dst" ] || fail "DST changed"
 	;;
 no_space)
 	gen "$T/src" $((4 * 1048576))

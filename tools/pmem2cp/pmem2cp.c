@@ -1199,6 +1199,13 @@ open_dest(struct copy *c, const struct stat *sst, char *dir, char *base)
 		return EX_DST;
 	}
 	c->dfd = create_temp(c, base, existed ? 0600 : 0644);
+	if (c->dfd < 0 && existed) {
+		/* DST itself is writable: the directory is what refuses */
+		errmsg("cannot replace '%s': cannot create a file in its "
+			"directory '%s' (--in-place writes into DST instead): %s",
+			dst_path, dir, strerror(errno));
+		return EX_DST;
+	}
 	if (c->dfd < 0) {
 		errmsg("cannot open '%s' for writing: %s", dst_path, strerror(errno));
 		return EX_DST;
