@@ -182,6 +182,13 @@ no_space)
 	err_is "not enough space for '$T/dst': 4194304 bytes needed: File too large$"
 	[ ! -e "$T/dst" ] || fail "a short DST was left behind"
 	[ ! -s "$T/out" ] || fail "a summary was printed for a failed copy"
+	# a limit SRC fits under, though not rounded up to a page: no refusal
+	# ("1049600 bytes needed: File too large" under a 1050624-byte limit)
+	gen "$T/src2" $((1025 * 1024))
+	( ulimit -f 1026; exec "$P" -q "$T/src2" "$T/dst" ) 2>"$T/err" ||
+		{ cat "$T/err"; fail "a SRC within the size limit was refused"; }
+	cmp -s "$T/src2" "$T/dst" || fail "copy within the size limit differs"
+	rm -f "$T/dst" "$T/src2"
 	# from a pipe: fails when DST must grow past the limit
 	( ulimit -f 2048; cat "$T/src" | PMEM2CP_STREAM_WINDOW=1048576 "$P" - "$T/dst" ) \
 		>"$T/out" 2>"$T/err"

@@ -535,8 +535,9 @@ unmap_window(struct copy *c)
 /*
  * Allocates and maps DST's window [off, off + len). For a stream, a window
  * that does not fit is halved until it does (the data may still fit): only
- * when not even one page can be had is the space exhausted. Returns an exit
- * code.
+ * when not even one page can be had is the space exhausted. A regular SRC's
+ * one window is its exact size, not rounded up to a page: a file that fits
+ * under a size limit is not refused. Returns an exit code.
  */
 static int
 map_window(struct copy *c, size_t off, size_t len)
@@ -576,7 +577,8 @@ map_window(struct copy *c, size_t off, size_t len)
 		return EX_DST;
 	}
 	pmem2_config_set_offset(c->cfg, off);
-	pmem2_config_set_length(c->cfg, len);
+	/* an unaligned len is a regular SRC's exact size: map to the end */
+	pmem2_config_set_length(c->cfg, len % c->align ? 0 : len);
 	r = pmem2_map_new(&c->map, c->cfg, src);
 	pmem2_source_delete(&src);
 	if (r == PMEM2_E_GRANULARITY_NOT_SUPPORTED) {
@@ -1320,7 +1322,7 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 	}
 	if (have_data) {
 		size_t first = c.stream ? round_up(o->chunk * 2, c.align) :
-			round_up(c.ssize, c.align);
+			c.devdax ? round_up(c.ssize, c.align) : c.ssize;
 		if (c.stream && first > stream_window_max(c.align))
 			first = stream_window_max(c.align);
 		if (c.stream && c.devdax && first > c.dsize)
