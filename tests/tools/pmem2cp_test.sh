@@ -172,6 +172,18 @@ src" ] || { ls -A "$T"; fail "something was created"; }
 	[ $? -eq 4 ] || { cat "$T/err"; fail "writable DST in a read-only directory"; }
 	err_is "cannot replace '$T/ro/dst': cannot create a file in its directory '$T/ro' \(--in-place writes into DST instead\): Permission denied$"
 	[ ! -s "$T/ro/dst" ] || fail "DST changed"
+	# another user's writable DST in a sticky directory cannot be renamed
+	# over: refused before the copy (it failed after it, exit 1), DST kept
+	mkdir "$T/sticky" && chmod 1777 "$T/sticky" && echo old >"$T/sticky/dst" &&
+		chmod 0666 "$T/sticky/dst"
+	as_user "$P" "$T/src" "$T/sticky/dst" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 4 ] || { cat "$T/err"; fail "sticky directory: exit $rc, expected 4"; }
+	err_is "cannot replace '$T/sticky/dst': it belongs to another user in the sticky directory '$T/sticky' \(--in-place writes into DST instead\): Operation not permitted$"
+	[ "$(cat "$T/sticky/dst")" = old ] || fail "sticky directory: DST changed"
+	[ "$(ls -A "$T/sticky")" = dst ] || fail "sticky directory: something left behind"
+	as_user "$P" -q --in-place "$T/src" "$T/sticky/dst" || fail "sticky directory: --in-place"
+	cmp -s "$T/src" "$T/sticky/dst" || fail "sticky directory: --in-place copy differs"
 	;;
 no_space)
 	gen "$T/src" $((4 * 1048576))

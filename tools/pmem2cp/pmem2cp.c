@@ -1200,6 +1200,20 @@ open_dest(struct copy *c, const struct stat *sst, char *dir, char *base)
 		errmsg("cannot open '%s' for writing: %s", dst_path, strerror(errno));
 		return EX_DST;
 	}
+	/*
+	 * In a sticky directory (/tmp) only DST's or the directory's owner
+	 * may rename over DST: say so now, not after copying everything.
+	 * (root, with CAP_FOWNER, may; without it the rename still says.)
+	 */
+	struct stat dst_dir;
+	if (existed && geteuid() != 0 && fstat(c->dirfd, &dst_dir) == 0 &&
+	    (dst_dir.st_mode & S_ISVTX) && st.st_uid != geteuid() &&
+	    dst_dir.st_uid != geteuid()) {
+		errmsg("cannot replace '%s': it belongs to another user in the "
+			"sticky directory '%s' (--in-place writes into DST "
+			"instead): %s", dst_path, dir, strerror(EPERM));
+		return EX_DST;
+	}
 	c->dfd = create_temp(c, base, existed ? 0600 : 0644);
 	if (c->dfd < 0 && existed) {
 		/* DST itself is writable: the directory is what refuses */
