@@ -1172,11 +1172,13 @@ open_dest(struct copy *c, const struct stat *sst, char *dir, char *base)
 			block_signals(1, &old);
 			c->dfd = openat(c->dirfd, base,
 				O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			int e = errno;
 			if (c->dfd >= 0) {
 				c->created = 1;
 				arm_cleanup(c->dirfd, base);
 			}
 			block_signals(0, &old);
+			errno = e;
 		}
 		if (c->dfd < 0 && errno == EEXIST)
 			c->dfd = open(c->target, O_RDWR | O_CLOEXEC);
