@@ -124,6 +124,7 @@ struct pmem2rep {
 	uint8_t last[REP_MSG_MAX];
 	size_t lastlen;
 	int have_last;
+	int raw;		/* test hook: keep every message in last */
 };
 
 /* ---- connection-level failure: every in-flight op fails ---- */
@@ -212,7 +213,7 @@ handle_recv(struct pmem2rep *rep, unsigned i, size_t len)
 			rep->target);
 		return;
 	}
-	if (m.type != REP_DONE) {
+	if (m.type != REP_DONE || rep->raw) {
 		/* handshake messages: kept for whoever waits for them */
 		memcpy(rep->last, rep->rbuf[i], len);
 		rep->lastlen = len;
@@ -977,6 +978,7 @@ int
 rep_test_send_raw(struct pmem2rep *rep, const void *buf, size_t len)
 {
 	pthread_mutex_lock(&rep->lock);
+	rep->raw = 1;
 	ssize_t r;
 	if (len <= rep->info->tx_attr->inject_size) {
 		r = fi_inject(rep->ep, buf, len, 0);
