@@ -307,7 +307,10 @@ conn_serve(struct conn *c)
 				logmsg("connection %u: message longer than %d "
 					"bytes; closing it", c->num,
 					REP_MSG_MAX);
-			else if (e.err != FI_ECANCELED)
+			else if (e.err == FI_ECANCELED)
+				logmsg("connection %u: closed by the client",
+					c->num);
+			else
 				logmsg("connection %u: %s; closing it", c->num,
 					fi_strerror(e.err));
 			c->closing = 1;
