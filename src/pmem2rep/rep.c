@@ -115,6 +115,7 @@ struct pmem2rep {
 	unsigned live_ops;	/* op states not yet deleted */
 	uint64_t timeout_ns;
 	uint64_t last_activity;
+	uint64_t last_eq;	/* when the EQ was last read */
 	struct slot slots[NSLOTS];
 	struct vdm vdm;
 	/* receive buffers, one context each */
@@ -307,10 +308,14 @@ progress(struct pmem2rep *rep)
 		if (n < 16)
 			break;
 	}
-	if (!rep->failed)
+	/* the CQ reports most failures; the EQ (a shutdown) once a ms */
+	uint64_t now = now_ns();
+	if (!rep->failed && now - rep->last_eq > 1000000) {
+		rep->last_eq = now;
 		poll_eq(rep);
+	}
 	if (!rep->failed && rep->inflight &&
-			now_ns() - rep->last_activity > rep->timeout_ns)
+			now - rep->last_activity > rep->timeout_ns)
 		rep_fail(rep, "%s: no answer from the replica within %" PRIu64
 			" ms", rep->target, rep->timeout_ns / 1000000);
 }
