@@ -5,9 +5,12 @@
  *     future completes (with an error unless its answer had come) within
  *     the documented bound (PMEM2REP_TIMEOUT_MS, here 5 s); after a
  *     restart every write reported durable is in the file.
+ *   daemon_hang: the daemon is stopped (SIGSTOP) with writes in flight and
+ *     the connection stays open: no future reports success, all fail once
+ *     the connection showed no progress for PMEM2REP_TIMEOUT_MS.
  *   client_kill: clients die with writes in flight while another client
  *     keeps writing; the daemon serves on.
- * Usage: replica_faults PMEM2-REPLICAD daemon_kill|client_kill
+ * Usage: replica_faults PMEM2-REPLICAD daemon_kill|daemon_hang|client_kill
  */
 #include <pthread.h>
 #include <libpmem2rep.h>
@@ -123,6 +126,39 @@ daemon_kill(const char *daemon)
 	free(src);
 }
 
+static void
+daemon_hang(const char *daemon)
+{
+	struct rutil_daemon d;
+	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
+	struct pmem2rep *rep = connect_ok(d.target);
+	unsigned char *src = malloc(SLOT);
+	CHECK(src != NULL);
+	rutil_pattern(src, SLOT, 5);
+	CHECK(kill(d.pid, SIGSTOP) == 0);
+	struct vdm_operation_future f[DEPTH];
+	for (int i = 0; i < DEPTH; i++)
+		f[i] = pmem2rep_write_async(rep, (size_t)i * SLOT, src, SLOT, 0);
+	uint64_t t0 = rutil_ms();
+	for (int i = 0; i < DEPTH; i++) {
+		while (future_poll(FUTURE_AS_RUNNABLE(&f[i]), NULL) !=
+				FUTURE_STATE_COMPLETE)
+			if (rutil_ms() - t0 > 3 * BOUND_MS)
+				FAIL("future %d still running after %d ms", i,
+					3 * BOUND_MS);
+		CHECK_EQ(f[i].output.result, VDM_ERROR_IO);
+	}
+	uint64_t took = rutil_ms() - t0;
+	fprintf(stderr, "all failed after %llu ms: %s\n",
+		(unsigned long long)took, pmem2rep_errormsg());
+	CHECK(strstr(pmem2rep_errormsg(), "no answer") != NULL);
+	CHECK(took >= BOUND_MS - 100 && took <= BOUND_MS + 5000);
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	CHECK(kill(d.pid, SIGCONT) == 0);
+	rutil_daemon_stop(&d);
+	free(src);
+}
+
 /* A client that writes forever, DEPTH in flight, until it is killed. */
 static void
 stream_forever(const char *target, unsigned seed)
@@ -219,7 +255,8 @@ int
 main(int argc, char *argv[])
 {
 	if (argc != 3)
-		FAIL("usage: replica_faults PMEM2-REPLICAD daemon_kill|client_kill");
+		FAIL("usage: replica_faults PMEM2-REPLICAD "
+			"daemon_kill|daemon_hang|client_kill");
 	rutil_need_fabric();
 	setenv("PMEM2REP_TIMEOUT_MS", "5000", 1);
 	signal(SIGPIPE, SIG_IGN);
@@ -232,6 +269,8 @@ main(int argc, char *argv[])
 	rutil_file(datp, SIZE, 0);
 	if (strcmp(argv[2], "daemon_kill") == 0)
 		daemon_kill(argv[1]);
+	else if (strcmp(argv[2], "daemon_hang") == 0)
+		daemon_hang(argv[1]);
 	else if (strcmp(argv[2], "client_kill") == 0)
 		client_kill(argv[1]);
 	else

@@ -112,6 +112,18 @@ struct rutil_daemon {
 	char target[256];
 };
 
+/* The daemon started last: a failing test must not leave it behind. */
+static pid_t rutil_live_pid;
+
+static inline void
+rutil_reap(void)
+{
+	if (rutil_live_pid > 0) {
+		kill(rutil_live_pid, SIGKILL);
+		waitpid(rutil_live_pid, NULL, 0);
+	}
+}
+
 /*
  * Starts `daemon` serving `file` with `key`; waits for its "listening on"
  * line. Returns 0, or the daemon's exit status (> 0) when it exited
@@ -162,6 +174,10 @@ rutil_daemon_start(struct rutil_daemon *d, const char *daemon,
 	}
 	snprintf(d->target, sizeof(d->target), "%s", line + strlen(pre));
 	d->pid = pid;
+	static int registered;
+	if (!registered++)
+		atexit(rutil_reap);
+	rutil_live_pid = pid;
 	return 0;
 }
 
@@ -173,6 +189,7 @@ rutil_daemon_stop(struct rutil_daemon *d)
 	CHECK(kill(d->pid, 0) == 0);
 	CHECK(kill(d->pid, SIGTERM) == 0);
 	CHECK(waitpid(d->pid, &st, 0) == d->pid);
+	rutil_live_pid = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		FAIL("pmem2-replicad did not exit cleanly (status %#x)", st);
 }
@@ -183,6 +200,7 @@ rutil_daemon_kill(struct rutil_daemon *d)
 	int st;
 	CHECK(kill(d->pid, SIGKILL) == 0);
 	CHECK(waitpid(d->pid, &st, 0) == d->pid);
+	rutil_live_pid = 0;
 }
 
 static inline void
