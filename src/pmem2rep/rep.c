@@ -41,6 +41,8 @@
 #define NSLOTS REP_CREDITS	/* < 256: a request id is gen << 8 | slot */
 #define CHUNK_MAX ((size_t)16 << 20)	/* completions at least this often */
 #define DEFAULT_TIMEOUT_MS 30000
+#define PROGRESS_GAP_NS 2000	/* polls closer than this share a progress */
+#define PROGRESS_GAP_MAX_NS 30000
 
 static __thread char errmsg[640];
 
@@ -116,6 +118,8 @@ struct pmem2rep {
 	uint64_t timeout_ns;
 	uint64_t last_activity;
 	uint64_t last_eq;	/* when the EQ was last read */
+	uint64_t last_progress;	/* when a poll last drove the provider */
+	uint64_t gap_ns;	/* polls closer than this to it skip it */
 	struct slot slots[NSLOTS];
 	struct vdm vdm;
 	/* receive buffers, one context each */
@@ -269,14 +273,18 @@ poll_eq(struct pmem2rep *rep)
 			rep->target);
 }
 
-/* Drains the CQ (this is what drives the provider) and checks the EQ. */
-static void
+/*
+ * Drains the CQ (this is what drives the provider) and checks the EQ.
+ * Returns how many completions it handled.
+ */
+static int
 progress(struct pmem2rep *rep)
 {
 	struct fi_cq_msg_entry ent[16];
+	int got = 0;
 
 	if (rep->failed)
-		return;
+		return 0;
 	for (;;) {
 		ssize_t n = fi_cq_read(rep->cq, ent, 16);
 		if (n == -FI_EAGAIN)
@@ -287,14 +295,15 @@ progress(struct pmem2rep *rep)
 			fi_cq_readerr(rep->cq, &e, 0);
 			rep_fail(rep, "%s: transfer failed: %s", rep->target,
 				fi_strerror(e.err));
-			return;
+			return 1;
 		}
 		if (n < 0) {
 			rep_fail(rep, "%s: reading completions: %s",
 				rep->target, fi_strerror((int)-n));
-			return;
+			return 1;
 		}
 		rep->last_activity = now_ns();
+		got += (int)n;
 		for (ssize_t k = 0; k < n && !rep->failed; k++) {
 			if (ent[k].flags & FI_RECV) {
 				unsigned i = (unsigned)((struct fi_context *)
@@ -318,6 +327,7 @@ progress(struct pmem2rep *rep)
 			now - rep->last_activity > rep->timeout_ns)
 		rep_fail(rep, "%s: no answer from the replica within %" PRIu64
 			" ms", rep->target, rep->timeout_ns / 1000000);
+	return got;
 }
 
 /* Sends a small message; retries while the queue is full. */
@@ -470,8 +480,21 @@ v_op_check(void *data, const struct vdm_operation *operation)
 		op->local_done = future_poll(FUTURE_AS_RUNNABLE(&op->local),
 			NULL) == FUTURE_STATE_COMPLETE;
 	pthread_mutex_lock(&rep->lock);
-	if (!op->done)
-		progress(rep);
+	if (!op->done) {
+		/*
+		 * A runtime polls every future of a round: one trip into the
+		 * provider serves them all, the others only look at their op.
+		 */
+		uint64_t now = now_ns();
+		if (now - rep->last_progress >= rep->gap_ns) {
+			rep->last_progress = now;
+			/* an empty trip backs off (up to PROGRESS_GAP_MAX_NS) */
+			if (progress(rep))
+				rep->gap_ns = PROGRESS_GAP_NS;
+			else if (rep->gap_ns < PROGRESS_GAP_MAX_NS)
+				rep->gap_ns = 2 * rep->gap_ns + 1000;
+		}
+	}
 	if (!op->done && rep->failed)
 		op_finish(rep, op, VDM_ERROR_IO, rep->failmsg);
 	int done = op->done;
@@ -743,6 +766,7 @@ rep_open(struct pmem2rep **out, const char *target, const char *key_file,
 	pthread_mutex_init(&rep->lock, NULL);
 	snprintf(rep->target, sizeof(rep->target), "%s", target);
 	rep->timeout_ns = env_timeout_ns();
+	rep->gap_ns = PROGRESS_GAP_NS;
 	if (auth) {
 		char e[256];
 		ret = rep_key_load(key_file, rep->key, &rep->keylen, e,
