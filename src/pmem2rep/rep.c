@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -479,6 +480,7 @@ v_op_check(void *data, const struct vdm_operation *operation)
 	if (op->kind == OP_MIRROR && !op->local_done)
 		op->local_done = future_poll(FUTURE_AS_RUNNABLE(&op->local),
 			NULL) == FUTURE_STATE_COMPLETE;
+	int idle = 0;
 	pthread_mutex_lock(&rep->lock);
 	if (!op->done) {
 		/*
@@ -493,14 +495,20 @@ v_op_check(void *data, const struct vdm_operation *operation)
 				rep->gap_ns = PROGRESS_GAP_NS;
 			else if (rep->gap_ns < PROGRESS_GAP_MAX_NS)
 				rep->gap_ns = 2 * rep->gap_ns + 1000;
+			else
+				idle = 1;
 		}
 	}
 	if (!op->done && rep->failed)
 		op_finish(rep, op, VDM_ERROR_IO, rep->failmsg);
 	int done = op->done;
 	pthread_mutex_unlock(&rep->lock);
-	if (!done || (op->kind == OP_MIRROR && !op->local_done))
+	if (!done || (op->kind == OP_MIRROR && !op->local_done)) {
+		/* long quiet: let the threads that move our bytes run */
+		if (idle)
+			sched_yield();
 		return FUTURE_STATE_RUNNING;
+	}
 	return FUTURE_STATE_COMPLETE;
 }
 
