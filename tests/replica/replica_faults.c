@@ -12,6 +12,7 @@
  *     keeps writing; the daemon serves on.
  * Usage: replica_faults PMEM2-REPLICAD daemon_kill|daemon_hang|client_kill
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <libpmem2rep.h>
 
@@ -126,6 +127,42 @@ daemon_kill(const char *daemon)
 	free(src);
 }
 
+/* kill() returns before the threads stop: wait until every one has. */
+static void
+wait_stopped(pid_t pid)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	uint64_t t0 = rutil_ms();
+	for (;;) {
+		DIR *d = opendir(dir);
+		CHECK(d != NULL);
+		int running = 0;
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			char path[384], buf[512];
+			snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+			FILE *f = fopen(path, "r");
+			if (!f)
+				continue;
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+			buf[n] = '\0';
+			const char *rp = strrchr(buf, ')');
+			if (rp && rp[1] == ' ' && rp[2] != 'T' && rp[2] != 't')
+				running = 1;
+		}
+		closedir(d);
+		if (!running)
+			return;
+		if (rutil_ms() - t0 > 10000)
+			FAIL("pmem2-replicad did not stop");
+		usleep(1000);
+	}
+}
+
 static void
 daemon_hang(const char *daemon)
 {
@@ -136,6 +173,7 @@ daemon_hang(const char *daemon)
 	CHECK(src != NULL);
 	rutil_pattern(src, SLOT, 5);
 	CHECK(kill(d.pid, SIGSTOP) == 0);
+	wait_stopped(d.pid);
 	struct vdm_operation_future f[DEPTH];
 	for (int i = 0; i < DEPTH; i++)
 		f[i] = pmem2rep_write_async(rep, (size_t)i * SLOT, src, SLOT, 0);
