@@ -14,6 +14,7 @@
  */
 #include <dirent.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <libpmem2rep.h>
 
 #include "rutil.h"
@@ -217,7 +218,7 @@ stream_forever(const char *target, unsigned seed)
 }
 
 static const char *g_target;
-static volatile int g_stop;
+static atomic_int g_stop;
 
 static void *
 survivor(void *arg)
@@ -227,7 +228,7 @@ survivor(void *arg)
 	unsigned char *src = malloc(SLOT);
 	CHECK(src != NULL);
 	unsigned n = 0;
-	while (!g_stop) {
+	while (!atomic_load(&g_stop)) {
 		rutil_pattern(src, SLOT, 1000 + n);
 		struct vdm_operation_future f = pmem2rep_write_async(rep,
 			(size_t)(NSLOT / 2 + n % (NSLOT / 2)) * SLOT, src, SLOT,
@@ -271,7 +272,7 @@ client_kill(const char *daemon)
 		CHECK(waitpid(pid, &st, 0) == pid);
 		CHECK(WIFSIGNALED(st));
 	}
-	g_stop = 1;
+	atomic_store(&g_stop, 1);
 	CHECK(pthread_join(t, NULL) == 0);
 
 	/* a new client after the kills */

@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -138,6 +139,8 @@ rutil_daemon_start(struct rutil_daemon *d, const char *daemon,
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
+		/* a test that dies (even by _exit) takes its daemon along */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(p[1], 1);
 		close(p[0]);
 		close(p[1]);
