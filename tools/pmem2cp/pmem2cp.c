@@ -22,6 +22,9 @@
 #define PMEM2_USE_MINIASYNC 1
 #include <libminiasync.h>
 #include <libpmem2.h>
+#ifdef PMEM2CP_HAVE_REPLICA
+#include <libpmem2rep.h>
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,6 +95,11 @@ struct options {
 	int verify;
 	int quiet;
 	int in_place;
+	/* --replica HOST:PORT (repeatable) with --key-file: libpmem2rep */
+#define MAX_REPLICAS 8
+	const char *replicas[MAX_REPLICAS];
+	size_t nreplicas;
+	const char *key_file;
 };
 
 static const char *prog = "pmem2cp";
@@ -154,6 +162,9 @@ usage(FILE *f)
 "  --in-place         write into DST itself instead of replacing it with a\n"
 "                     complete copy (a failure or an interruption then\n"
 "                     leaves DST damaged)\n"
+"  --replica HOST:PORT  make the copy durable at the same offset of the file\n"
+"                     pmem2-replicad serves there too (repeatable; needs\n"
+"                     --key-file KEY); see libpmem2rep(7)\n"
 "  -q, --quiet        no progress bar, no summary\n"
 "  --demo             copy a generated 256 MiB file in a new directory under\n"
 "                     ${TMPDIR:-/tmp}, verify, print the summary, remove all\n"
@@ -403,6 +414,8 @@ hash_final(const struct hash *s)
 
 struct slot {
 	struct vdm_operation_future fut;
+	/* the same bytes at the same DST offset on each replica */
+	struct vdm_operation_future rfut[MAX_REPLICAS];
 	char *buf;	/* SRC is read into it, the copy starts from it */
 	size_t len;
 };
@@ -440,6 +453,9 @@ struct copy {
 	struct mover mv;
 	struct runtime *rt;
 	struct slot *slots;
+#ifdef PMEM2CP_HAVE_REPLICA
+	struct pmem2rep *rep[MAX_REPLICAS];
+#endif
 	size_t nbatch[2];	/* futures in flight per batch */
 	size_t off;		/* bytes issued so far */
 	size_t total;		/* bytes known complete */
@@ -481,13 +497,27 @@ wait_batch(struct copy *c, int b)
 	if (n == 0)
 		return 0;
 	size_t first = b == 0 ? 0 : (c->o->depth + 1) / 2;
-	struct future *futs[MAX_DEPTH];
-	for (size_t i = 0; i < n; i++)
-		futs[i] = FUTURE_AS_RUNNABLE(&c->slots[first + i].fut);
-	runtime_wait_multiple(c->rt, futs, n);
+	size_t nr = c->o->nreplicas;
+	struct future *futs[MAX_DEPTH * (1 + MAX_REPLICAS)];
+	for (size_t i = 0; i < n; i++) {
+		futs[i * (1 + nr)] = FUTURE_AS_RUNNABLE(&c->slots[first + i].fut);
+		for (size_t k = 0; k < nr; k++)
+			futs[i * (1 + nr) + 1 + k] =
+				FUTURE_AS_RUNNABLE(&c->slots[first + i].rfut[k]);
+	}
+	runtime_wait_multiple(c->rt, futs, n * (1 + nr));
 	int ret = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = &c->slots[first + i];
+#ifdef PMEM2CP_HAVE_REPLICA
+		for (size_t k = 0; k < nr && ret == 0; k++) {
+			if (FUTURE_OUTPUT(&s->rfut[k])->result == VDM_SUCCESS)
+				continue;
+			errmsg("copy to replica %s failed (not durable there): %s",
+				c->o->replicas[k], pmem2rep_errormsg());
+			ret = -1;
+		}
+#endif
 		enum vdm_operation_result r = FUTURE_OUTPUT(&s->fut)->result;
 		if (r != VDM_SUCCESS && ret == 0) {
 			/*
@@ -661,6 +691,12 @@ issue(struct copy *c, struct slot *s)
 	s->fut = pmem2_memcpy_async(c->map, to, from, n, 0);
 	/* the first poll starts the operation; the wait finishes it */
 	future_poll(FUTURE_AS_RUNNABLE(&s->fut), NULL);
+#ifdef PMEM2CP_HAVE_REPLICA
+	for (size_t k = 0; k < c->o->nreplicas; k++) {
+		s->rfut[k] = pmem2rep_write_async(c->rep[k], c->off, from, n, 0);
+		future_poll(FUTURE_AS_RUNNABLE(&s->rfut[k]), NULL);
+	}
+#endif
 	c->off += n;
 	return 1;
 }
@@ -1294,6 +1330,22 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 		goto out;
 	if (c.mv.vdm)
 		pmem2_config_set_vdm(c.cfg, c.mv.vdm);
+#ifdef PMEM2CP_HAVE_REPLICA
+	for (size_t k = 0; k < o->nreplicas; k++) {
+		if (pmem2rep_connect(&c.rep[k], o->replicas[k], o->key_file)) {
+			errmsg("replica %s: %s", o->replicas[k],
+				pmem2rep_errormsg());
+			goto out;
+		}
+		if (!c.stream && pmem2rep_size(c.rep[k]) < c.ssize) {
+			errmsg("replica %s serves %zu bytes, fewer than the %zu "
+				"of '%s'", o->replicas[k], pmem2rep_size(c.rep[k]),
+				c.ssize, c.src_path);
+			ret = EX_NOSPACE;
+			goto out;
+		}
+	}
+#endif
 	c.rt = runtime_new();
 	c.slots = calloc(o->depth, sizeof(*c.slots));
 	if (!c.rt || !c.slots) {
@@ -1415,6 +1467,10 @@ out:
 	}
 	if (c.rt)
 		runtime_delete(c.rt);
+#ifdef PMEM2CP_HAVE_REPLICA
+	for (size_t k = 0; k < o->nreplicas; k++)
+		pmem2rep_disconnect(&c.rep[k]);
+#endif
 	mover_close(&c.mv);
 	if (c.cfg)
 		pmem2_config_delete(&c.cfg);
@@ -1533,7 +1589,7 @@ main(int argc, char *argv[])
 	};
 	int do_demo = 0;
 	enum { OPT_MOVER = 256, OPT_DEPTH, OPT_CHUNK, OPT_GRAN, OPT_VERIFY, OPT_DEMO,
-		OPT_IN_PLACE };
+		OPT_IN_PLACE, OPT_REPLICA, OPT_KEY_FILE };
 	static const struct option longopts[] = {
 		{"mover", required_argument, NULL, OPT_MOVER},
 		{"depth", required_argument, NULL, OPT_DEPTH},
@@ -1542,6 +1598,8 @@ main(int argc, char *argv[])
 		{"verify", no_argument, NULL, OPT_VERIFY},
 		{"demo", no_argument, NULL, OPT_DEMO},
 		{"in-place", no_argument, NULL, OPT_IN_PLACE},
+		{"replica", required_argument, NULL, OPT_REPLICA},
+		{"key-file", required_argument, NULL, OPT_KEY_FILE},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -1632,6 +1690,21 @@ main(int argc, char *argv[])
 		case OPT_IN_PLACE:
 			o.in_place = 1;
 			break;
+		case OPT_REPLICA:
+#ifndef PMEM2CP_HAVE_REPLICA
+			errmsg("--replica: pmem2cp was built without libpmem2rep "
+				"(libfabric)");
+			return EX_USAGE;
+#endif
+			if (o.nreplicas == MAX_REPLICAS) {
+				errmsg("at most %d --replica options", MAX_REPLICAS);
+				return EX_USAGE;
+			}
+			o.replicas[o.nreplicas++] = optarg;
+			break;
+		case OPT_KEY_FILE:
+			o.key_file = optarg;
+			break;
 		case 'q':
 			o.quiet = 1;
 			break;
@@ -1650,6 +1723,10 @@ main(int argc, char *argv[])
 			fprintf(stderr, "Try 'pmem2cp --help'.\n");
 			return EX_USAGE;
 		}
+	}
+	if (o.nreplicas && !o.key_file) {
+		errmsg("--replica needs --key-file");
+		return EX_USAGE;
 	}
 	if (do_demo) {
 		if (optind != argc) {
