@@ -82,6 +82,34 @@ op_output(const struct vdm_operation *op, struct vdm_operation_output *out,
 	}
 }
 
+/*
+ * Whether op's destination lies wholly inside the map (a zero-length one:
+ * starts inside it or at its end). When not, sets the message and the
+ * operation must write nothing: the bytes could land in another map, which
+ * this map's persistence does not cover, or in no map at all.
+ */
+static inline int
+dest_inside(const struct pmem2_async *as, const struct vdm_operation *op)
+{
+	uintptr_t a = (uintptr_t)as->map->addr;
+	uintptr_t d = (uintptr_t)op_dest(op);
+	size_t size = as->map->content_length;
+
+	/* d - a wraps for d < a, so one comparison covers both sides */
+	return d - a <= size && op_length(op) <= size - (d - a);
+}
+
+static int
+op_dest_inside(const struct pmem2_async *as, const struct vdm_operation *op)
+{
+	if (dest_inside(as, op))
+		return 1;
+	ERR("the destination [%p, +%zu) is not inside the map [%p, +%zu)",
+		op_dest(op), op_length(op), as->map->addr,
+		as->map->content_length);
+	return 0;
+}
+
 /* ---- the default mover: the map's own memory functions, in the poll ---- */
 
 static inline void
@@ -117,10 +145,16 @@ dflt_task(struct future_context *ctx, struct future_notifier *n)
 	struct vdm_operation_data *d = future_context_get_data(ctx);
 	struct vdm_operation_output *out = future_context_get_output(ctx);
 
+	const struct pmem2_async_token *t = d->data;
+	enum vdm_operation_result res = VDM_ERROR_JOB_CORRUPTED;
+
 	if (n)
 		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	dflt_run(d->data, &d->operation);
-	op_output(&d->operation, out, VDM_SUCCESS);
+	if (op_dest_inside(t->as, &d->operation)) {
+		dflt_run(t, &d->operation);
+		res = VDM_SUCCESS;
+	}
+	op_output(&d->operation, out, res);
 	d->data = NULL;
 	return FUTURE_STATE_COMPLETE;
 }
@@ -139,9 +173,11 @@ static int
 dflt_op_start(void *data, const struct vdm_operation *op,
 	struct future_notifier *n)
 {
+	const struct pmem2_async_token *t = data;
 	if (n)
 		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	dflt_run(data, op);
+	if (op_dest_inside(t->as, op))
+		dflt_run(t, op);
 	return 0;
 }
 
@@ -157,8 +193,10 @@ static void
 dflt_op_delete(void *data, const struct vdm_operation *op,
 	struct vdm_operation_output *out)
 {
-	(void)data;
-	op_output(op, out, VDM_SUCCESS);
+	const struct pmem2_async_token *t = data;
+	/* the token is shared by all operations: the range decides again */
+	op_output(op, out, dest_inside(t->as, op) ? VDM_SUCCESS :
+		VDM_ERROR_JOB_CORRUPTED);
 }
 
 /* ---- the durability wrapper around another mover ---- */
@@ -402,6 +440,11 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 	size_t len = op_length(op);
 
 	w->vflags = 0;
+	if (!op_dest_inside(as, op)) {
+		w->result = VDM_ERROR_JOB_CORRUPTED;
+		w->phase = WOP_DONE;
+		return;
+	}
 	long long foff = v == &as->dflt ? file_write_offset(as, op) : -1;
 	if (foff >= 0) {
 		w->result = file_write(as, op, foff, w->pflags);
