@@ -140,6 +140,19 @@ pmem2_registry_foreach(const void *addr, size_t len,
 	return ret;
 }
 
+static int
+mark_sync_err(struct pmem2_map *map, void *arg)
+{
+	pmem2_map_set_sync_err(map, *(int *)arg);
+	return 0;
+}
+
+void
+pmem2_registry_sync_failed(const void *addr, size_t len, int err)
+{
+	pmem2_registry_foreach(addr, len, mark_sync_err, &err);
+}
+
 static uintptr_t
 page_size(void)
 {

@@ -611,9 +611,14 @@ wop_step(struct wop *w, const struct vdm_operation *op,
 		w->phase = WOP_DONE;
 		if (w->req.err) {
 			w->result = VDM_ERROR_IO;
-			ERR_ERRNO(-w->req.err,
-				"making [%p, +%zu) durable failed",
-				op_dest(op), op_length(op));
+			if (w->req.earlier)
+				ERR_ERRNO(-w->req.err,
+					"[%p, +%zu) is not known to be durable: an earlier write-back of the map failed",
+					op_dest(op), op_length(op));
+			else
+				ERR_ERRNO(-w->req.err,
+					"making [%p, +%zu) durable failed",
+					op_dest(op), op_length(op));
 		}
 	}
 

@@ -65,6 +65,7 @@ struct pmem2_sync_req {
 	uintptr_t start, end;	/* address range */
 	int done;		/* under the syncer's lock: err is final */
 	int err;		/* 0 or -errno of the sync */
+	int earlier;		/* err is an earlier sync's (sticky) error */
 	struct future_waker waker;	/* called when done; wake NULL: none */
 };
 

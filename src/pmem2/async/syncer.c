@@ -66,7 +66,8 @@ struct pmem2_syncer {
 	struct pmem2_map *map;
 	int fd;			/* ours (a dup), or -1 */
 	long long file_base;	/* file offset of map->addr, -1: unknown */
-	int inject_errno;	/* test only: every sync fails with this */
+	int inject_errno;	/* test only: syncs fail with this */
+	long inject_left;	/* how many more (-1: all) */
 	int want_uring;
 	enum sync_kind kind;
 #ifdef PMEM2_HAVE_URING
@@ -121,8 +122,11 @@ pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map, int fd,
 
 	/* test-only fault injection, see pmem2_async(7) */
 	const char *inj = secure_getenv("PMEM2_ASYNC_TEST_SYNC_ERRNO");
-	if (inj != NULL && atoi(inj) > 0)
+	if (inj != NULL && atoi(inj) > 0) {
+		const char *cnt = strchr(inj, ':');
 		s->inject_errno = atoi(inj);
+		s->inject_left = cnt ? atol(cnt + 1) : -1;
+	}
 
 	*sp = s;
 	return 0;
@@ -200,8 +204,11 @@ sync_uring(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi, int *fallback)
 static int
 do_sync(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi)
 {
-	if (s->inject_errno)
+	if (s->inject_errno && s->inject_left != 0) {
+		if (s->inject_left > 0)
+			s->inject_left--;
 		return -s->inject_errno;
+	}
 	switch (s->kind) {
 	case SYNC_MSYNC:
 		return sync_msync(lo, hi);
@@ -324,6 +331,15 @@ worker(void *arg)
 		if (err == 0)
 			pmem2_check_sync((void *)lo, hi - lo);
 
+		/*
+		 * A failed write-back may have taken pages of any range of the
+		 * file with it (they look clean now, and the kernel reports the
+		 * error only once): every later request of the map fails too.
+		 */
+		if (err != 0)
+			pmem2_map_set_sync_err(s->map, err);
+		int sticky = pmem2_map_sync_err(s->map);
+
 		pthread_mutex_lock(&s->lock);
 		s->completed = gen;
 		/*
@@ -337,7 +353,8 @@ worker(void *arg)
 			if (s->head == NULL)
 				s->tail = NULL;
 			struct future_waker w = r->waker;
-			r->err = err;
+			r->err = err ? err : sticky;
+			r->earlier = err == 0 && sticky != 0;
 			r->done = 1;
 			if (w.wake != NULL)
 				w.wake(w.data);
@@ -400,6 +417,7 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	req->end = (uintptr_t)addr + len;
 	req->done = 0;
 	req->err = 0;
+	req->earlier = 0;
 	req->waker.data = NULL;
 	req->waker.wake = NULL;
 	if (n != NULL && n->waker.wake != NULL)

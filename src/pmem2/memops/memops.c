@@ -131,6 +131,8 @@ page_persist(const void *addr, size_t len)
 	if (ret == -ENOMEM)
 		ret = pmem2_page_sync(addr, len);
 	if (ret != 0) {
+		/* the maps' asynchronous syncs must not report success later */
+		pmem2_registry_sync_failed(addr, len, ret);
 		errno = -ret;
 		return;
 	}
