@@ -19,6 +19,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sched.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 
@@ -246,6 +248,7 @@ struct wop {
 	unsigned char inner_done;
 	struct vdm_operation_future inner;
 	struct pmem2_sync_req req;
+	struct wop *prev, *next;	/* as->live, under as->lock */
 };
 
 static struct wop *
@@ -262,8 +265,24 @@ wop_new(struct pmem2_async *as, unsigned pflags)
 	w->flushed = 0;
 	w->has_saved = 0;
 	w->nparts = 0;
+	w->ncreated = 0;
 	w->parts = NULL;
+	w->prev = NULL;
+	pthread_mutex_lock(&as->lock);
+	w->next = as->live;
+	if (w->next)
+		w->next->prev = w;
+	as->live = w;
+	pthread_mutex_unlock(&as->lock);
 	return w;
+}
+
+static void
+wop_free(struct wop *w)
+{
+	if (w->parts != NULL && w->parts != &w->inner)
+		free(w->parts);
+	free(w);
 }
 
 /* Creates part i of op on the inner mover; 0, or -1 (no memory). */
@@ -631,10 +650,18 @@ static void
 wop_finish(struct wop *w, const struct vdm_operation *op,
 	struct vdm_operation_output *out)
 {
+	struct pmem2_async *as = w->as;
+
 	op_output(op, out, w->result);
-	if (w->parts != NULL && w->parts != &w->inner)
-		free(w->parts);
-	free(w);
+	pthread_mutex_lock(&as->lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		as->live = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&as->lock);
+	wop_free(w);
 }
 
 /* The task of a wrapped future. */
@@ -751,6 +778,12 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 		ERR_ERRNO(ENOMEM, "cannot allocate the map's async state");
 		return -ENOMEM;
 	}
+	int lret = pthread_mutex_init(&as->lock, NULL);
+	if (lret) {
+		free(as);
+		ERR_ERRNO(lret, "cannot initialise the map's async state");
+		return -lret;
+	}
 	as->map = map;
 	as->gran = map->effective_granularity;
 	as->file_fd = -1;
@@ -791,6 +824,7 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 			if (fd < 0) {
 				int e = errno;
 				ERR_ERRNO(e, "cannot duplicate the file descriptor for asynchronous syncs");
+				pthread_mutex_destroy(&as->lock);
 				free(as);
 				return e ? -e : -EINVAL;
 			}
@@ -799,6 +833,7 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 		}
 		int ret = pmem2_syncer_new(&as->syncer, map, fd, base);
 		if (ret) {
+			pthread_mutex_destroy(&as->lock);
 			free(as);
 			return ret;
 		}
@@ -813,14 +848,61 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 	return 0;
 }
 
+/*
+ * Lets the mover finish every operation it was given for w: polls the
+ * parts created so far (a part the mover has not accepted yet is started
+ * now) until all are complete. Nobody else polls them any more.
+ */
+static void
+wop_drain(struct wop *w)
+{
+	if (w->phase != WOP_MOVE)
+		return;
+	for (unsigned spins = 0; w->nleft != 0; spins++) {
+		for (unsigned i = 0; i < w->ncreated; i++) {
+			if (w->part_done[i])
+				continue;
+			if (future_poll(FUTURE_AS_RUNNABLE(&w->parts[i]), NULL) ==
+					FUTURE_STATE_COMPLETE) {
+				w->part_done[i] = 1;
+				w->nleft--;
+			}
+		}
+		if (w->nleft == 0)
+			break;
+		if (spins < 1000) {
+			sched_yield();
+		} else {
+			struct timespec ts = { 0, 100000 };	/* a slow mover */
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
 void
 pmem2_async_map_fini(struct pmem2_map *map)
 {
 	struct pmem2_async *as = map->async;
 	if (!as)
 		return;
+	/*
+	 * No mover may write into the map once it is gone: wait for the
+	 * operations the movers run (futures polled, not yet complete); the
+	 * syncer's delete then finishes the pending write-backs. Futures
+	 * never polled have started nothing. All of them are freed: none may
+	 * be polled after the delete.
+	 */
+	pthread_mutex_lock(&as->lock);
+	for (struct wop *w = as->live; w != NULL; w = w->next)
+		wop_drain(w);
+	pthread_mutex_unlock(&as->lock);
 	if (as->syncer)
 		pmem2_syncer_delete(as->syncer);
+	for (struct wop *w = as->live, *next; w != NULL; w = next) {
+		next = w->next;
+		wop_free(w);
+	}
+	pthread_mutex_destroy(&as->lock);
 	if (as->file_fd >= 0)
 		close(as->file_fd);
 	free(as);

@@ -47,6 +47,13 @@ struct pmem2_async {
 	struct vdm wrap;
 	struct pmem2_syncer *syncer;	/* PAGE granularity only */
 	/*
+	 * Every wrapped operation not finished yet (struct wop, async.c), so
+	 * that pmem2_map_delete can wait for the movers still writing into
+	 * the map and free what abandoned futures hold.
+	 */
+	pthread_mutex_t lock;
+	void *live;
+	/*
 	 * PAGE maps of a file: our descriptor for writes through the file
 	 * (-1: stores through the mapping) and the file offset of map->addr.
 	 */
