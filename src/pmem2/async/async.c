@@ -750,6 +750,83 @@ wrap_op_delete(void *data, const struct vdm_operation *op,
 /* ---- per-map state ---- */
 
 /*
+ * fork(): every map's state is on one list, so that the handlers can hold
+ * all of its locks across the fork (the child's copy is then consistent)
+ * and give the child fresh locks and syncers without threads; a child's
+ * syncer starts a new worker when a request needs it.
+ */
+static pthread_mutex_t Asyncs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pmem2_async *Asyncs;
+static pthread_once_t Atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+fork_prepare(void)
+{
+	pthread_mutex_lock(&Asyncs_lock);
+	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
+		pthread_mutex_lock(&as->lock);
+		if (as->syncer)
+			pmem2_syncer_fork_prepare(as->syncer);
+	}
+}
+
+static void
+fork_parent(void)
+{
+	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
+		if (as->syncer)
+			pmem2_syncer_fork_parent(as->syncer);
+		pthread_mutex_unlock(&as->lock);
+	}
+	pthread_mutex_unlock(&Asyncs_lock);
+}
+
+static void
+fork_child(void)
+{
+	/* locked by the forking thread, whose id the child does not keep */
+	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
+		if (as->syncer)
+			pmem2_syncer_fork_child(as->syncer);
+		pthread_mutex_init(&as->lock, NULL);
+	}
+	pthread_mutex_init(&Asyncs_lock, NULL);
+}
+
+static void
+atfork_register(void)
+{
+	/* without the handlers a child could hang; nothing else to do */
+	(void)pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static void
+asyncs_add(struct pmem2_async *as)
+{
+	pthread_once(&Atfork_once, atfork_register);
+	pthread_mutex_lock(&Asyncs_lock);
+	as->fork_prev = NULL;
+	as->fork_next = Asyncs;
+	if (Asyncs)
+		Asyncs->fork_prev = as;
+	Asyncs = as;
+	pthread_mutex_unlock(&Asyncs_lock);
+}
+
+static void
+asyncs_remove(struct pmem2_async *as)
+{
+	pthread_mutex_lock(&Asyncs_lock);
+	if (as->fork_prev)
+		as->fork_prev->fork_next = as->fork_next;
+	else
+		Asyncs = as->fork_next;
+	if (as->fork_next)
+		as->fork_next->fork_prev = as->fork_prev;
+	pthread_mutex_unlock(&Asyncs_lock);
+}
+
+/*
  * A descriptor of our own for writes through the file, or -1: stores.
  * Stores when PMEM2_ASYNC_NO_PWRITE=1 asks for them, or when a file size
  * limit is set (a pwrite past it raises SIGXFSZ, a store does not). The
@@ -844,6 +921,7 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 		}
 	}
 
+	asyncs_add(as);
 	map->async = as;
 	return 0;
 }
@@ -892,6 +970,7 @@ pmem2_async_map_fini(struct pmem2_map *map)
 	 * never polled have started nothing. All of them are freed: none may
 	 * be polled after the delete.
 	 */
+	asyncs_remove(as);
 	pthread_mutex_lock(&as->lock);
 	for (struct wop *w = as->live; w != NULL; w = w->next)
 		wop_drain(w);

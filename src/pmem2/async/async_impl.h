@@ -53,6 +53,7 @@ struct pmem2_async {
 	 */
 	pthread_mutex_t lock;
 	void *live;
+	struct pmem2_async *fork_prev, *fork_next;	/* every map's state */
 	/*
 	 * PAGE maps of a file: our descriptor for writes through the file
 	 * (-1: stores through the mapping) and the file offset of map->addr.
@@ -91,6 +92,10 @@ int pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map,
 void pmem2_syncer_delete(struct pmem2_syncer *s);
 /* Makes sure the worker runs; 0 or -errno. Cheap once it does. */
 int pmem2_syncer_start(struct pmem2_syncer *s);
+/* pthread_atfork handlers: lock; unlock; reset the child's copy. */
+void pmem2_syncer_fork_prepare(struct pmem2_syncer *s);
+void pmem2_syncer_fork_parent(struct pmem2_syncer *s);
+void pmem2_syncer_fork_child(struct pmem2_syncer *s);
 /*
  * Queues req for [addr, addr+len): it completes with the first sync that
  * starts after this call. n (may be NULL) gives the waker to call then.

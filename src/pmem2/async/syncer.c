@@ -83,6 +83,20 @@ pmem2_async_env_flag(const char *name)
 	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
 }
 
+/* Timed waits (gathering a batch) are on the monotonic clock. */
+static int
+cv_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+	int ret = pthread_condattr_init(&ca);
+	if (ret == 0) {
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		ret = pthread_cond_init(cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	return ret;
+}
+
 int
 pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map, int fd,
 	long long file_base)
@@ -96,14 +110,7 @@ pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map, int fd,
 	}
 	int ret = pthread_mutex_init(&s->lock, NULL);
 	if (ret == 0) {
-		/* timed waits (gathering a batch) on the monotonic clock */
-		pthread_condattr_t ca;
-		ret = pthread_condattr_init(&ca);
-		if (ret == 0) {
-			pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-			ret = pthread_cond_init(&s->cv, &ca);
-			pthread_condattr_destroy(&ca);
-		}
+		ret = cv_init(&s->cv);
 		if (ret)
 			pthread_mutex_destroy(&s->lock);
 	}
@@ -369,25 +376,71 @@ worker(void *arg)
 	return NULL;
 }
 
+/* Starts the worker unless it runs; 0 or -errno. With the lock held. */
+static int
+start_locked(struct pmem2_syncer *s)
+{
+	if (s->running)
+		return 0;
+	/* the worker takes no signals meant for the application */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int ret = pthread_create(&s->thread, NULL, worker, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret == 0)
+		s->running = 1;
+	else
+		ERR_ERRNO(ret, "cannot start the syncer thread");
+	return -ret;
+}
+
 int
 pmem2_syncer_start(struct pmem2_syncer *s)
 {
-	int ret = 0;
 	pthread_mutex_lock(&s->lock);
-	if (!s->running) {
-		/* the worker takes no signals meant for the application */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		ret = pthread_create(&s->thread, NULL, worker, s);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (ret == 0)
-			s->running = 1;
-		else
-			ERR_ERRNO(ret, "cannot start the syncer thread");
-	}
+	int ret = start_locked(s);
 	pthread_mutex_unlock(&s->lock);
-	return -ret;
+	return ret;
+}
+
+/*
+ * fork(): the child has no worker, and the lock or the condition variable
+ * may have been in use by threads that are not in the child. The parent
+ * holds the lock across the fork, so the child's copy of the state is
+ * consistent; the child then starts afresh: new lock and condition
+ * variable, no worker (the next request starts one, which also syncs the
+ * requests that were waiting at the fork), no ring (the parent's stays the
+ * parent's).
+ */
+void
+pmem2_syncer_fork_prepare(struct pmem2_syncer *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+void
+pmem2_syncer_fork_parent(struct pmem2_syncer *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+pmem2_syncer_fork_child(struct pmem2_syncer *s)
+{
+	s->running = 0;
+	s->idle = 0;
+	s->gathering = 0;
+	s->kick = 0;
+#ifdef PMEM2_HAVE_URING
+	if (s->ring_ok)
+		io_uring_queue_exit(&s->ring);
+	s->ring_ok = 0;
+#endif
+	s->kind = s->fd >= 0 ? SYNC_FDATASYNC : SYNC_MSYNC;
+	pthread_mutex_init(&s->lock, NULL);
+	/* on failure the old one stays; nobody waits on it in the child */
+	(void)cv_init(&s->cv);
 }
 
 void
@@ -425,6 +478,16 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 
 	long long now = mono_ns();
 	pthread_mutex_lock(&s->lock);
+	/* after a fork the worker is gone until a request needs it */
+	int ret = start_locked(s);
+	if (ret) {
+		req->err = ret;
+		req->done = 1;
+		pthread_mutex_unlock(&s->lock);
+		if (n != NULL)
+			n->notifier_used = FUTURE_NOTIFIER_NONE;
+		return;
+	}
 	req->gen = s->started + 1;
 	s->nsubmit++;
 	/* the pace of a batch: gaps between requests while one gathers */
@@ -460,6 +523,14 @@ pmem2_syncer_poll(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	 * ordering. A sync takes tens of microseconds; this lock is cheap.
 	 */
 	pthread_mutex_lock(&s->lock);
+	/* a request queued before a fork, polled in the child */
+	if (!req->done && !s->running) {
+		int ret = start_locked(s);
+		if (ret) {
+			req->err = ret;
+			req->done = 1;
+		}
+	}
 	int done = req->done;
 	if (!done && n != NULL && n->waker.wake != NULL)
 		req->waker = n->waker;	/* the latest poller's, e.g. another runtime */

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * async_fork.c -- fork() after asynchronous use of PAGE maps: the child's
+ * operations must complete (its syncer starts a new worker), durably and
+ * with the right bytes, and so must a future the parent had started and
+ * the child finishes. Before, the child's first wait hung forever: the
+ * syncer thread was not in the child, but its state said it ran. A child
+ * that hangs is killed by an alarm, and the test fails.
+ *
+ * Movers: the map's default one, and libminiasync's threads mover when
+ * the child makes a new one (a mover's own threads are not in the child
+ * either; see pmem2_async(7)).
+ *
+ * Usage: async_fork
+ */
+#include <signal.h>
+#include <sys/wait.h>
+#include <libminiasync.h>
+#include "autil.h"
+
+#define LEN ((size_t)1 << 20)
+#define OP (64u << 10)
+
+static struct runtime *Rt;
+
+static enum vdm_operation_result
+wait_op(struct vdm_operation_future *f)
+{
+	runtime_wait(Rt, FUTURE_AS_RUNNABLE(f));
+	return FUTURE_OUTPUT(f)->result;
+}
+
+static void
+check_file(const char *path, size_t off, const void *want, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	char *got = malloc(len);
+	CHECK(got);
+	CHECK_EQ(pread(fd, got, len, (off_t)off), (long long)len);
+	CHECK_MEM_FAST(got, want, len);
+	/* durable: no dirty page left (when the kernel can tell) */
+	(void)check_no_dirty_page(fd, off, len);
+	free(got);
+	close(fd);
+}
+
+/* What the child does, under an alarm. */
+static void
+child(struct amap *m, struct vdm_operation_future *started, char *src)
+{
+	alarm(30);	/* a hang kills the child: the test fails */
+
+	/* the future the parent started: the child's syncer finishes it */
+	CHECK_EQ(wait_op(started), VDM_SUCCESS);
+
+	/* new operations of the same map */
+	for (unsigned i = 2; i < 6; i++) {
+		struct vdm_operation_future f = pmem2_memcpy_async(m->map,
+			m->addr + i * OP, src + i * OP, OP, 0);
+		CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+		check_file(m->path, i * OP, src + i * OP, OP);
+	}
+
+	/* a new map with a threads mover made in the child */
+	struct data_mover_threads *dmt = data_mover_threads_default();
+	CHECK(dmt);
+	struct amap t;
+	amap_open(&t, PMEM2_GRANULARITY_PAGE, LEN,
+		data_mover_threads_get_vdm(dmt));
+	struct vdm_operation_future f = pmem2_memcpy_async(t.map, t.addr, src,
+		LEN, 0);
+	CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+	check_file(t.path, 0, src, LEN);
+	amap_close(&t);
+	data_mover_threads_delete(dmt);
+
+	CHECK_PMEM2_OK(pmem2_map_delete(&m->map));
+	runtime_delete(Rt);
+	exit(0);
+}
+
+static void
+run(struct vdm *vdm, const char *name)
+{
+	struct amap m;
+	amap_open(&m, PMEM2_GRANULARITY_PAGE, LEN, vdm);
+	char *src = malloc(LEN);
+	CHECK(src);
+	pattern(src, LEN, 11);
+
+	/* the syncer runs in the parent */
+	struct vdm_operation_future f = pmem2_memcpy_async(m.map, m.addr, src,
+		OP, 0);
+	CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+	/* one more, polled until it waits for the syncer, then the fork */
+	struct vdm_operation_future started = pmem2_memcpy_async(m.map,
+		m.addr + OP, src + OP, OP, 0);
+	future_poll(FUTURE_AS_RUNNABLE(&started), NULL);
+
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0)
+		child(&m, &started, src);
+
+	/* the parent goes on as before */
+	CHECK_EQ(wait_op(&started), VDM_SUCCESS);
+	struct vdm_operation_future g = pmem2_memset_async(m.map,
+		m.addr + 8 * OP, 0x42, OP, 0);
+	CHECK_EQ(wait_op(&g), VDM_SUCCESS);
+
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	if (WIFSIGNALED(status))
+		FAIL("%s: the child died of signal %d%s", name,
+			WTERMSIG(status), WTERMSIG(status) == SIGALRM ?
+			" (it hung)" : "");
+	CHECK(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 0)
+		FAIL("%s: the child failed (%d)", name, WEXITSTATUS(status));
+
+	check_file(m.path, 0, src, 6 * OP);
+	amap_close(&m);
+	free(src);
+	printf("async_fork %s: the child's operations completed\n", name);
+}
+
+int
+main(void)
+{
+	Rt = runtime_new();
+	CHECK(Rt);
+	run(NULL, "default mover");
+	runtime_delete(Rt);
+	return 0;
+}
