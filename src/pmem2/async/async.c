@@ -373,7 +373,21 @@ file_write_offset(const struct pmem2_async *as,
 			ranges_overlap(op->data.memmove.dest,
 				op->data.memmove.src, op->data.memmove.n))
 		return -1;
-	return file_offset(as, op_dest(op), op_length(op));
+	long long off = file_offset(as, op_dest(op), op_length(op));
+	if (off < 0)
+		return -1;
+	/*
+	 * A file truncated under the map: a pwrite past the end would grow
+	 * the file again, with a hole, where the map has no pages any more.
+	 * Stores instead, which take SIGBUS there like any other mover's and
+	 * like the map's memcpy function. (Our descriptor is private, so
+	 * lseek moves no position anyone uses.)
+	 */
+	off_t eof = lseek(as->file_fd, 0, SEEK_END);
+	if (eof < 0 || (unsigned long long)off + op_length(op) >
+			(unsigned long long)eof)
+		return -1;
+	return off;
 }
 
 /* Errors a store through the mapping would turn into SIGBUS. */
