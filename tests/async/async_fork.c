@@ -23,6 +23,14 @@
 
 static struct runtime *Rt;
 
+/* TSan refuses new threads in the child of a threaded process by default */
+const char *__tsan_default_options(void);
+const char *
+__tsan_default_options(void)
+{
+	return "die_after_fork=0";
+}
+
 static enum vdm_operation_result
 wait_op(struct vdm_operation_future *f)
 {
