@@ -20,11 +20,30 @@ struct slow_op {
 	struct vdm_operation op;
 	pthread_t th;
 	int started;
-	int complete;	/* atomic */
+	int complete;	/* under Slow_lock */
 };
 
-static int Slow_written;	/* atomic: how many operations wrote */
-static int Slow_started;	/* atomic */
+/* a lock rather than atomics: helgrind understands it */
+static pthread_mutex_t Slow_lock = PTHREAD_MUTEX_INITIALIZER;
+static int Slow_written;	/* how many operations wrote */
+static int Slow_started;
+
+static int
+slow_get(int *p)
+{
+	pthread_mutex_lock(&Slow_lock);
+	int v = *p;
+	pthread_mutex_unlock(&Slow_lock);
+	return v;
+}
+
+static void
+slow_add(int *p, int v)
+{
+	pthread_mutex_lock(&Slow_lock);
+	*p += v;
+	pthread_mutex_unlock(&Slow_lock);
+}
 
 static void *
 slow_worker(void *arg)
@@ -44,8 +63,8 @@ slow_worker(void *arg)
 	default:
 		break;
 	}
-	__atomic_fetch_add(&Slow_written, 1, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&s->complete, 1, __ATOMIC_RELEASE);
+	slow_add(&Slow_written, 1);
+	slow_add(&s->complete, 1);
 	return NULL;
 }
 
@@ -67,7 +86,7 @@ slow_start(void *data, const struct vdm_operation *op,
 	s->op = *op;
 	CHECK(pthread_create(&s->th, NULL, slow_worker, s) == 0);
 	s->started = 1;
-	__atomic_fetch_add(&Slow_started, 1, __ATOMIC_SEQ_CST);
+	slow_add(&Slow_started, 1);
 	return 0;
 }
 
@@ -76,8 +95,8 @@ slow_check(void *data, const struct vdm_operation *op)
 {
 	(void)op;
 	struct slow_op *s = data;
-	return __atomic_load_n(&s->complete, __ATOMIC_ACQUIRE) ?
-		FUTURE_STATE_COMPLETE : FUTURE_STATE_RUNNING;
+	return slow_get(&s->complete) ? FUTURE_STATE_COMPLETE :
+		FUTURE_STATE_RUNNING;
 }
 
 static void
@@ -127,7 +146,7 @@ delete_in_flight(enum pmem2_granularity g, struct vdm *vdm, const char *name,
 	CHECK(src);
 	pattern(src, len, (unsigned)len);
 
-	int before = __atomic_load_n(&Slow_written, __ATOMIC_SEQ_CST);
+	int before = slow_get(&Slow_written);
 	struct vdm_operation_future f = pmem2_memcpy_async(m.map, m.addr, src,
 		len, 0);
 	enum future_state st = future_poll(FUTURE_AS_RUNNABLE(&f), NULL);
@@ -136,8 +155,7 @@ delete_in_flight(enum pmem2_granularity g, struct vdm *vdm, const char *name,
 			name);
 	CHECK_PMEM2_OK(pmem2_map_delete(&m.map));
 	/* the future must not be polled again: its map is gone */
-	if (vdm == &Slow_vdm && __atomic_load_n(&Slow_written,
-			__ATOMIC_SEQ_CST) == before)
+	if (vdm == &Slow_vdm && slow_get(&Slow_written) == before)
 		FAIL("%s: map_delete returned while the mover had yet to write",
 			name);
 	check_file(m.path, 0, src, len);
@@ -157,12 +175,12 @@ delete_unpolled(enum pmem2_granularity g, struct vdm *vdm, const char *name)
 	char *src = malloc(len), *zero = calloc(1, len);
 	CHECK(src && zero);
 	pattern(src, len, 3);
-	int started = __atomic_load_n(&Slow_started, __ATOMIC_SEQ_CST);
+	int started = slow_get(&Slow_started);
 	struct vdm_operation_future f = pmem2_memcpy_async(m.map, m.addr, src,
 		len, 0);
 	(void)f;
 	CHECK_PMEM2_OK(pmem2_map_delete(&m.map));
-	CHECK_EQ(__atomic_load_n(&Slow_started, __ATOMIC_SEQ_CST), started);
+	CHECK_EQ(slow_get(&Slow_started), started);
 	check_file(m.path, 0, zero, len);
 	unlink(m.path);
 	free(src);

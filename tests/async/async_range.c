@@ -12,7 +12,7 @@
 #include <libminiasync.h>
 #include "autil.h"
 
-#define MAPSZ ((size_t)1 << 20)
+#define MAPSZ ((size_t)1 << 16)
 
 enum where { IN_A, IN_B, NOWHERE };
 

@@ -766,7 +766,7 @@ wrap_op_delete(void *data, const struct vdm_operation *op,
 /*
  * fork(): every map's state is on one list, so that the handlers can hold
  * all of its locks across the fork (the child's copy is then consistent)
- * and give the child fresh locks and syncers without threads; a child's
+ * and give the child syncers without threads; a child's
  * syncer starts a new worker when a request needs it.
  */
 static pthread_mutex_t Asyncs_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -798,13 +798,13 @@ fork_parent(void)
 static void
 fork_child(void)
 {
-	/* locked by the forking thread, whose id the child does not keep */
+	/* the forking thread holds the locks, and it is the child's thread */
 	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
 		if (as->syncer)
 			pmem2_syncer_fork_child(as->syncer);
-		pthread_mutex_init(&as->lock, NULL);
+		pthread_mutex_unlock(&as->lock);
 	}
-	pthread_mutex_init(&Asyncs_lock, NULL);
+	pthread_mutex_unlock(&Asyncs_lock);
 }
 
 static void

@@ -408,8 +408,8 @@ pmem2_syncer_start(struct pmem2_syncer *s)
  * fork(): the child has no worker, and the lock or the condition variable
  * may have been in use by threads that are not in the child. The parent
  * holds the lock across the fork, so the child's copy of the state is
- * consistent; the child then starts afresh: new lock and condition
- * variable, no worker (the next request starts one, which also syncs the
+ * consistent; the child then starts afresh: a new condition variable, no
+ * worker (the next request starts one, which also syncs the
  * requests that were waiting at the fork), no ring (the parent's stays the
  * parent's).
  */
@@ -438,9 +438,10 @@ pmem2_syncer_fork_child(struct pmem2_syncer *s)
 	s->ring_ok = 0;
 #endif
 	s->kind = s->fd >= 0 ? SYNC_FDATASYNC : SYNC_MSYNC;
-	pthread_mutex_init(&s->lock, NULL);
-	/* on failure the old one stays; nobody waits on it in the child */
-	(void)cv_init(&s->cv);
+	/* waiters of the parent's may be recorded in it: a new one */
+	(void)cv_init(&s->cv);	/* on failure the old one stays */
+	/* held by this thread since fork_prepare (a default mutex) */
+	pthread_mutex_unlock(&s->lock);
 }
 
 void
