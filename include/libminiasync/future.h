@@ -277,16 +277,22 @@ _future_chain_entry_prepare(struct future_chain_entry *e,
 	}
 }
 
-/* Next entry after e, or NULL when e ends the chain. */
+/*
+ * Walks a chain one entry at a time, as upstream's header does: builds
+ * `entry`'s future first if it is lazy (the entry's size depends on it),
+ * adds the entry's size to *used_data, and returns the entry that follows
+ * it in the chain's data `data` (future_context_get_data(ctx)), or NULL
+ * when `entry` is the last one. Start with entry == data, *used_data == 0.
+ */
 static inline struct future_chain_entry *
-_future_chain_next(struct future_context *chain,
-	struct future_chain_entry *e, size_t *used)
+get_next_future_chain_entry(struct future_context *ctx,
+	struct future_chain_entry *entry, uint8_t *data, size_t *used_data)
 {
-	*used += _future_chain_entry_stride(e);
-	if (FUTURE_CHAIN_ENTRY_IS_LAST(e) || *used >= chain->data_size)
+	_future_chain_entry_prepare(entry, ctx);
+	*used_data += _future_chain_entry_stride(entry);
+	if (FUTURE_CHAIN_ENTRY_IS_LAST(entry) || *used_data >= ctx->data_size)
 		return NULL;
-	return (struct future_chain_entry *)
-		((char *)future_context_get_data(chain) + *used);
+	return (struct future_chain_entry *)(data + *used_data);
 }
 
 /*
@@ -297,14 +303,13 @@ _future_chain_next(struct future_context *chain,
 static inline enum future_state
 async_chain_impl(struct future_context *ctx, struct future_notifier *notifier)
 {
-	struct future_chain_entry *e =
-		(struct future_chain_entry *)future_context_get_data(ctx);
+	uint8_t *data = (uint8_t *)future_context_get_data(ctx);
+	struct future_chain_entry *e = (struct future_chain_entry *)data;
 	size_t used = 0;
 
 	while (e != NULL) {
-		_future_chain_entry_prepare(e, ctx);
-		struct future_chain_entry *next = _future_chain_next(ctx, e,
-			&used);
+		struct future_chain_entry *next =
+			get_next_future_chain_entry(ctx, e, data, &used);
 		if (!FUTURE_CHAIN_ENTRY_IS_PROCESSED(e)) {
 			if (future_poll(&e->future, notifier) !=
 					FUTURE_STATE_COMPLETE)
@@ -322,23 +327,27 @@ async_chain_impl(struct future_context *ctx, struct future_notifier *notifier)
 	return FUTURE_STATE_COMPLETE;
 }
 
-/* The property of a chain is that of its first unfinished entry (-1: none). */
+/*
+ * The property of a chain is that of its first unfinished entry (-1: none).
+ * A lazy entry is built on the way, as upstream does, so that its property
+ * is known before its first poll.
+ */
 static inline int
 future_chain_has_property(void *future, enum future_property property)
 {
 	struct future *fut = (struct future *)future;
 	struct future_context *ctx = &fut->context;
-	struct future_chain_entry *e =
-		(struct future_chain_entry *)future_context_get_data(ctx);
+	uint8_t *data = (uint8_t *)future_context_get_data(ctx);
+	struct future_chain_entry *e = (struct future_chain_entry *)data;
 	size_t used = 0;
 
+	/* runtimes ask before every pass: no step past the entry asked */
 	while (e != NULL) {
 		if (!FUTURE_CHAIN_ENTRY_IS_PROCESSED(e)) {
-			if (!FUTURE_CHAIN_ENTRY_IS_INITIALIZED(e))
-				return 0;
+			_future_chain_entry_prepare(e, ctx);
 			return future_has_property(&e->future, property) ? 1 : 0;
 		}
-		e = _future_chain_next(ctx, e, &used);
+		e = get_next_future_chain_entry(ctx, e, data, &used);
 	}
 	return -1;
 }

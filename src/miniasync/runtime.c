@@ -2,11 +2,14 @@
 /*
  * runtime.c -- drives a set of futures to completion from one thread.
  *
- * Each pass polls every unfinished future once, asynchronous ones first.
- * The order is an index array computed at the start and refreshed only when
- * a property may have changed (a future changed state, we woke up, or every
- * few dozen passes for chains that advance inside one state); the caller's
- * array is never reordered.
+ * Each pass polls every unfinished future once, asynchronous ones first,
+ * in the order upstream's runtime gives: before every pass the futures are
+ * split by their current FUTURE_PROPERTY_ASYNC, each group keeping the order
+ * of the previous pass (upstream stable-sorts the caller's array in place on
+ * every spin). A chain's property follows its current step, so it can move
+ * between the groups at any pass, even while it stays RUNNING. The split is
+ * one linear walk of an index array, no sorting and no allocation per pass;
+ * the caller's array is never reordered.
  *
  * When a pass makes no progress:
  *  - if some future said FUTURE_NOTIFIER_NONE or POLLER, it must be polled
@@ -32,8 +35,6 @@
 #define RT_SPIN_NS 5000ull
 /* Insurance against a future that reports WAKER and then never wakes us. */
 #define RT_BACKSTOP_NS 100000000ull
-/* Unconditional refresh of the order, for chains advancing silently. */
-#define RT_REFRESH_PASSES 64
 /* Futures handled with on-stack bookkeeping (more: malloc). */
 #define RT_STACK_FUTS 32
 
@@ -106,29 +107,35 @@ runtime_sleep(struct runtime *r, uint32_t seen)
 }
 
 /*
- * Rebuilds order[] with the unfinished futures, asynchronous ones first,
- * each group in the caller's order (O(n), no sorting). order[] has room for
- * 2n entries; the upper half is scratch. Returns how many are unfinished.
+ * Reorders order[0..m) for the next pass: unfinished asynchronous futures
+ * first, then the other unfinished ones, each group in its previous order
+ * (a stable partition; finished futures drop out, they are never polled
+ * again). scratch has room for m entries. Returns how many remain.
  */
 static size_t
-order_refresh(struct future *futs[], size_t n, size_t *order)
+order_pass(struct future *futs[], size_t *order, size_t m, size_t *scratch)
 {
+	/* one future has no order (upstream's sort asks nothing either) */
+	if (m == 1)
+		return futs[order[0]]->context.state != FUTURE_STATE_COMPLETE;
 	size_t nasync = 0, nother = 0;
-	size_t *other = order + n;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t k = 0; k < m; k++) {
+		size_t i = order[k];
 		struct future *f = futs[i];
 		if (f->context.state == FUTURE_STATE_COMPLETE)
 			continue;
+		/* nasync <= k: writing in place never overtakes the reading */
 		if (future_has_property(f, FUTURE_PROPERTY_ASYNC) == 1)
 			order[nasync++] = i;
 		else
-			other[nother++] = i;
+			scratch[nother++] = i;
 	}
 	for (size_t k = 0; k < nother; k++)
-		order[nasync + k] = other[k];
+		order[nasync + k] = scratch[k];
 	return nasync + nother;
 }
 
+/* order[] has room for 2n entries; the upper half is scratch. */
 static void
 wait_some(struct runtime *r, struct future *futs[], size_t n,
 	size_t *order, struct future_notifier *nts)
@@ -144,18 +151,14 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
 		nts[i].notifier_used = FUTURE_NOTIFIER_NONE;
 		nts[i].padding = 0;
 	}
-	if (m == 0)
-		return;
-	m = order_refresh(futs, n, order);
 
 	uint64_t idle_since = 0;
-	unsigned passes = 0;
-	int refresh = 0;
 	for (;;) {
 		uint32_t gen = runtime_gen(r);
 		int progressed = 0, repoll = 0;
 		size_t left = 0;
 
+		m = order_pass(futs, order, m, order + n);
 		for (size_t k = 0; k < m; k++) {
 			struct future *f = futs[order[k]];
 			enum future_state before = f->context.state;
@@ -173,11 +176,6 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
 		}
 		if (left == 0)
 			return;
-
-		if (progressed || refresh || ++passes % RT_REFRESH_PASSES == 0) {
-			m = order_refresh(futs, n, order);
-			refresh = 0;
-		}
 		if (progressed) {
 			idle_since = 0;
 			continue;
@@ -197,7 +195,6 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
 		}
 		runtime_sleep(r, gen);
 		idle_since = 0;
-		refresh = 1;
 	}
 }
 

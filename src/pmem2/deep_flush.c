@@ -18,6 +18,7 @@
 #include "memops.h"
 #include "pmem2_utils.h"
 #include "ras.h"
+#include "vg_quiet.h"
 
 /*
  * Asks the region to flush its write-pending queues: writing "1" to
@@ -91,8 +92,11 @@ pmem2_deep_flush(struct pmem2_map *map, void *ptr, size_t size)
 	size_t len = size + (p - a);
 	if (len == 0)
 		return 0;
-	if (msync((void *)a, len, MS_SYNC) != 0) {
-		int e = errno;
+	PMEM2_VG_QUIET_BEGIN();
+	int r = msync((void *)a, len, MS_SYNC);
+	int e = errno;
+	PMEM2_VG_QUIET_END();
+	if (r != 0) {
 		ERR_ERRNO(e, "msync(%p, %zu)", (void *)a, len);
 		return e ? -e : -EINVAL;
 	}

@@ -16,29 +16,21 @@
 static __thread char Last_msg[PMEM2_MSG_MAX];
 
 /*
- * Writes "<func>: " followed by the formatted text into a scratch buffer
- * first, so that an argument which points into the current message (say,
- * pmem2_errormsg() itself) is read before it is overwritten.
+ * Formats into a scratch buffer first, so that an argument which points
+ * into the current message (say, pmem2_errormsg() itself) is read before
+ * it is overwritten.
  */
 static void
-err_vset(const char *func, int errnum, const char *fmt, va_list ap)
+err_vset(int errnum, const char *fmt, va_list ap)
 {
 	char tmp[PMEM2_MSG_MAX];
 	size_t n = 0;
 
-	if (func && *func) {
-		int r = snprintf(tmp, sizeof(tmp), "%s: ", func);
-		n = r < 0 ? 0 : (size_t)r;
-		if (n >= sizeof(tmp))
-			n = sizeof(tmp) - 1;
-	}
-	if (n < sizeof(tmp) - 1) {
-		int r = vsnprintf(tmp + n, sizeof(tmp) - n, fmt, ap);
-		if (r > 0)
-			n += (size_t)r;
-		if (n >= sizeof(tmp))
-			n = sizeof(tmp) - 1;
-	}
+	int r = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+	if (r > 0)
+		n = (size_t)r;
+	if (n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
 	if (errnum != 0 && n < sizeof(tmp) - 1) {
 		char ebuf[256];
 		/* GNU strerror_r: returns the text, maybe not in ebuf */
@@ -50,23 +42,23 @@ err_vset(const char *func, int errnum, const char *fmt, va_list ap)
 }
 
 void
-pmem2_err_set(const char *func, const char *fmt, ...)
+pmem2_err_set(const char *fmt, ...)
 {
 	int olderrno = errno;
 	va_list ap;
 	va_start(ap, fmt);
-	err_vset(func, 0, fmt, ap);
+	err_vset(0, fmt, ap);
 	va_end(ap);
 	errno = olderrno;
 }
 
 void
-pmem2_err_set_errno(const char *func, int errnum, const char *fmt, ...)
+pmem2_err_set_errno(int errnum, const char *fmt, ...)
 {
 	int olderrno = errno;
 	va_list ap;
 	va_start(ap, fmt);
-	err_vset(func, errnum, fmt, ap);
+	err_vset(errnum, fmt, ap);
 	va_end(ap);
 	errno = olderrno;
 }

@@ -8,15 +8,19 @@
 
 #include <errno.h>
 
-/* Sets the message ("<func>: <text>"). */
-void pmem2_err_set(const char *func, const char *fmt, ...)
-	__attribute__((__format__(__printf__, 2, 3)));
+/*
+ * Sets the message to the reason alone, as PMDK does: callers name the
+ * function themselves (pmem2_perror("pmem2_map_new") prints
+ * "pmem2_map_new: <reason>"), so a prefix here would show it twice.
+ */
+void pmem2_err_set(const char *fmt, ...)
+	__attribute__((__format__(__printf__, 1, 2)));
 /* Same, followed by ": <strerror(errnum)>". */
-void pmem2_err_set_errno(const char *func, int errnum, const char *fmt, ...)
-	__attribute__((__format__(__printf__, 3, 4)));
+void pmem2_err_set_errno(int errnum, const char *fmt, ...)
+	__attribute__((__format__(__printf__, 2, 3)));
 
-#define ERR(...) pmem2_err_set(__func__, __VA_ARGS__)
-#define ERR_ERRNO(errnum, ...) pmem2_err_set_errno(__func__, errnum, __VA_ARGS__)
+#define ERR(...) pmem2_err_set(__VA_ARGS__)
+#define ERR_ERRNO(errnum, ...) pmem2_err_set_errno(errnum, __VA_ARGS__)
 
 /* -errno for the current errno, never 0 (a lost errno becomes -EINVAL). */
 static inline int

@@ -21,6 +21,7 @@
 #include "libpmem2.h"
 #include "errors.h"
 #include "map.h"
+#include "vg_quiet.h"
 #include "pmem2_utils.h"
 
 static pthread_rwlock_t Reg_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -162,11 +163,16 @@ page_size(void)
 int
 pmem2_msync_retry(uintptr_t a, size_t n)
 {
+	int ret = 0;
+	PMEM2_VG_QUIET_BEGIN();
 	while (msync((void *)a, n, MS_SYNC) != 0) {
-		if (errno != EINTR)
-			return errno ? -errno : -EINVAL;
+		if (errno != EINTR) {
+			ret = errno ? -errno : -EINVAL;
+			break;
+		}
 	}
-	return 0;
+	PMEM2_VG_QUIET_END();
+	return ret;
 }
 
 /*

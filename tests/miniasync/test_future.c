@@ -192,6 +192,108 @@ test_chain(void)
 	CHECK_EQ(g.output.sum, 100);
 }
 
+/*
+ * get_next_future_chain_entry: walks the entries in memory order, building
+ * a lazy entry as it reaches it, counting the bytes used, and stops after
+ * the LAST entry even though data follows it.
+ */
+struct three_data {
+	FUTURE_CHAIN_ENTRY(struct countdown_future, a);
+	FUTURE_CHAIN_ENTRY(struct countdown_future, b);
+	FUTURE_CHAIN_ENTRY_LAST(struct countdown_future, c);
+	uint64_t trailing[3];
+};
+FUTURE(three_future, struct three_data, struct two_output);
+
+static int walk_inits;
+
+static void
+walk_init(void *future, struct future_context *chain, void *arg)
+{
+	CHECK(arg == (void *)&walk_inits);
+	CHECK(chain != NULL);
+	walk_inits++;
+	*(struct countdown_future *)future = countdown(0, 1);
+}
+
+static void
+test_chain_walk(void)
+{
+	struct three_future f;
+	FUTURE_CHAIN_ENTRY_INIT(&f.data.a, countdown(0, 0), NULL, NULL);
+	FUTURE_CHAIN_ENTRY_LAZY_INIT(&f.data.b, walk_init, &walk_inits, NULL,
+		NULL);
+	FUTURE_CHAIN_ENTRY_INIT(&f.data.c, countdown(0, 0), NULL, NULL);
+	FUTURE_CHAIN_INIT(&f);
+	walk_inits = 0;
+
+	struct future_context *ctx = &f.base.context;
+	uint8_t *data = future_context_get_data(ctx);
+	CHECK(data == (uint8_t *)&f.data);
+	struct future_chain_entry *e = (struct future_chain_entry *)data;
+	size_t used = 0;
+
+	struct future_chain_entry *next =
+		get_next_future_chain_entry(ctx, e, data, &used);
+	CHECK(next == (struct future_chain_entry *)&f.data.b);
+	CHECK_EQ(used, offsetof(struct three_data, b));
+	CHECK_EQ(walk_inits, 0);	/* b is built when the walk reaches it */
+	CHECK(!FUTURE_CHAIN_ENTRY_IS_INITIALIZED(&f.data.b));
+
+	next = get_next_future_chain_entry(ctx, next, data, &used);
+	CHECK_EQ(walk_inits, 1);
+	CHECK(FUTURE_CHAIN_ENTRY_IS_INITIALIZED(&f.data.b));
+	CHECK(f.data.b.fut.data.async == 1);
+	CHECK(next == (struct future_chain_entry *)&f.data.c);
+	CHECK_EQ(used, offsetof(struct three_data, c));
+
+	/* c is LAST: the walk ends although trailing data follows */
+	next = get_next_future_chain_entry(ctx, next, data, &used);
+	CHECK(next == NULL);
+	CHECK_EQ(used, offsetof(struct three_data, trailing));
+	CHECK(used < ctx->data_size);
+	CHECK_EQ(walk_inits, 1);
+
+	/* a walk again does not build b twice */
+	used = 0;
+	e = (struct future_chain_entry *)data;
+	while (e != NULL)
+		e = get_next_future_chain_entry(ctx, e, data, &used);
+	CHECK_EQ(walk_inits, 1);
+
+	/*
+	 * A chain whose first entry is lazy: asking its property builds the
+	 * entry (as upstream does), so the runtime sees an async first step
+	 * before the first poll.
+	 */
+	struct three_future g;
+	FUTURE_CHAIN_ENTRY_LAZY_INIT(&g.data.a, walk_init, &walk_inits, NULL,
+		NULL);
+	FUTURE_CHAIN_ENTRY_INIT(&g.data.b, countdown(0, 0), NULL, NULL);
+	FUTURE_CHAIN_ENTRY_INIT(&g.data.c, countdown(0, 0), NULL, NULL);
+	FUTURE_CHAIN_INIT(&g);
+	CHECK_EQ(future_has_property(&g, FUTURE_PROPERTY_ASYNC), 1);
+	CHECK_EQ(walk_inits, 2);
+	CHECK_EQ(future_poll(FUTURE_AS_RUNNABLE(&g), NULL),
+		FUTURE_STATE_COMPLETE);
+	CHECK_EQ(walk_inits, 2);
+
+	/* a chain without a LAST flag ends where its data ends */
+	struct two_future t;
+	FUTURE_CHAIN_ENTRY_INIT(&t.data.first, countdown(0, 0), NULL, NULL);
+	FUTURE_CHAIN_ENTRY_INIT(&t.data.second, countdown(0, 0), NULL, NULL);
+	t.data.second.flags = 0;	/* drop LAST: the size ends the walk */
+	FUTURE_CHAIN_INIT(&t);
+	data = future_context_get_data(&t.base.context);
+	used = 0;
+	e = get_next_future_chain_entry(&t.base.context,
+		(struct future_chain_entry *)data, data, &used);
+	CHECK(e == (struct future_chain_entry *)&t.data.second);
+	CHECK(get_next_future_chain_entry(&t.base.context, e, data, &used)
+		== NULL);
+	CHECK_EQ(used, sizeof(t.data));
+}
+
 /* A lazily built copy: allocate a buffer, then copy into it (a strdup). */
 struct dup_data {
 	FUTURE_CHAIN_ENTRY(struct countdown_future, alloc);
@@ -284,6 +386,7 @@ main(void)
 {
 	test_state_machine();
 	test_chain();
+	test_chain_walk();
 
 	struct runtime *rt = runtime_new();
 	CHECK(rt != NULL);

@@ -100,7 +100,7 @@ main(void)
 		(enum pmem2_granularity)-1), PMEM2_E_GRANULARITY_NOT_SUPPORTED);
 	EXPECT_MSG(pmem2_config_set_offset(cfg, (size_t)INT64_MAX + 1),
 		PMEM2_E_OFFSET_OUT_OF_RANGE,
-		"pmem2_config_set_offset: offset is greater than INT64_MAX");
+		"offset is greater than INT64_MAX");
 	EXPECT(pmem2_config_set_sharing(cfg, (enum pmem2_sharing_type)2),
 		PMEM2_E_INVALID_SHARING_VALUE);
 	EXPECT(pmem2_config_set_protection(cfg, PMEM2_PROT_READ | 1),
@@ -159,14 +159,14 @@ main(void)
 		PMEM2_GRANULARITY_CACHE_LINE));
 	EXPECT_MSG(pmem2_map_new(&map, cfg, src),
 		PMEM2_E_GRANULARITY_NOT_SUPPORTED,
-		"pmem2_map_new: requested granularity not available because fd doesn't point to DAX-enabled file or kernel doesn't support MAP_SYNC flag (Linux >= 4.15)");
+		"requested granularity not available because fd doesn't point to DAX-enabled file or kernel doesn't support MAP_SYNC flag (Linux >= 4.15)");
 	CHECK(map == NULL);
 	setenv("PMEM2_FORCE_GRANULARITY", "cache_line", 1);
 	CHECK_PMEM2_OK(pmem2_config_set_required_store_granularity(cfg,
 		PMEM2_GRANULARITY_BYTE));
 	EXPECT_MSG(pmem2_map_new(&map, cfg, src),
 		PMEM2_E_GRANULARITY_NOT_SUPPORTED,
-		"pmem2_map_new: requested granularity not available because the platform doesn't support eADR");
+		"requested granularity not available because the platform doesn't support eADR");
 	unsetenv("PMEM2_FORCE_GRANULARITY");
 	CHECK_PMEM2_OK(pmem2_config_set_required_store_granularity(cfg,
 		PMEM2_GRANULARITY_PAGE));

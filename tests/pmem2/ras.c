@@ -42,7 +42,7 @@ main(void)
 
 #ifdef TEST_HAVE_NDCTL
 	CHECK_PMEM2_ERR(pmem2_source_device_usc(src, &usc), PMEM2_E_NOSUPP);
-	CHECK(strcmp(pmem2_errormsg(), "pmem2_source_device_usc: Unsafe shutdown count is not supported for this source") == 0);
+	CHECK(strcmp(pmem2_errormsg(), "Unsafe shutdown count is not supported for this source") == 0);
 	CHECK_PMEM2_ERR(pmem2_source_device_id(src, id, &len), PMEM2_E_NOSUPP);
 	CHECK_PMEM2_ERR(pmem2_source_numa_node(src, &node),
 		PMEM2_E_DAX_REGION_NOT_FOUND);
@@ -72,7 +72,7 @@ main(void)
 	CHECK(ctx == NULL);
 #else
 	CHECK_PMEM2_ERR(pmem2_source_device_usc(src, &usc), PMEM2_E_NOSUPP);
-	CHECK(strcmp(pmem2_errormsg(), "pmem2_source_device_usc: Cannot read device usc - ndctl is not available") == 0);
+	CHECK(strcmp(pmem2_errormsg(), "Cannot read device usc - ndctl is not available") == 0);
 	CHECK_PMEM2_ERR(pmem2_source_device_id(src, id, &len), PMEM2_E_NOSUPP);
 	CHECK_PMEM2_ERR(pmem2_source_numa_node(src, &node), PMEM2_E_NOSUPP);
 	CHECK_PMEM2_ERR(pmem2_badblock_context_new(&ctx, src), PMEM2_E_NOSUPP);

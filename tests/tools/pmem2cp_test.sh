@@ -83,6 +83,14 @@ stdin)
 verify)
 	roundtrip "$T" $((2 * 1048576 + 5)) --verify
 	grep -q ", verified" "$T/out" || fail "summary lacks 'verified'"
+	# a stream read in chunks that are not multiples of 8 hashes the same
+	gen "$T/src" 4096
+	for c in 100 7 1 4097 300k; do
+		rm -f "$T/dst"
+		head -c 4096 "$T/src" | run 0 --chunk $c --verify - "$T/dst"
+		cmp "$T/src" "$T/dst" || fail "stream copy with --chunk $c differs"
+		grep -q ", verified" "$T/out" || fail "stream --chunk $c not verified"
+	done
 	;;
 movers)
 	for m in default sync threads threads:1 threads:3; do
@@ -130,6 +138,12 @@ dst_not_writable)
 	mkdir "$T/adir"
 	run 4 "$T/src" "$T/adir"
 	err_is "cannot write '$T/adir': Is a directory$"
+	run 4 "$T/src" "$T/newdir/"
+	err_is "cannot write '$T/newdir/': Is a directory$"
+	run 4 "$T/src" ""
+	err_is "cannot open '' for writing: No such file or directory$"
+	[ "$(ls -A "$T" | grep -v -x -e out -e err)" = "adir
+src" ] || { ls -A "$T"; fail "something was created"; }
 	run 4 "$T/src" "$T/src"
 	err_is "'$T/src' and '$T/src' are the same file$"
 	# a read-only file in a read-only directory, as a user without privileges
@@ -182,6 +196,11 @@ no_space)
 			head -c 700000 '$TD/big' >'$TD/small'
 			cat '$TD/small' | '$P' -q - '$T/dst' || exit 97
 			cmp '$TD/small' '$T/dst' || exit 96
+			# an existing DST is left as it was, neither grown nor cut
+			'$P' '$TD/big' '$T/dst'; rc=\$?
+			[ \$rc = 5 ] || exit \$rc
+			cmp '$TD/small' '$T/dst' || exit 95
+			[ \$(ls -A '$T' | wc -l) = 1 ] || exit 94
 			exit 0" >"$T/out" 2>"$T/err2"
 		rc=$?
 		if [ $rc -eq 77 ]; then
@@ -189,7 +208,7 @@ no_space)
 		else
 			echo "full 1 MiB tmpfs: refused 2 MB (file and pipe), took 700 kB from a pipe"
 			[ $rc -eq 0 ] || { cat "$T/err2"; fail "full tmpfs: exit $rc"; }
-			[ "$(grep -c "No space left on device" "$T/err2")" = 2 ] ||
+			[ "$(grep -c "No space left on device" "$T/err2")" = 3 ] ||
 				{ cat "$T/err2"; fail "full tmpfs messages"; }
 		fi
 	fi
@@ -250,6 +269,263 @@ demo)
 	summary_ok 268435456
 	grep -q "verified, both files removed" "$T/out" || fail "demo end"
 	[ -z "$(ls "$T" | grep pmem2cp-demo)" ] || fail "demo left files behind"
+	# names planted in TMPDIR (here at the names a pid would give) are
+	# never followed: the victim stays as it was
+	echo victim >"$T/victim"
+	TMPDIR=$T bash -c 'ln -s "$1/victim" "$1/pmem2cp-demo-$$.dst"
+		ln -s "$1/victim" "$1/pmem2cp-demo.dst"; exec "$2" -q --demo' _ "$T" "$P" \
+		>"$T/out" 2>"$T/err" || { cat "$T/err"; fail "demo with planted links"; }
+	[ "$(cat "$T/victim")" = victim ] || fail "demo wrote through a planted symbolic link"
+	;;
+atomic)
+	# DST is replaced only by a complete, durable copy: an interruption
+	# or a failure leaves an existing DST as it was and creates none
+	gen "$TD/old" 5000
+	gen "$TD/src" $((3 * 1048576))
+	for tmp in tmpfile named; do
+		[ $tmp = named ] && export PMEM2CP_NO_TMPFILE=1
+		sigs="KILL TERM INT" launch=(env --default-signal=INT)
+		env --default-signal=INT true 2>/dev/null || { sigs="KILL TERM" launch=(env)
+			echo "note: env cannot reset SIGINT; SIGINT not tried"; }
+		for sig in $sigs; do
+			for existing in 1 0; do
+				rm -f "$TD/dst"
+				[ $existing = 1 ] && cp "$TD/old" "$TD/dst"
+				# a stream that stalls after 1 MiB: killed mid-copy
+				mkfifo "$TD/fifo"
+				# (a script's background job starts with SIGINT ignored)
+				"${launch[@]}" "$P" --chunk 64k - "$TD/dst" \
+					<"$TD/fifo" >"$T/out" 2>"$T/err" &
+				pid=$!
+				exec 3>"$TD/fifo"
+				head -c 1048576 "$TD/src" >&3
+				sleep 0.3
+				kill -s $sig $pid
+				sleep 0.1
+				exec 3>&-
+				wait $pid
+				rc=$?
+				rm -f "$TD/fifo"
+				[ $rc -gt 128 ] || { cat "$T/err"; fail "SIG$sig ($tmp): exit $rc, not killed"; }
+				if [ $existing = 1 ]; then
+					cmp -s "$TD/old" "$TD/dst" || fail "SIG$sig ($tmp) damaged the existing DST"
+				else
+					[ ! -e "$TD/dst" ] || fail "SIG$sig ($tmp) left a DST of $(stat -c %s "$TD/dst") bytes"
+				fi
+				left=$(ls -A "$TD" | grep -v -x -e old -e src -e dst)
+				if [ $tmp = named ] && [ $sig = KILL ]; then
+					# SIGKILL cannot be caught: a named temporary stays, clearly named
+					echo "$left" | grep -Eqx '\.dst\.pmem2cp-[a-z0-9]{6}' ||
+						fail "SIGKILL (named): left '$left'"
+					rm -f "$TD"/.dst.pmem2cp-*
+				else
+					[ -z "$left" ] || fail "SIG$sig ($tmp) left '$left' behind"
+				fi
+			done
+		done
+		unset PMEM2CP_NO_TMPFILE
+	done
+	# a failed stream (file size limit) does not overwrite DST with a prefix
+	cp "$TD/old" "$TD/dst"
+	( ulimit -f 2048; cat "$TD/src" | PMEM2CP_STREAM_WINDOW=1048576 "$P" - "$TD/dst" ) \
+		>"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 5 ] || { cat "$T/err"; fail "pipe over the size limit: exit $rc, expected 5"; }
+	cmp -s "$TD/old" "$TD/dst" || fail "a failed stream copy damaged DST"
+	# nor does an unavailable granularity, nor a failed sync
+	run 6 --granularity byte "$TD/src" "$TD/dst"
+	cmp -s "$TD/old" "$TD/dst" || fail "a granularity error damaged DST"
+	PMEM2_ASYNC_TEST_SYNC_ERRNO=5 run 1 "$TD/src" "$TD/dst"
+	cmp -s "$TD/old" "$TD/dst" || fail "a failed sync damaged DST"
+	[ "$(ls -A "$TD" | wc -l)" = 3 ] || { ls -A "$TD"; fail "a temporary was left behind"; }
+	# the new DST keeps the old one's mode; a new one gets 0644 under umask 022
+	chmod 0604 "$TD/dst"
+	run 0 "$TD/src" "$TD/dst"
+	cmp "$TD/src" "$TD/dst" || fail "copy over an existing DST differs"
+	[ "$(stat -c %a "$TD/dst")" = 604 ] || fail "mode not kept: $(stat -c %a "$TD/dst")"
+	rm -f "$TD/dst"
+	( umask 022; exec "$P" "$TD/old" "$TD/dst" ) >/dev/null || fail "new DST"
+	[ "$(stat -c %a "$TD/dst")" = 644 ] || fail "new DST mode $(stat -c %a "$TD/dst")"
+	# a symbolic link stays one; the file it names is replaced
+	ln -s dst "$TD/link"
+	run 0 "$TD/src" "$TD/link"
+	[ -L "$TD/link" ] && cmp -s "$TD/src" "$TD/dst" || fail "copy through a symbolic link"
+	rm -f "$TD/link"
+	# --in-place writes DST itself (same inode), and still cuts it to size
+	cp "$TD/old" "$TD/dst"
+	ino=$(stat -c %i "$TD/dst")
+	run 0 --in-place "$TD/src" "$TD/dst"
+	cmp -s "$TD/src" "$TD/dst" || fail "--in-place copy differs"
+	[ "$(stat -c %i "$TD/dst")" = "$ino" ] || fail "--in-place replaced the inode"
+	ino=$(stat -c %i "$TD/dst")
+	run 0 "$TD/old" "$TD/dst"
+	[ "$(stat -c %i "$TD/dst")" != "$ino" ] || fail "the default did not replace DST"
+	rm -f "$TD/dst"
+	run 0 --in-place "$TD/old" "$TD/dst"
+	cmp -s "$TD/old" "$TD/dst" || fail "--in-place into a new DST"
+	# --in-place, interrupted: a DST it created goes again
+	rm -f "$TD/dst"
+	mkfifo "$TD/fifo"
+	"$P" --in-place --chunk 64k - "$TD/dst" <"$TD/fifo" >"$T/out" 2>"$T/err" &
+	pid=$!
+	exec 3>"$TD/fifo"
+	head -c 1048576 "$TD/src" >&3
+	sleep 0.3
+	kill -s TERM $pid
+	sleep 0.1
+	exec 3>&-
+	wait $pid
+	[ $? -gt 128 ] || fail "--in-place: not killed"
+	rm -f "$TD/fifo"
+	[ ! -e "$TD/dst" ] || fail "--in-place: an interrupted new DST was left"
+	;;
+concurrent)
+	# two copies into one DST: both succeed and DST is one of them, whole
+	gen "$TD/a" $((2 * 1048576 + 1))
+	gen "$TD/b" $((3 * 1048576 + 7))
+	for i in $(seq 10); do
+		rm -f "$TD/dst"
+		[ $((i % 2)) = 0 ] && cp "$TD/a" "$TD/dst"
+		"$P" -q --chunk 64k "$TD/a" "$TD/dst" 2>"$T/err" & pa=$!
+		"$P" -q --chunk 64k - "$TD/dst" <"$TD/b" 2>"$T/err2" & pb=$!
+		wait $pa; ra=$?
+		wait $pb; rb=$?
+		[ $ra = 0 ] && [ $rb = 0 ] || { cat "$T/err" "$T/err2"; fail "round $i: exits $ra and $rb"; }
+		cmp -s "$TD/a" "$TD/dst" || cmp -s "$TD/b" "$TD/dst" ||
+			fail "round $i: DST equals neither copy"
+	done
+	[ "$(ls -A "$TD" | wc -l)" = 3 ] || { ls -A "$TD"; fail "temporaries left behind"; }
+	;;
+source_shrinks)
+	# the source truncated mid-copy: a read error, not SIGBUS
+	gen "$T/src" $((64 * 1048576))
+	gen "$TD/old" 1000
+	cp "$TD/old" "$TD/dst"
+	# a named temporary (or, before issue 12, DST growing) shows when
+	# SRC's size has been taken
+	PMEM2CP_NO_TMPFILE=1 "$P" --depth 1 --chunk 4k "$T/src" "$TD/dst" >"$T/out" 2>"$T/err" &
+	pid=$!
+	for _ in $(seq 400); do
+		ls -A "$TD" | grep -q '^\.dst\.pmem2cp-' && break
+		[ "$(stat -c %s "$TD/dst")" = 1000 ] || break
+		sleep 0.025
+	done
+	truncate -s 8192 "$T/src"
+	wait $pid
+	rc=$?
+	[ $rc -ne 0 ] || fail "the copy ended before the source shrank: inconclusive"
+	[ $rc -eq 1 ] || { cat "$T/err"; fail "source shrank: exit $rc, expected 1"; }
+	err_is "reading '$T/src': it shrank during the copy \([0-9]+ of 67108864 bytes read\)$"
+	cmp -s "$TD/old" "$TD/dst" || fail "DST damaged"
+	[ "$(ls -A "$TD" | wc -l)" = 2 ] || { ls -A "$TD"; fail "the temporary was left"; }
+	;;
+stdin_offset)
+	# standard input that is a regular file is copied from where it stands
+	gen "$T/src" 100000
+	exec 3<"$T/src"
+	dd bs=1000 count=1 <&3 >/dev/null 2>&1 || fail "dd"
+	"$P" - "$T/dst" <&3 >"$T/out" 2>"$T/err" || { cat "$T/err"; fail "stdin at offset 1000"; }
+	exec 3<&-
+	tail -c +1001 "$T/src" >"$T/want"
+	cmp "$T/want" "$T/dst" || fail "stdin not copied from its offset"
+	summary_ok 99000
+	# past its end: an empty copy
+	exec 3<"$T/src"
+	dd bs=100000 count=1 <&3 >/dev/null 2>&1 || fail "dd"
+	"$P" -q - "$T/dst" <&3 || fail "stdin at its end"
+	exec 3<&-
+	[ -f "$T/dst" ] && [ ! -s "$T/dst" ] || fail "stdin at its end: DST not empty"
+	;;
+dir_sync)
+	# a directory we may write but not read cannot be synced: say so,
+	# before anything is written, rather than claim a durable DST
+	gen "$T/src" 5000
+	chmod 0755 "$T" && chmod 0644 "$T/src"
+	mkdir "$T/wx" && echo old >"$T/wx/dst" && chmod 0666 "$T/wx/dst" && chmod 0333 "$T/wx"
+	if [ "$(id -u)" = 0 ]; then
+		command -v setpriv >/dev/null || skip "root and no setpriv"
+		as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	else
+		as_user() { "$@"; }
+	fi
+	for d in new dst; do
+		as_user "$P" "$T/src" "$T/wx/$d" >"$T/out" 2>"$T/err"
+		rc=$?
+		if [ $rc -eq 126 ] || [ $rc -eq 127 ]; then
+			skip "cannot run pmem2cp as an unprivileged user here"
+		fi
+		[ $rc -eq 4 ] || { cat "$T/err"; fail "unreadable directory ($d): exit $rc, expected 4"; }
+		err_is "cannot open the directory '$T/wx', needed to make '$T/wx/$d' durable: Permission denied$"
+	done
+	chmod 0755 "$T/wx"
+	[ ! -e "$T/wx/new" ] || fail "DST created in an unreadable directory"
+	[ "$(cat "$T/wx/dst")" = old ] || fail "DST changed in an unreadable directory"
+	# --in-place into an existing DST changes no name: no directory sync needed
+	chmod 0333 "$T/wx"
+	as_user "$P" -q --in-place "$T/src" "$T/wx/dst" 2>"$T/err" ||
+		{ cat "$T/err"; fail "--in-place in an unreadable directory"; }
+	chmod 0755 "$T/wx"
+	cmp -s "$T/src" "$T/wx/dst" || fail "--in-place in an unreadable directory: differs"
+	;;
+error_cause)
+	# a failed sync names its cause (errno text and libpmem2's message)
+	gen "$TD/src" 300000
+	PMEM2_ASYNC_TEST_SYNC_ERRNO=28 run 1 "$TD/src" "$TD/dst"
+	err_is "copy into '$TD/dst' failed \(data not durable\): I/O error: .*No space left on device"
+	[ ! -e "$TD/dst" ] || fail "DST left behind"
+	PMEM2_ASYNC_TEST_SYNC_ERRNO=5 run 1 --mover threads:2 "$TD/src" "$TD/dst"
+	err_is "copy into '$TD/dst' failed \(data not durable\): I/O error: .*Input/output error"
+	;;
+stream_windows)
+	# streams grow DST window by window: sizes on, around and between
+	# window and chunk boundaries, for several windows, chunks, depths and
+	# movers, each copy byte-exact and verified against the stream's hash
+	gen "$T/pool" $((3 * 65536 + 4099))
+	n=0
+	for w in 4096 12288 65536; do
+		for c in 1000 4096 5001 65536; do
+			for size in 0 1 4095 4096 4097 $((w - 1)) $w $((w + 1)) \
+					$((2 * w + 3)) $((3 * w + 4099)); do
+				head -c $size "$T/pool" >"$T/src"
+				for mv in "default --depth 1" "threads:2 --depth 5"; do
+					rm -f "$T/dst"
+					cat "$T/src" | PMEM2CP_STREAM_WINDOW=$w "$P" -q --verify \
+						--chunk $c --mover $mv - "$T/dst" 2>"$T/err" ||
+						{ cat "$T/err"; fail "window $w chunk $c size $size mover $mv"; }
+					cmp -s "$T/src" "$T/dst" ||
+						fail "window $w chunk $c size $size mover $mv: differs"
+					n=$((n + 1))
+				done
+			done
+		done
+	done
+	echo "$n stream copies checked"
+	;;
+enospc_ext4)
+	# ext4 keeps what a failed posix_fallocate did allocate: the old
+	# in-place copy grew DST to fill the file system. Now DST stays as it
+	# was, and the space goes back.
+	[ "$(id -u)" = 0 ] || skip "needs root (mount -o loop)"
+	command -v mkfs.ext4 >/dev/null || skip "no mkfs.ext4"
+	truncate -s 16M "$TD/img" && mkfs.ext4 -q -F "$TD/img" >/dev/null 2>&1 ||
+		skip "mkfs.ext4 failed"
+	mkdir "$TD/fs"
+	mount -o loop "$TD/img" "$TD/fs" 2>/dev/null || skip "cannot mount a loop device"
+	trap 'umount "$TD/fs"; chmod -R u+w "$T" "$TD" 2>/dev/null; rm -rf "$T" "$TD"' EXIT
+	gen "$TD/big" $((30 * 1048576))
+	gen "$TD/fs/dst" 5000
+	cp "$TD/fs/dst" "$TD/keep"
+	free0=$(df --output=avail "$TD/fs" | tail -1)
+	for args in "" "--mover threads:2"; do
+		run 5 $args "$TD/big" "$TD/fs/dst"
+		err_is "not enough space for '$TD/fs/dst': 31457280 bytes needed: No space left on device$"
+		cmp -s "$TD/keep" "$TD/fs/dst" || fail "ENOSPC changed DST (now $(stat -c %s "$TD/fs/dst") bytes)"
+		cat "$TD/big" | run 5 - "$TD/fs/dst"
+		cmp -s "$TD/keep" "$TD/fs/dst" || fail "ENOSPC (pipe) changed DST"
+	done
+	[ "$(ls -A "$TD/fs" | grep -v lost+found)" = dst ] || { ls -A "$TD/fs"; fail "files left behind"; }
+	free1=$(df --output=avail "$TD/fs" | tail -1)
+	[ "$free1" -ge $((free0 - 64)) ] || fail "space not given back: $free0 KiB free before, $free1 after"
 	;;
 *)
 	fail "unknown case"

@@ -175,6 +175,15 @@ run_suite(const struct pmem2bench_suite *s)
 			prog, s->name, WEXITSTATUS(st), t);
 		return -1;
 	}
+	/*
+	 * Suites record nothing when they cannot measure (no file to write,
+	 * a failed operation): no rows is a failed suite, not a quiet one.
+	 */
+	if (n <= 0) {
+		fprintf(stderr, "%s: suite %s failed: no rows after %.1f s\n",
+			prog, s->name, t);
+		return -1;
+	}
 	fprintf(stderr, "%s: suite %s: %d rows in %.1f s\n", prog, s->name,
 		n, t);
 	return 0;

@@ -8,10 +8,15 @@
  * its bytes persistent for the map's granularity; the file's size is made
  * durable with fsync() at the end. Exit status 0 means the copy is durable.
  *
- * Source input: a regular file is mapped read-only and copied straight from
- * the page cache; anything else (a pipe, stdin, a character device) is read
- * into one buffer per in-flight copy, and the destination is then mapped and
- * grown a window at a time.
+ * A regular DST is replaced atomically: the data goes to a temporary file in
+ * DST's directory (O_TMPFILE, else a unique name), which is made durable,
+ * renamed over DST, and the directory synced. A failure or a signal removes
+ * the temporary and leaves DST as it was. --in-place writes DST itself.
+ *
+ * Source input is read() into one buffer per in-flight copy, never mapped:
+ * a source that shrinks or fails under us is then a read error, not SIGBUS.
+ * A regular source's size is known up front and DST is allocated at once;
+ * a stream's DST is mapped and grown a window at a time.
  */
 #define _GNU_SOURCE
 #define PMEM2_USE_MINIASYNC 1
@@ -24,6 +29,7 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -36,9 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -88,6 +91,7 @@ struct options {
 	enum pmem2_granularity gran;
 	int verify;
 	int quiet;
+	int in_place;
 };
 
 static const char *prog = "pmem2cp";
@@ -118,14 +122,20 @@ usage(FILE *f)
 "  --chunk SIZE       bytes per copy, k/M/G suffixes  (default: 4M)\n"
 "  --granularity G    required store granularity: page | cache_line | byte\n"
 "                     (default: page)\n"
-"  --verify           read DST back and compare it with SRC\n"
+"  --verify           read DST back and compare it with SRC (before DST is\n"
+"                     replaced)\n"
+"  --in-place         write into DST itself instead of replacing it with a\n"
+"                     complete copy (a failure or an interruption then\n"
+"                     leaves DST damaged)\n"
 "  -q, --quiet        no progress bar, no summary\n"
-"  --demo             copy a generated 256 MiB file into ${TMPDIR:-/tmp}, verify,\n"
-"                     print the summary and remove both files\n"
+"  --demo             copy a generated 256 MiB file in a new directory under\n"
+"                     ${TMPDIR:-/tmp}, verify, print the summary, remove all\n"
 "  -h, --help         this help\n"
 "\n"
 "Exit status: 0 durable copy, 1 I/O or copy error, 2 bad usage, 3 SRC error,\n"
-"4 DST error, 5 not enough space, 6 granularity not available, 7 verify failed.\n",
+"4 DST error, 5 not enough space, 6 granularity not available, 7 verify failed.\n"
+"On any failure, and when interrupted, an existing DST is left as it was\n"
+"(unless --in-place).\n",
 		MAX_DEPTH, DEFAULT_DEPTH);
 }
 
@@ -307,9 +317,66 @@ mover_close(struct mover *m)
 
 /* ---- the copy ---- */
 
+/*
+ * FNV-1a over 8-byte words, then the tail: cheap enough for --verify. The
+ * stream is cut into words by its position, not by the update calls, so
+ * feeding it in pieces of any size gives the hash of the whole.
+ */
+struct hash {
+	uint64_t h;
+	unsigned char part[8];	/* a word begun but not complete */
+	size_t npart;
+};
+
+static void
+hash_init(struct hash *s)
+{
+	s->h = 0xcbf29ce484222325ULL;
+	s->npart = 0;
+}
+
+static uint64_t
+hash_word(uint64_t h, const unsigned char *c)
+{
+	uint64_t w;
+	memcpy(&w, c, 8);
+	h = (h ^ w) * 0x100000001b3ULL;
+	return h ^ (h >> 29);
+}
+
+static void
+hash_update(struct hash *s, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	if (s->npart) {
+		size_t k = 8 - s->npart < n ? 8 - s->npart : n;
+		memcpy(s->part + s->npart, c, k);
+		s->npart += k;
+		c += k;
+		n -= k;
+		if (s->npart < 8)
+			return;
+		s->h = hash_word(s->h, s->part);
+		s->npart = 0;
+	}
+	for (; n >= 8; c += 8, n -= 8)
+		s->h = hash_word(s->h, c);
+	memcpy(s->part, c, n);
+	s->npart = n;
+}
+
+static uint64_t
+hash_final(const struct hash *s)
+{
+	uint64_t h = s->h;
+	for (size_t i = 0; i < s->npart; i++)
+		h = (h ^ s->part[i]) * 0x100000001b3ULL;
+	return h;
+}
+
 struct slot {
 	struct vdm_operation_future fut;
-	char *buf;	/* stream input: this slot's buffer */
+	char *buf;	/* SRC is read into it, the copy starts from it */
 	size_t len;
 };
 
@@ -317,20 +384,23 @@ struct copy {
 	const struct options *o;
 	const char *src_path, *dst_path;
 
-	/* source */
+	/* source, always read() from its current offset */
 	int sfd;
-	int stream;		/* read() rather than mmap */
-	const char *smap;	/* regular file, mapped */
-	size_t ssize;		/* regular file: its size */
-	uint64_t shash;		/* stream + --verify: hash of what was read */
+	int stream;		/* size unknown: DST grows window by window */
+	off_t sstart;		/* regular file: where reading began */
+	size_t ssize;		/* regular file: bytes to copy */
+	struct hash shash;	/* stream + --verify: hash of what was read */
 	int eof;
 	int have_carry;		/* a byte read ahead at a window boundary */
 	char carry;
 
 	/* destination */
 	int dfd;
-	int created;
+	int created;		/* --in-place: DST did not exist before */
 	int devdax;
+	int dirfd;		/* DST's directory, synced after the rename */
+	const char *target;	/* the path written: DST, or where it links */
+	char tmpname[NAME_MAX + 1];	/* a named temporary, in dirfd */
 	size_t dsize;		/* device DAX: its size */
 	size_t align;
 	struct pmem2_config *cfg;
@@ -347,25 +417,6 @@ struct copy {
 	size_t total;		/* bytes known complete */
 	struct progress prog;
 };
-
-/* FNV-1a over 8-byte words, then the tail: cheap enough for --verify. */
-static uint64_t
-hash_update(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, c + i, 8);
-		h = (h ^ w) * 0x100000001b3ULL;
-		h ^= h >> 29;
-	}
-	for (; i < n; i++)
-		h = (h ^ c[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-#define HASH_SEED 0xcbf29ce484222325ULL
 
 static size_t
 round_up(size_t v, size_t a)
@@ -411,11 +462,18 @@ wait_batch(struct copy *c, int b)
 		struct slot *s = &c->slots[first + i];
 		enum vdm_operation_result r = FUTURE_OUTPUT(&s->fut)->result;
 		if (r != VDM_SUCCESS && ret == 0) {
-			errmsg("copy into '%s' failed: %s", c->dst_path,
+			/*
+			 * libpmem2 says why (with the errno's text) in the
+			 * thread that polled the failed future: this one.
+			 */
+			const char *why = pmem2_errormsg();
+			errmsg("copy into '%s' failed (data not durable): %s%s%s",
+				c->dst_path,
 				r == VDM_ERROR_OUT_OF_MEMORY ? "out of memory" :
-				r == VDM_ERROR_IO ? "making the data durable failed "
-				"(I/O error)" :
-				"the mover reported an error (data not durable)");
+				r == VDM_ERROR_IO ? "I/O error" :
+				"the mover reported an error",
+				r == VDM_ERROR_IO && why && *why ? ": " : "",
+				r == VDM_ERROR_IO && why ? why : "");
 			ret = -1;
 		}
 		c->total += s->len;
@@ -542,26 +600,33 @@ issue(struct copy *c, struct slot *s)
 		if (n == 0)
 			return 0;
 		if (c->o->verify)
-			c->shash = hash_update(c->shash, s->buf, n);
-		from = s->buf;
+			hash_update(&c->shash, s->buf, n);
 	} else {
 		if (c->off >= c->ssize)
 			return 0;
 		if (n > c->ssize - c->off)
 			n = c->ssize - c->off;
-		from = c->smap + c->off;
+		ssize_t r = read_full(c, s->buf, n);
+		if (r < 0) {
+			errmsg("reading '%s': %s", c->src_path, strerror(errno));
+			return -1;
+		}
+		if ((size_t)r < n) {
+			errmsg("reading '%s': it shrank during the copy (%zu of "
+				"%zu bytes read)", c->src_path,
+				c->off + (size_t)r, c->ssize);
+			return -1;
+		}
 	}
+	from = s->buf;
 	/*
-	 * Fault both ranges in with one call each: far cheaper than a page
-	 * fault per 4 KiB page inside the copy (half the run time on a VM).
+	 * Fault the destination range in with one call: far cheaper than a
+	 * page fault per 4 KiB page inside the copy (half the run time on a VM).
 	 * Kernels before 5.14 ignore these.
 	 */
 	char *to = c->waddr + (c->off - c->woff);
 	madvise((void *)((uintptr_t)to & ~(uintptr_t)4095),
 		n + ((uintptr_t)to & 4095), MADV_POPULATE_WRITE);
-	if (!c->stream)
-		madvise((void *)((uintptr_t)from & ~(uintptr_t)4095),
-			n + ((uintptr_t)from & 4095), MADV_POPULATE_READ);
 	s->len = n;
 	s->fut = pmem2_memcpy_async(c->map, to, from, n, 0);
 	/* the first poll starts the operation; the wait finishes it */
@@ -641,20 +706,36 @@ copy_loop(struct copy *c)
 	}
 }
 
-/* Compares DST with SRC (or with the hash of the stream). */
+/* Fills buf with len bytes of fd from off; returns the count (short: EOF). */
+static ssize_t
+pread_full(int fd, char *buf, size_t len, off_t off)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t r = pread(fd, buf + got, len - got, off + (off_t)got);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * Compares what was written (c->dfd, before it replaces DST) with SRC, read
+ * again with pread(), or with the hash of the stream.
+ */
 static int
 verify(struct copy *c)
 {
 	if (c->total == 0)
 		return EX_OK;
-	int fd = open(c->dst_path, O_RDONLY);
-	if (fd < 0) {
-		errmsg("verify: cannot open '%s': %s", c->dst_path, strerror(errno));
-		return EX_VERIFY;
-	}
 	size_t mlen = c->devdax ? round_up(c->total, c->align) : c->total;
-	const char *d = mmap(NULL, mlen, PROT_READ, MAP_SHARED, fd, 0);
-	close(fd);
+	const char *d = mmap(NULL, mlen, PROT_READ, MAP_SHARED, c->dfd, 0);
 	if (d == MAP_FAILED) {
 		errmsg("verify: cannot map '%s': %s", c->dst_path, strerror(errno));
 		return EX_VERIFY;
@@ -662,18 +743,34 @@ verify(struct copy *c)
 	madvise((void *)d, mlen, MADV_SEQUENTIAL);
 	int ret = EX_OK;
 	if (c->stream) {
-		if (hash_update(HASH_SEED, d, c->total) != c->shash) {
+		struct hash h;
+		hash_init(&h);
+		hash_update(&h, d, c->total);
+		if (hash_final(&h) != hash_final(&c->shash)) {
 			errmsg("verify: '%s' does not hold what was read from '%s'",
 				c->dst_path, c->src_path);
 			ret = EX_VERIFY;
 		}
 	} else {
 		const size_t step = (size_t)1 << 20;
+		char *buf = malloc(step);
+		if (!buf) {
+			errmsg("verify: out of memory");
+			munmap((void *)d, mlen);
+			return EX_VERIFY;
+		}
 		for (size_t o = 0; o < c->total; o += step) {
 			size_t n = c->total - o < step ? c->total - o : step;
-			if (memcmp(d + o, c->smap + o, n) != 0) {
+			ssize_t r = pread_full(c->sfd, buf, n, c->sstart + (off_t)o);
+			if (r < 0 || (size_t)r < n) {
+				errmsg("verify: reading '%s' again: %s", c->src_path,
+					r < 0 ? strerror(errno) : "it shrank");
+				ret = EX_VERIFY;
+				break;
+			}
+			if (memcmp(d + o, buf, n) != 0) {
 				size_t i = 0;
-				while (d[o + i] == c->smap[o + i])
+				while (d[o + i] == buf[i])
 					i++;
 				errmsg("verify: '%s' differs from '%s' at byte %zu",
 					c->dst_path, c->src_path, o + i);
@@ -681,6 +778,7 @@ verify(struct copy *c)
 				break;
 			}
 		}
+		free(buf);
 	}
 	munmap((void *)d, mlen);
 	return ret;
@@ -700,19 +798,385 @@ is_devdax(const struct stat *st)
 	return b && strcmp(b + 1, "dax") == 0;
 }
 
-/* Makes DST's directory entry durable (after creating it). */
+/* ---- leaving DST as it was: temporaries, signals ---- */
+
+/*
+ * The file a catchable signal must remove: a named temporary (or, with
+ * --in-place, a DST this run created). Armed only while it exists and is
+ * ours; unlink() is async-signal-safe.
+ */
+static char cleanup_path[PATH_MAX + NAME_MAX + 2];
+static volatile sig_atomic_t cleanup_armed;
+
+static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+#define NFATAL (sizeof(fatal_signals) / sizeof(fatal_signals[0]))
+
 static void
-sync_parent(const char *path)
+on_fatal_signal(int sig)
 {
-	char *tmp = strdup(path);
-	if (!tmp)
-		return;
-	int fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
+	if (cleanup_armed)
+		unlink(cleanup_path);
+	/* SA_RESETHAND restored the default: dies with sig once we return */
+	raise(sig);
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_fatal_signal;
+	sa.sa_flags = SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaddset(&sa.sa_mask, fatal_signals[i]);
+	for (size_t i = 0; i < NFATAL; i++) {
+		struct sigaction old;
+		/* a signal ignored by whoever started us stays ignored */
+		if (sigaction(fatal_signals[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(fatal_signals[i], &sa, NULL);
 	}
-	free(tmp);
+}
+
+static void
+block_signals(int block, sigset_t *old)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	for (size_t i = 0; i < NFATAL; i++)
+		sigaddset(&set, fatal_signals[i]);
+	if (block)
+		pthread_sigmask(SIG_BLOCK, &set, old);
+	else
+		pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+static void
+arm_cleanup(const char *dir, const char *name)
+{
+	cleanup_armed = 0;
+	snprintf(cleanup_path, sizeof(cleanup_path), "%s/%s", dir, name);
+	cleanup_armed = 1;
+}
+
+static void
+disarm_cleanup(void)
+{
+	cleanup_armed = 0;
+}
+
+/* A name for a temporary next to DST: ".<DST's name>.pmem2cp-XXXXXX". */
+static void
+temp_name(char *buf, size_t n, const char *base, unsigned attempt)
+{
+	static uint64_t x;
+	if (x == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		x = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 32) ^
+			(uint64_t)ts.tv_sec;
+	}
+	x = x * 6364136223846793005ULL + 1442695040888963407ULL + attempt;
+	static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	char suf[7];
+	uint64_t y = x >> 16;
+	for (int i = 0; i < 6; i++, y /= 36)
+		suf[i] = al[y % 36];
+	suf[6] = '\0';
+	/* keep the name under NAME_MAX whatever DST's is */
+	snprintf(buf, n, ".%.*s.pmem2cp-%s", NAME_MAX - 20, base, suf);
+}
+
+/*
+ * Creates the file the copy goes to, in DST's directory: unnamed
+ * (O_TMPFILE) where the file system can, else under a fresh name.
+ * PMEM2CP_NO_TMPFILE=1 (tests) skips O_TMPFILE.
+ */
+static int
+create_temp(struct copy *c, const char *dir, const char *base, mode_t mode)
+{
+	const char *no = getenv("PMEM2CP_NO_TMPFILE");
+	if (!no || strcmp(no, "1") != 0) {
+		int fd = openat(c->dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC,
+			mode);
+		if (fd >= 0)
+			return fd;
+		/* anything but "not supported here" is a real refusal */
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return -1;
+	}
+	for (unsigned i = 0; i < 100; i++) {
+		temp_name(c->tmpname, sizeof(c->tmpname), base, i);
+		sigset_t old;
+		block_signals(1, &old);
+		int fd = openat(c->dirfd, c->tmpname,
+			O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd >= 0)
+			arm_cleanup(dir, c->tmpname);
+		block_signals(0, &old);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			break;
+	}
+	c->tmpname[0] = '\0';
+	return -1;
+}
+
+static void
+remove_temp(struct copy *c)
+{
+	if (c->tmpname[0]) {
+		disarm_cleanup();
+		unlinkat(c->dirfd, c->tmpname, 0);
+		c->tmpname[0] = '\0';
+	}
+}
+
+/*
+ * Puts the finished temporary in DST's place: gives an unnamed one a name,
+ * renames it over DST and syncs the directory. Catchable signals wait until
+ * this is over, so that they find either the old DST or the new one.
+ */
+static int
+commit_temp(struct copy *c, const char *dir, const char *base)
+{
+	sigset_t old;
+	block_signals(1, &old);
+	int ret = EX_FAIL;
+	if (!c->tmpname[0]) {
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", c->dfd);
+		int r = -1;
+		for (unsigned i = 0; i < 100; i++) {
+			temp_name(c->tmpname, sizeof(c->tmpname), base, i);
+			/* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; /proc does not */
+			r = linkat(c->dfd, "", c->dirfd, c->tmpname, AT_EMPTY_PATH);
+			if (r < 0 && errno != EEXIST)
+				r = linkat(AT_FDCWD, proc, c->dirfd, c->tmpname,
+					AT_SYMLINK_FOLLOW);
+			if (r == 0 || errno != EEXIST)
+				break;
+		}
+		if (r < 0) {
+			errmsg("cannot link the copy into '%s': %s", dir,
+				strerror(errno));
+			c->tmpname[0] = '\0';
+			goto out;
+		}
+		arm_cleanup(dir, c->tmpname);
+	}
+	if (renameat(c->dirfd, c->tmpname, c->dirfd, base) < 0) {
+		errmsg("cannot replace '%s': %s", c->dst_path, strerror(errno));
+		remove_temp(c);
+		goto out;
+	}
+	disarm_cleanup();
+	c->tmpname[0] = '\0';
+	if (fsync(c->dirfd) < 0) {
+		errmsg("'%s' is replaced, but syncing its directory '%s' failed "
+			"(the new name may not be durable): %s", c->dst_path, dir,
+			strerror(errno));
+		goto out;
+	}
+	ret = EX_OK;
+out:
+	block_signals(0, &old);
+	return ret;
+}
+
+/*
+ * Opens SRC and finds what to read: a regular file from its current offset
+ * (where a shell left standard input) to its end; anything else to EOF.
+ */
+static int
+open_source(struct copy *c, struct stat *sst)
+{
+	const char *src_path = c->src_path;
+	if (strcmp(src_path, "-") == 0) {
+		c->sfd = STDIN_FILENO;
+		c->src_path = "standard input";
+	} else {
+		c->sfd = open(src_path, O_RDONLY | O_CLOEXEC);
+		if (c->sfd < 0) {
+			errmsg("cannot open '%s': %s", src_path, strerror(errno));
+			return EX_SRC;
+		}
+	}
+	if (fstat(c->sfd, sst) < 0) {
+		errmsg("cannot stat '%s': %s", c->src_path, strerror(errno));
+		return EX_SRC;
+	}
+	if (S_ISDIR(sst->st_mode)) {
+		errmsg("'%s' is a directory", src_path);
+		return EX_SRC;
+	}
+	/* a regular file claiming size 0 (such as /proc files) is read too */
+	c->stream = !S_ISREG(sst->st_mode) || sst->st_size == 0;
+	if (!c->stream) {
+		off_t pos = lseek(c->sfd, 0, SEEK_CUR);
+		if (pos < 0) {
+			errmsg("cannot find the position in '%s': %s",
+				c->src_path, strerror(errno));
+			return EX_SRC;
+		}
+		c->sstart = pos;
+		c->ssize = pos < sst->st_size ? (size_t)(sst->st_size - pos) : 0;
+		posix_fadvise(c->sfd, pos, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	return EX_OK;
+}
+
+/*
+ * Finds the file DST names (following a symbolic link, as cp does) and
+ * opens what the copy goes to: a temporary next to it, or, with --in-place
+ * or a device DAX, DST itself. dir and base receive the target's directory
+ * and name.
+ */
+static int
+open_dest(struct copy *c, const struct stat *sst, char *dir, char *base)
+{
+	const char *dst_path = c->dst_path;
+	static char resolved[PATH_MAX];
+	struct stat st;
+	c->target = dst_path;
+	int existed = 0;
+	size_t plen = strlen(dst_path);
+	if (plen == 0 || plen >= PATH_MAX) {
+		errmsg("cannot open '%s' for writing: %s", dst_path,
+			strerror(plen ? ENAMETOOLONG : ENOENT));
+		return EX_DST;
+	}
+	if (lstat(dst_path, &st) == 0) {
+		existed = 1;
+		if (S_ISLNK(st.st_mode)) {
+			if (stat(dst_path, &st) < 0 || !realpath(dst_path, resolved)) {
+				errmsg("cannot follow the symbolic link '%s': %s",
+					dst_path, strerror(errno));
+				return EX_DST;
+			}
+			c->target = resolved;
+		}
+	} else if (errno != ENOENT) {
+		errmsg("cannot open '%s' for writing: %s", dst_path, strerror(errno));
+		return EX_DST;
+	}
+	if (existed && st.st_dev == sst->st_dev && st.st_ino == sst->st_ino) {
+		errmsg("'%s' and '%s' are the same file", c->src_path, dst_path);
+		return EX_DST;
+	}
+	/* "name/" names a directory, never a file to create */
+	if ((existed && S_ISDIR(st.st_mode)) || dst_path[plen - 1] == '/') {
+		errmsg("cannot write '%s': Is a directory", dst_path);
+		return EX_DST;
+	}
+	if (existed && S_ISCHR(st.st_mode)) {
+		if (!is_devdax(&st)) {
+			errmsg("'%s' is a character device but not a device DAX",
+				dst_path);
+			return EX_DST;
+		}
+		c->devdax = 1;
+	} else if (existed && !S_ISREG(st.st_mode)) {
+		errmsg("'%s' is neither a regular file nor a device DAX", dst_path);
+		return EX_DST;
+	}
+
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s", c->target);
+	snprintf(dir, PATH_MAX, "%s", dirname(tmp));
+	snprintf(tmp, sizeof(tmp), "%s", c->target);
+	snprintf(base, NAME_MAX + 1, "%s", basename(tmp));
+
+	if (c->devdax) {
+		/* nothing to replace: the device is written where it is */
+		c->dfd = open(c->target, O_RDWR | O_CLOEXEC);
+		if (c->dfd < 0) {
+			errmsg("cannot open '%s' for writing: %s", dst_path,
+				strerror(errno));
+			return EX_DST;
+		}
+		return EX_OK;
+	}
+
+	/*
+	 * The directory is synced after DST's name changes (a rename, or a
+	 * file --in-place creates): when it cannot be opened, say so now,
+	 * before anything is written, rather than skip the step.
+	 */
+	if (!existed || !c->o->in_place) {
+		c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (c->dirfd < 0) {
+			int e = errno;
+			if (e == ENOENT || e == ENOTDIR)
+				errmsg("cannot open '%s' for writing: %s", dst_path,
+					strerror(e));
+			else
+				errmsg("cannot open the directory '%s', needed to "
+					"make '%s' durable: %s", dir, dst_path,
+					strerror(e));
+			return EX_DST;
+		}
+	}
+
+	if (c->o->in_place) {
+		c->dfd = open(c->target, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (c->dfd >= 0) {
+			c->created = 1;
+			arm_cleanup(dir, base);
+		} else if (errno == EEXIST) {
+			c->dfd = open(c->target, O_RDWR | O_CLOEXEC);
+		}
+		if (c->dfd < 0) {
+			errmsg("cannot open '%s' for writing: %s", dst_path,
+				strerror(errno));
+			return EX_DST;
+		}
+		if (c->created && c->dirfd < 0) {
+			/* it did not exist a moment ago: sync its directory */
+			c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (c->dirfd < 0) {
+				errmsg("cannot open the directory '%s', needed to "
+					"make '%s' durable: %s", dir, dst_path,
+					strerror(errno));
+				return EX_DST;
+			}
+		}
+		struct stat dst;
+		if (fstat(c->dfd, &dst) < 0 || !S_ISREG(dst.st_mode)) {
+			errmsg("'%s' is no longer a regular file", dst_path);
+			return EX_DST;
+		}
+		return EX_OK;
+	}
+
+	/* a DST we may not write stays protected, as with cp */
+	if (existed && faccessat(AT_FDCWD, c->target, W_OK, AT_EACCESS) < 0) {
+		errmsg("cannot open '%s' for writing: %s", dst_path, strerror(errno));
+		return EX_DST;
+	}
+	c->dfd = create_temp(c, dir, base, existed ? 0600 : 0644);
+	if (c->dfd < 0) {
+		errmsg("cannot open '%s' for writing: %s", dst_path, strerror(errno));
+		return EX_DST;
+	}
+	if (existed) {
+		/* the new DST keeps the old one's owner (when we may) and mode */
+		if ((st.st_uid != geteuid() || st.st_gid != getegid()) &&
+		    fchown(c->dfd, st.st_uid, st.st_gid) < 0 && errno != EPERM) {
+			errmsg("cannot give the copy the owner of '%s': %s",
+				dst_path, strerror(errno));
+			return EX_DST;
+		}
+		if (fchmod(c->dfd, st.st_mode & 07777) < 0) {
+			errmsg("cannot give the copy the mode of '%s': %s",
+				dst_path, strerror(errno));
+			return EX_DST;
+		}
+	}
+	return EX_OK;
 }
 
 static int
@@ -723,87 +1187,20 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 	c.o = o;
 	c.src_path = src_path;
 	c.dst_path = dst_path;
-	c.sfd = c.dfd = -1;
-	c.shash = HASH_SEED;
+	c.sfd = c.dfd = c.dirfd = -1;
+	hash_init(&c.shash);
 	int ret = EX_FAIL;
+	char dir[PATH_MAX], base[NAME_MAX + 1];
 
 	/* SRC first: a missing SRC must not create DST */
 	struct stat sst;
-	if (strcmp(src_path, "-") == 0) {
-		c.sfd = STDIN_FILENO;
-		c.src_path = "standard input";
-	} else {
-		c.sfd = open(src_path, O_RDONLY);
-		if (c.sfd < 0) {
-			errmsg("cannot open '%s': %s", src_path, strerror(errno));
-			return EX_SRC;
-		}
-	}
-	if (fstat(c.sfd, &sst) < 0) {
-		errmsg("cannot stat '%s': %s", c.src_path, strerror(errno));
-		ret = EX_SRC;
+	ret = open_source(&c, &sst);
+	if (ret)
 		goto out;
-	}
-	if (S_ISDIR(sst.st_mode)) {
-		errmsg("'%s' is a directory", src_path);
-		ret = EX_SRC;
+	ret = open_dest(&c, &sst, dir, base);
+	if (ret)
 		goto out;
-	}
-	/* a regular file claiming size 0 (such as /proc files) is read too */
-	c.stream = !S_ISREG(sst.st_mode) || sst.st_size == 0;
-	if (!c.stream) {
-		c.ssize = (size_t)sst.st_size;
-		if (c.ssize) {
-			c.smap = mmap(NULL, c.ssize, PROT_READ, MAP_SHARED, c.sfd, 0);
-			if (c.smap == MAP_FAILED) {
-				errmsg("cannot map '%s': %s", src_path, strerror(errno));
-				c.smap = NULL;
-				ret = EX_SRC;
-				goto out;
-			}
-			madvise((void *)c.smap, c.ssize, MADV_SEQUENTIAL);
-		}
-	}
-
-	/* DST */
-	struct stat dst_st;
-	int existed = stat(dst_path, &dst_st) == 0;
-	if (existed && dst_st.st_dev == sst.st_dev && dst_st.st_ino == sst.st_ino) {
-		errmsg("'%s' and '%s' are the same file", src_path, dst_path);
-		ret = EX_DST;
-		goto out;
-	}
-	if (existed && S_ISDIR(dst_st.st_mode)) {
-		errmsg("cannot write '%s': Is a directory", dst_path);
-		ret = EX_DST;
-		goto out;
-	}
-	c.dfd = open(dst_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (c.dfd < 0) {
-		errmsg("cannot open '%s' for writing: %s", dst_path, strerror(errno));
-		ret = EX_DST;
-		goto out;
-	}
-	c.created = !existed;
-	struct stat dst;
-	if (fstat(c.dfd, &dst) < 0) {
-		errmsg("cannot stat '%s': %s", dst_path, strerror(errno));
-		ret = EX_DST;
-		goto out;
-	}
-	if (S_ISCHR(dst.st_mode)) {
-		if (!is_devdax(&dst)) {
-			errmsg("'%s' is a character device but not a device DAX",
-				dst_path);
-			ret = EX_DST;
-			goto out;
-		}
-		c.devdax = 1;
-	} else if (!S_ISREG(dst.st_mode)) {
-		errmsg("'%s' is neither a regular file nor a device DAX", dst_path);
-		ret = EX_DST;
-		goto out;
-	}
+	ret = EX_FAIL;
 
 	struct pmem2_source *psrc;
 	if (pmem2_source_from_fd(&psrc, c.dfd)) {
@@ -836,20 +1233,22 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 		errmsg("out of memory");
 		goto out;
 	}
-	if (c.stream) {
-		if (o->depth * o->chunk > ((size_t)4 << 30)) {
-			errmsg("--depth %zu x --chunk %zu is more than 4G of buffers "
-				"for reading '%s'", o->depth, o->chunk, c.src_path);
-			ret = EX_USAGE;
+	/* a small file needs no more than its size per buffer */
+	size_t bufsize = o->chunk;
+	if (!c.stream && c.ssize < bufsize)
+		bufsize = c.ssize;
+	if (o->depth * bufsize > ((size_t)4 << 30)) {
+		errmsg("--depth %zu x --chunk %zu is more than 4G of buffers "
+			"for reading '%s'", o->depth, o->chunk, c.src_path);
+		ret = EX_USAGE;
+		goto out;
+	}
+	for (size_t i = 0; bufsize && i < o->depth; i++) {
+		c.slots[i].buf = aligned_alloc(4096, round_up(bufsize, 4096));
+		if (!c.slots[i].buf) {
+			errmsg("out of memory for %zu buffers of %zu bytes",
+				o->depth, bufsize);
 			goto out;
-		}
-		for (size_t i = 0; i < o->depth; i++) {
-			c.slots[i].buf = aligned_alloc(4096, round_up(o->chunk, 4096));
-			if (!c.slots[i].buf) {
-				errmsg("out of memory for %zu buffers of %zu bytes",
-					o->depth, o->chunk);
-				goto out;
-			}
 		}
 	}
 
@@ -900,15 +1299,31 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 			errmsg("cannot sync '%s': %s", dst_path, strerror(errno));
 			goto out;
 		}
-		if (c.created)
-			sync_parent(dst_path);
 	}
 	double secs = now() - t0;
 
-	int vret = EX_OK;
-	if (o->verify)
-		vret = verify(&c);
-	if (!o->quiet && vret == EX_OK) {
+	/* checked before DST is replaced: a bad copy never takes its place */
+	if (o->verify) {
+		ret = verify(&c);
+		if (ret)
+			goto out;
+	}
+	if (!c.devdax && !o->in_place) {
+		ret = commit_temp(&c, dir, base);
+		if (ret)
+			goto out;
+	} else if (c.created) {
+		if (fsync(c.dirfd) < 0) {
+			errmsg("syncing the directory '%s' of '%s' failed "
+				"(its name may not be durable): %s", dir,
+				dst_path, strerror(errno));
+			goto out;
+		}
+		disarm_cleanup();
+		c.created = 0;	/* complete: keep it */
+	}
+
+	if (!o->quiet) {
 		char h[32], ch[32];
 		human(h, sizeof(h), (double)c.total);
 		human(ch, sizeof(ch), (double)o->chunk);
@@ -921,7 +1336,7 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 			o->verify ? ", verified" : "");
 		fflush(stdout);
 	}
-	ret = vret;
+	ret = EX_OK;
 
 out:
 	progress_end(&c.prog);
@@ -936,15 +1351,19 @@ out:
 	mover_close(&c.mv);
 	if (c.cfg)
 		pmem2_config_delete(&c.cfg);
-	if (c.smap)
-		munmap((void *)c.smap, c.ssize);
 	if (c.sfd > STDIN_FILENO)
 		close(c.sfd);
+	/* the temporary goes; DST is as it was (an unnamed one goes by itself) */
+	remove_temp(&c);
+	/* --in-place: never leave a DST we created half-written */
+	if (ret != EX_OK && c.created) {
+		disarm_cleanup();
+		unlink(c.target);
+	}
 	if (c.dfd >= 0)
 		close(c.dfd);
-	/* never leave a DST we created half-written */
-	if (ret != EX_OK && ret != EX_VERIFY && c.created)
-		unlink(dst_path);
+	if (c.dirfd >= 0)
+		close(c.dirfd);
 	return ret;
 }
 
@@ -956,13 +1375,25 @@ demo(struct options *o)
 	const char *dir = getenv("TMPDIR");
 	if (!dir || !*dir)
 		dir = "/tmp";
-	char src[PATH_MAX], dst[PATH_MAX];
-	snprintf(src, sizeof(src), "%s/pmem2cp-demo-%d.src", dir, (int)getpid());
-	snprintf(dst, sizeof(dst), "%s/pmem2cp-demo-%d.dst", dir, (int)getpid());
+	/*
+	 * A fresh directory of our own: names in a shared TMPDIR could be
+	 * planted (a symbolic link to a victim) before we get to them.
+	 */
+	char top[PATH_MAX], src[PATH_MAX + 8], dst[PATH_MAX + 8];
+	if ((size_t)snprintf(top, sizeof(top), "%s/pmem2cp-demo.XXXXXX", dir) >=
+	    sizeof(top) - 16 || !mkdtemp(top)) {
+		errmsg("--demo: cannot create a directory in '%s': %s", dir,
+			strerror(errno ? errno : ENAMETOOLONG));
+		return EX_SRC;
+	}
+	snprintf(src, sizeof(src), "%s/src", top);
+	snprintf(dst, sizeof(dst), "%s/dst", top);
 
-	int fd = open(src, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	int fd = open(src, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		0600);
 	if (fd < 0) {
 		errmsg("--demo: cannot create '%s': %s", src, strerror(errno));
+		rmdir(top);
 		return EX_SRC;
 	}
 	const size_t blk = (size_t)1 << 20;
@@ -970,6 +1401,7 @@ demo(struct options *o)
 	if (!buf) {
 		close(fd);
 		unlink(src);
+		rmdir(top);
 		errmsg("out of memory");
 		return EX_FAIL;
 	}
@@ -1000,6 +1432,10 @@ demo(struct options *o)
 	}
 	unlink(src);
 	unlink(dst);
+	if (rmdir(top) < 0 && ret == EX_OK) {
+		errmsg("--demo: cannot remove '%s': %s", top, strerror(errno));
+		ret = EX_FAIL;
+	}
 	if (ret == EX_OK && !o->quiet)
 		printf("pmem2cp --demo: verified, both files removed\n");
 	return ret;
@@ -1015,7 +1451,8 @@ main(int argc, char *argv[])
 		.gran = PMEM2_GRANULARITY_PAGE,
 	};
 	int do_demo = 0;
-	enum { OPT_MOVER = 256, OPT_DEPTH, OPT_CHUNK, OPT_GRAN, OPT_VERIFY, OPT_DEMO };
+	enum { OPT_MOVER = 256, OPT_DEPTH, OPT_CHUNK, OPT_GRAN, OPT_VERIFY, OPT_DEMO,
+		OPT_IN_PLACE };
 	static const struct option longopts[] = {
 		{"mover", required_argument, NULL, OPT_MOVER},
 		{"depth", required_argument, NULL, OPT_DEPTH},
@@ -1023,6 +1460,7 @@ main(int argc, char *argv[])
 		{"granularity", required_argument, NULL, OPT_GRAN},
 		{"verify", no_argument, NULL, OPT_VERIFY},
 		{"demo", no_argument, NULL, OPT_DEMO},
+		{"in-place", no_argument, NULL, OPT_IN_PLACE},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -1030,6 +1468,8 @@ main(int argc, char *argv[])
 	/* a short DST must never be "done": fail the write instead of dying */
 	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
+	/* an interrupted copy removes its temporary before it dies */
+	catch_signals();
 
 	opterr = 0;
 	int ch;
@@ -1102,6 +1542,9 @@ main(int argc, char *argv[])
 			break;
 		case OPT_DEMO:
 			do_demo = 1;
+			break;
+		case OPT_IN_PLACE:
+			o.in_place = 1;
 			break;
 		case 'q':
 			o.quiet = 1;
