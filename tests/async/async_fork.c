@@ -7,9 +7,10 @@
  * syncer thread was not in the child, but its state said it ran. A child
  * that hangs is killed by an alarm, and the test fails.
  *
- * Movers: the map's default one, and libminiasync's threads mover when
- * the child makes a new one (a mover's own threads are not in the child
- * either; see pmem2_async(7)).
+ * Movers: the map's default one; libminiasync's threads mover when the
+ * child makes a new one; and the parent's threads mover for a copy small
+ * enough that it runs in the polling thread (the mover's own workers are
+ * not in the child; see pmem2_async(7)).
  *
  * Usage: async_fork
  */
@@ -55,9 +56,23 @@ check_file(const char *path, size_t off, const void *want, size_t len)
 
 /* What the child does, under an alarm. */
 static void
-child(struct amap *m, struct vdm_operation_future *started, char *src)
+child(struct amap *m, struct vdm_operation_future *started, char *src,
+	int small_only)
 {
 	alarm(30);	/* a hang kills the child: the test fails */
+
+	if (small_only) {
+		/*
+		 * The parent's threads mover has no workers here, but copies
+		 * small operations in the polling thread: those must complete,
+		 * durably, through the child's syncer.
+		 */
+		struct vdm_operation_future f = pmem2_memcpy_async(m->map,
+			m->addr + 3 * OP, src + 3 * OP, 200, 0);
+		CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+		check_file(m->path, 3 * OP, src + 3 * OP, 200);
+		exit(0);
+	}
 
 	/* the future the parent started: the child's syncer finishes it */
 	CHECK_EQ(wait_op(started), VDM_SUCCESS);
@@ -89,7 +104,7 @@ child(struct amap *m, struct vdm_operation_future *started, char *src)
 }
 
 static void
-run(struct vdm *vdm, const char *name)
+run(struct vdm *vdm, const char *name, int small_only)
 {
 	struct amap m;
 	amap_open(&m, PMEM2_GRANULARITY_PAGE, LEN, vdm);
@@ -110,7 +125,7 @@ run(struct vdm *vdm, const char *name)
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0)
-		child(&m, &started, src);
+		child(&m, &started, src, small_only);
 
 	/* the parent goes on as before */
 	CHECK_EQ(wait_op(&started), VDM_SUCCESS);
@@ -128,7 +143,11 @@ run(struct vdm *vdm, const char *name)
 	if (WEXITSTATUS(status) != 0)
 		FAIL("%s: the child failed (%d)", name, WEXITSTATUS(status));
 
-	check_file(m.path, 0, src, 6 * OP);
+	check_file(m.path, 0, src, 2 * OP);
+	if (!small_only)
+		check_file(m.path, 2 * OP, src + 2 * OP, 4 * OP);
+	else
+		check_file(m.path, 3 * OP, src + 3 * OP, 200);
 	amap_close(&m);
 	free(src);
 	printf("async_fork %s: the child's operations completed\n", name);
@@ -139,7 +158,12 @@ main(void)
 {
 	Rt = runtime_new();
 	CHECK(Rt);
-	run(NULL, "default mover");
+	run(NULL, "default mover", 0);
+	/* the parent's threads mover, with an operation it runs inline */
+	struct data_mover_threads *dmt = data_mover_threads_default();
+	CHECK(dmt);
+	run(data_mover_threads_get_vdm(dmt), "threads mover, small copy", 1);
+	data_mover_threads_delete(dmt);
 	runtime_delete(Rt);
 	return 0;
 }
