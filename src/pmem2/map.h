@@ -37,13 +37,17 @@ struct pmem2_map {
 	int sync_err;
 };
 
+/* Maps that ever recorded a write-back error: 0 spares persist a lookup. */
+extern int Pmem2_sync_err_maps;
+
 /* Records a write-back error of map (the first one stays). */
 static inline void
 pmem2_map_set_sync_err(struct pmem2_map *map, int err)
 {
 	int zero = 0;
-	__atomic_compare_exchange_n(&map->sync_err, &zero, err, 0,
-		__ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	if (__atomic_compare_exchange_n(&map->sync_err, &zero, err, 0,
+			__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&Pmem2_sync_err_maps, 1, __ATOMIC_RELAXED);
 }
 
 static inline int
@@ -70,6 +74,8 @@ int pmem2_registry_foreach(const void *addr, size_t len,
 int pmem2_page_sync(const void *addr, size_t len);
 /* A sync of [addr, addr+len) failed with err: every map there keeps it. */
 void pmem2_registry_sync_failed(const void *addr, size_t len, int err);
+/* The recorded write-back error of a map in [addr, addr+len), or 0. */
+int pmem2_registry_sync_err(const void *addr, size_t len);
 
 /* msync(MS_SYNC) of [a, a+n), restarted after EINTR; 0 or -errno. */
 int pmem2_msync_retry(uintptr_t a, size_t n);

@@ -212,6 +212,12 @@ do_sticky(const char *dir, const char *filler)
 	f = pmem2_memset_async(m.map, b + 4096, 0x11, 4096, 0);
 	FUTURE_BUSY_POLL(&f);
 	CHECK_EQ(FUTURE_OUTPUT(&f)->result, VDM_ERROR_IO);
+	/* the synchronous persist leaves the error in errno */
+	errno = 0;
+	pmem2_get_persist_fn(m.map)(b, CHUNK);
+	if (errno == 0)
+		FAIL("the persist function left errno 0 after a failed "
+			"write-back");
 	/* and the synchronous check */
 	int r = pmem2_deep_flush(m.map, b, CHUNK);
 	if (r == 0)

@@ -136,6 +136,12 @@ page_persist(const void *addr, size_t len)
 		errno = -ret;
 		return;
 	}
+	/* pages an earlier failed write-back took look clean: still failed */
+	ret = pmem2_registry_sync_err(addr, len);
+	if (ret != 0) {
+		errno = -ret;
+		return;
+	}
 	pmem2_check_sync(addr, len);
 	errno = saved;
 }
