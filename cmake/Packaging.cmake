@@ -36,7 +36,8 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME pmem2async)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "${_deps}")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONFLICTS "libpmem2, libminiasync0")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_REPLACES "libpmem2, libminiasync0")
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_PROVIDES "libpmem2 (= 1.13.1), libminiasync0 (= 0.2.1)")
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_PROVIDES
+	"libpmem2 (= ${PMEM2_VERSION}), libminiasync0 (= ${MINIASYNC_VERSION})")
 set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "runtime libraries:
  libpmem2.so.1 and libminiasync.so.0: source compatible with PMDK's libpmem2
  and miniasync 0.2, with pmem2_memcpy_async durable on completion.")

@@ -15,7 +15,7 @@ fail() { echo "packaging: FAIL: $*" >&2; exit 1; }
 
 echo "== build with prefix /usr and make the packages"
 cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
-	-DPMEM2_BUILD_TESTS=OFF >/dev/null
+	-DPMEM2_BUILD_TESTS=OFF -DPMEM2_WERROR=ON >/dev/null
 cmake --build "$B" -j"$J" >/dev/null
 rm -f "$B"/*.deb
 (cd "$B" && cpack -G DEB >/dev/null)
@@ -60,11 +60,16 @@ dpkg-deb -c "$B"/pmem2async_*.deb | awk '{print $6}' | grep -v '/$' |
 	grep -Ev '/lib(pmem2\.so\.1|miniasync\.so\.0)' && fail "runtime package holds more than the libraries"
 
 echo "== consumer built with pkg-config against the unpacked packages"
-export PKG_CONFIG_SYSROOT_DIR=$R PKG_CONFIG_LIBDIR=$LIBDIR/pkgconfig
+# no PKG_CONFIG_SYSROOT_DIR: the .pc files find their prefix from their own
+# place, so the unpacked /usr tree under \$R points at itself
+export PKG_CONFIG_LIBDIR=$LIBDIR/pkgconfig
+pkg-config --exists 'libpmem2 >= 1.10' 'libminiasync >= 0.2.1' ||
+	fail "pkg-config: libpmem2 >= 1.10, libminiasync >= 0.2.1"
 FLAGS=$(pkg-config --cflags --libs libpmem2 libminiasync)
 echo "pkg-config: $FLAGS"
+case " $FLAGS " in *" -I$R/"*) ;; *) fail "pkg-config -I does not lead into the unpacked root";; esac
 cc -Wall -Werror tests/tools/consumer/consumer.c $FLAGS -o "$W/consumer-pc"
-unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR
+unset PKG_CONFIG_LIBDIR
 LD_LIBRARY_PATH=$LIBDIR ldd "$W/consumer-pc" | grep -q "libpmem2.so.1 => $LIBDIR" ||
 	fail "consumer does not load the packaged libpmem2"
 LD_LIBRARY_PATH=$LIBDIR "$W/consumer-pc" "/dev/shm/pmem2-consumer-$$"

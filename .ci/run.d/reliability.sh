@@ -57,7 +57,8 @@ R=build-rel
 if [ -x build-ci/tests/reliability/crash ]; then
 	R=build-ci
 else
-	cmake -S . -B $R -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPMEM2_BUILD_BENCH=OFF >/dev/null
+	cmake -S . -B $R -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPMEM2_BUILD_BENCH=OFF \
+		-DPMEM2_WERROR=ON >/dev/null
 	cmake --build $R -j"$J" >/dev/null
 fi
 

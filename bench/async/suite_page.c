@@ -4,9 +4,11 @@
  * file (PAGE granularity; $PMEM2_TEST_DISK_DIR, else $TMPDIR, else
  * /var/tmp) with 32 pmem2_memcpy_async futures in flight through
  * runtime_wait_multiple, against one pmem2_get_memcpy_fn() copy (with its
- * msync) at a time; again with the default mover storing through the
- * mapping instead of writing through the file (PMEM2_ASYNC_NO_PWRITE=1).
- * ops/s, medians of several timed runs.
+ * msync) at a time. One row per mover: the map's default (writing through
+ * the file, and storing through the mapping with PMEM2_ASYNC_NO_PWRITE=1),
+ * the sync mover, the default threads mover, and a mover written the way a
+ * user would (it copies in op_start and declares no capabilities).
+ * ops/s, medians of several timed runs, all taking turns run by run.
  */
 #define _GNU_SOURCE
 #define PMEM2_USE_MINIASYNC 1
@@ -28,15 +30,19 @@ struct page_map {
 	size_t size;
 };
 
-/* stores: PMEM2_ASYNC_NO_PWRITE=1 (stores through the mapping) */
+/*
+ * stores: PMEM2_ASYNC_NO_PWRITE=1 (stores through the mapping); vdm: the
+ * mover, NULL for the map's default.
+ */
 static int
-page_open(struct page_map *m, size_t size, int stores)
+page_open(struct page_map *m, size_t size, int stores, struct vdm *vdm,
+	int id)
 {
 	const char *dir = getenv("PMEM2_TEST_DISK_DIR");
 	if (!dir || !*dir)
 		dir = getenv("TMPDIR");
 	snprintf(m->path, sizeof(m->path), "%s/pa_bench_async_page_%d_%d",
-		dir && *dir ? dir : "/var/tmp", (int)getpid(), stores);
+		dir && *dir ? dir : "/var/tmp", (int)getpid(), id);
 	m->size = size;
 	m->fd = open(m->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (m->fd < 0 || ftruncate(m->fd, (off_t)size) != 0) {
@@ -50,6 +56,7 @@ page_open(struct page_map *m, size_t size, int stores)
 			pmem2_config_new(&cfg) ||
 			pmem2_config_set_required_store_granularity(cfg,
 				PMEM2_GRANULARITY_PAGE) ||
+			(vdm && pmem2_config_set_vdm(cfg, vdm)) ||
 			pmem2_map_new(&m->map, cfg, m->src)) {
 		pmem2_perror("page_open");
 		return -1;
@@ -102,14 +109,104 @@ run_async(struct page_map *m, struct runtime *r, const char *src,
 	return (double)n / t;
 }
 
+/* ---- a mover written the way a user would ---- */
+
+static void *
+user_op_new(struct vdm *vdm, const enum vdm_operation_type type)
+{
+	(void)type;
+	return vdm;	/* no state per operation */
+}
+
+static int
+user_op_start(void *data, const struct vdm_operation *op,
+	struct future_notifier *n)
+{
+	(void)data;
+	if (n)
+		n->notifier_used = FUTURE_NOTIFIER_NONE;
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		memcpy(op->data.memcpy.dest, op->data.memcpy.src,
+			op->data.memcpy.n);
+		break;
+	case VDM_OPERATION_MEMMOVE:
+		memmove(op->data.memmove.dest, op->data.memmove.src,
+			op->data.memmove.n);
+		break;
+	case VDM_OPERATION_MEMSET:
+		memset(op->data.memset.str, op->data.memset.c,
+			op->data.memset.n);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static enum future_state
+user_op_check(void *data, const struct vdm_operation *op)
+{
+	(void)data;
+	(void)op;
+	return FUTURE_STATE_COMPLETE;
+}
+
+static void
+user_op_delete(void *data, const struct vdm_operation *op,
+	struct vdm_operation_output *out)
+{
+	(void)data;
+	out->type = op->type;
+	out->result = VDM_SUCCESS;
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		out->output.memcpy.dest = op->data.memcpy.dest;
+		break;
+	case VDM_OPERATION_MEMMOVE:
+		out->output.memmove.dest = op->data.memmove.dest;
+		break;
+	case VDM_OPERATION_MEMSET:
+		out->output.memset.str = op->data.memset.str;
+		break;
+	default:
+		out->output.flush.unused = 0;
+		break;
+	}
+}
+
+static struct vdm user_vdm = {
+	.op_new = user_op_new,
+	.op_delete = user_op_delete,
+	.op_start = user_op_start,
+	.op_check = user_op_check,
+	.capabilities = 0,
+	.has_property = NULL,
+};
+
+enum { V_DEFAULT, V_STORES, V_SYNC, V_THREADS, V_USER, NV };
+
+static const char *const vname[NV] = {
+	"durable 4KiB writes, PAGE file, 32 in flight",
+	"the same, stores (PMEM2_ASYNC_NO_PWRITE=1)",
+	"the same, sync mover",
+	"the same, threads mover (default)",
+	"the same, a user's mover",
+};
+
 void
 bench_suite_page(void)
 {
-	struct page_map m, ms;
-	if (page_open(&m, 32u << 20, 0))
+	struct data_mover_sync *dms = data_mover_sync_new();
+	struct data_mover_threads *dmt = data_mover_threads_default();
+	if (!dms || !dmt)
 		return;
-	if (page_open(&ms, 32u << 20, 1))
-		return;
+	struct vdm *vdms[NV] = { NULL, NULL, data_mover_sync_get_vdm(dms),
+		data_mover_threads_get_vdm(dmt), &user_vdm };
+	struct page_map m[NV];
+	for (int v = 0; v < NV; v++)
+		if (page_open(&m[v], 32u << 20, v == V_STORES, vdms[v], v))
+			return;
 	char *src = aligned_alloc(4096, 4096);
 	struct runtime *r = runtime_new();
 	if (!src || !r)
@@ -117,35 +214,35 @@ bench_suite_page(void)
 	memset(src, 0x5a, 4096);
 	double secs = bench_quick() ? 0.1 : 0.4;
 	int runs = bench_quick() ? 3 : 5;
-	double ref[8], ours[8], stores[8];
-	size_t off = 0, soff = 0;
+	double ref[8], ours[NV][8];
+	size_t off = 0, voff[NV] = { 0 };
 
-	pmem2_memcpy_fn cpy = pmem2_get_memcpy_fn(m.map);
-	/* the three take turns, run by run, so that disk noise hits all */
+	pmem2_memcpy_fn cpy = pmem2_get_memcpy_fn(m[V_DEFAULT].map);
+	/* all take turns, run by run, so that disk noise hits all */
 	for (int i = 0; i < runs; i++) {
 		long n = 0;
 		double t0 = bench_now(), t;
 		do {
-			cpy(m.addr + off, src, 4096, 0);
-			off = (off + 4096) % m.size;
+			cpy(m[V_DEFAULT].addr + off, src, 4096, 0);
+			off = (off + 4096) % m[V_DEFAULT].size;
 			n++;
 		} while ((t = bench_now() - t0) < secs);
 		ref[i] = (double)n / t;
-		ours[i] = run_async(&m, r, src, &off, secs);
-		stores[i] = run_async(&ms, r, src, &soff, secs);
-		if (ours[i] == 0 || stores[i] == 0)
-			return;
+		for (int v = 0; v < NV; v++) {
+			ours[v][i] = run_async(&m[v], r, src, &voff[v], secs);
+			if (ours[v][i] == 0)
+				return;
+		}
 	}
 	double rv = bench_median(ref, runs) / 1e3;
-	bench_row("page", "durable 4KiB writes, PAGE file, 32 in flight",
-		bench_median(ours, runs) / 1e3, "Kops/s",
-		"one memcpy_fn+msync at a time", rv, 1);
-	bench_row("page", "the same, stores (PMEM2_ASYNC_NO_PWRITE=1)",
-		bench_median(stores, runs) / 1e3, "Kops/s",
-		"one memcpy_fn+msync at a time", rv, 1);
+	for (int v = 0; v < NV; v++)
+		bench_row("page", vname[v], bench_median(ours[v], runs) / 1e3,
+			"Kops/s", "one memcpy_fn+msync at a time", rv, 1);
 
 	runtime_delete(r);
 	free(src);
-	page_close(&m);
-	page_close(&ms);
+	for (int v = 0; v < NV; v++)
+		page_close(&m[v]);
+	data_mover_threads_delete(dmt);
+	data_mover_sync_delete(dms);
 }

@@ -12,6 +12,20 @@
 
 #define CPU_CACHELINE 64
 
+/*
+ * Each library compiles its own copy of cpu.c: its functions take the
+ * library's prefix (COMMON_SYM_PREFIX, e.g. pmem2_, set by src/CMakeLists.txt)
+ * so that both static archives link into one program. Code including this
+ * header must be built with the prefix of the library it links.
+ */
+#ifdef COMMON_SYM_PREFIX
+#define COMMON_SYM_CAT2(a, b) a##b
+#define COMMON_SYM_CAT(a, b) COMMON_SYM_CAT2(a, b)
+#define cpu_features COMMON_SYM_CAT(COMMON_SYM_PREFIX, cpu_features)
+#define cpu_flush_kind COMMON_SYM_CAT(COMMON_SYM_PREFIX, cpu_flush_kind)
+#define cpu_flush_kind_name COMMON_SYM_CAT(COMMON_SYM_PREFIX, cpu_flush_kind_name)
+#endif
+
 struct cpu_features {
 	unsigned clflush : 1;
 	unsigned clflushopt : 1;

@@ -26,12 +26,21 @@
  * Operations carrying VDM_F_MEM_DURABLE or VDM_F_NO_CACHE_HINT (both
  * declared in the capabilities) are done with streaming stores (stream.c)
  * or followed by a write-back, and every worker fences before it counts its
- * part done: see run_part().
+ * part done: see run_part(). So are plain copies and fills of stream_min
+ * bytes or more (MINIASYNC_THREADS_STREAM_MIN, by default from the cache
+ * sizes: ma_stream_plain_min()), which would only flush the caches.
  *
- * Workers that find no work spin for about WORKER_SPIN_NS (so a request
- * right after activity is picked up quickly), then sleep on a futex.
- * Producers wake them only when somebody sleeps (Dekker-style check on
- * `sleepers`, so no wake-up is lost).
+ * A worker that finds no work spins for about spin_ns (WORKER_SPIN_NS,
+ * MINIASYNC_THREADS_SPIN_NS), so that a request soon after activity is
+ * picked up without a futex wake-up (a system call on both sides, and
+ * under a hypervisor an interrupt to another virtual CPU), then sleeps on
+ * a futex. Only one worker spins at a time: the others sleep at once, so
+ * an idle mover burns at most one CPU, for spin_ns, and the spinner does
+ * not compete with the submitting thread on a small machine. Producers
+ * wake a sleeper only when nobody spins (or for the extra parts of a
+ * split operation), and a spinner that takes work wakes a sleeper if more
+ * is queued. Both sides check the other's word after publishing their own
+ * (Dekker-style, sequentially consistent), so no wake-up is lost.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -49,6 +58,9 @@
 #define WORKER_SPIN_NS 50000ull
 #define DEFAULT_INLINE_MAX 256
 #define DEFAULT_SPLIT_MIN (1u << 20)
+/* bits of a queued operation's `padding` */
+#define PART_SPLIT 1u	/* one part of a split operation */
+#define PART_STREAM 2u	/* a large plain one: streaming stores */
 #define SPLIT_ALIGN 4096
 #define NODES_PER_CHUNK 64
 #define CACHELINE 64
@@ -91,6 +103,7 @@ struct data_mover_threads {
 	enum future_notifier_type notifier;
 	size_t inline_max;
 	size_t split_min;
+	size_t stream_min;	/* plain operations from this size stream */
 
 	/* replaceable operations; read by workers, so accessed atomically */
 	memcpy_fn fn_memcpy;
@@ -108,7 +121,10 @@ struct data_mover_threads {
 
 	uint32_t work_gen __attribute__((aligned(CACHELINE)));
 	uint32_t sleepers;
+	uint32_t spinning;	/* 1 while a worker spins for work */
+	int submit_cpu;		/* where the latest push came from */
 	int stop;
+	uint64_t spin_ns;
 
 	uint32_t free_lock __attribute__((aligned(CACHELINE)));
 	struct dmt_node *free_nodes;
@@ -161,19 +177,22 @@ fn_done(const void *d, size_t n, uint64_t fl)
 /*
  * Runs the operation (or a part of it: see op_part).
  *
- * With DMT_FLAGS and the default functions, the bytes are written with
- * streaming (non-temporal) stores, the partial lines at the ends written
- * back when durability is asked for; with a replacement function (or an
- * overlapping move), the function runs and then, for durability, every
- * destination line is written back. Either way a store fence follows, so
- * that whoever publishes completion after us publishes it after the bytes
- * (non-temporal stores and write-backs are not ordered by other stores).
+ * With DMT_FLAGS (or PART_STREAM) and the default functions, the bytes are
+ * written with streaming (non-temporal) stores, the partial lines at the
+ * ends written back when durability is asked for; with a replacement
+ * function (or an overlapping move), the function runs and then, for
+ * durability, every destination line is written back. Either way a store
+ * fence follows, so that whoever publishes completion after us publishes it
+ * after the bytes (non-temporal stores and write-backs are not ordered by
+ * other stores): a reader that sees the future complete sees the bytes.
  */
 static void
 run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 {
 	uint64_t fl;
 	size_t len = op_length(op);
+	int nt = (op->padding & PART_STREAM) != 0;
+	int streamed = 0;
 
 	switch (op->type) {
 	case VDM_OPERATION_MEMCPY: {
@@ -182,8 +201,9 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		fl = op->data.memcpy.flags & DMT_FLAGS;
 		memcpy_fn f = __atomic_load_n(&dmt->fn_memcpy,
 			__ATOMIC_ACQUIRE);
-		if (fl != 0 && f == def_memcpy) {
+		if ((fl != 0 || nt) && f == def_memcpy) {
 			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
+			streamed = 1;
 		} else {
 			f(d, s, len, (unsigned)op->data.memcpy.flags);
 			fn_done(d, len, fl);
@@ -196,8 +216,10 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		fl = op->data.memmove.flags & DMT_FLAGS;
 		memmove_fn f = __atomic_load_n(&dmt->fn_memmove,
 			__ATOMIC_ACQUIRE);
-		if (fl != 0 && f == def_memmove && !ranges_overlap(d, s, len)) {
+		if ((fl != 0 || nt) && f == def_memmove &&
+				!ranges_overlap(d, s, len)) {
 			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
+			streamed = 1;
 		} else {
 			f(d, s, len, (unsigned)op->data.memmove.flags);
 			fn_done(d, len, fl);
@@ -209,9 +231,10 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		fl = op->data.memset.flags & DMT_FLAGS;
 		memset_fn f = __atomic_load_n(&dmt->fn_memset,
 			__ATOMIC_ACQUIRE);
-		if (fl != 0 && f == def_memset) {
+		if ((fl != 0 || nt) && f == def_memset) {
 			ma_stream_fill(d, op->data.memset.c, len,
 				fl & VDM_F_MEM_DURABLE);
+			streamed = 1;
 		} else {
 			f(d, op->data.memset.c, len,
 				(unsigned)op->data.memset.flags);
@@ -226,9 +249,25 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 	default:
 		return;
 	}
-	if (fl != 0) {
+	if (fl != 0 || streamed) {
 		cpu_sfence();
 		pmem2_check_fence();
+	}
+}
+
+/* The VDM_F_* flags the operation carries. */
+static uint64_t
+op_flags(const struct vdm_operation *op)
+{
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		return op->data.memcpy.flags;
+	case VDM_OPERATION_MEMMOVE:
+		return op->data.memmove.flags;
+	case VDM_OPERATION_MEMSET:
+		return op->data.memset.flags;
+	default:
+		return op->data.flush.flags;
 	}
 }
 
@@ -238,7 +277,7 @@ op_part(const struct vdm_operation *op, size_t off, size_t len, int split,
 	struct vdm_operation *out)
 {
 	*out = *op;
-	out->padding = split ? 1 : 0;
+	out->padding = split ? PART_SPLIT : 0;
 	switch (op->type) {
 	case VDM_OPERATION_MEMCPY:
 		out->data.memcpy.dest = (char *)op->data.memcpy.dest + off;
@@ -339,15 +378,24 @@ queue_nonempty(struct data_mover_threads *dmt)
 	return __atomic_load_n(&slot->seq, __ATOMIC_SEQ_CST) == pos + 1;
 }
 
-/* After pushing: wake up to `want` sleeping workers, if any sleep. */
+/*
+ * After pushing `pushed` items: wake as many sleeping workers as needed,
+ * if any sleep. A spinning worker takes the first item without help.
+ */
 static void
-wake_workers(struct data_mover_threads *dmt, int want)
+wake_workers(struct data_mover_threads *dmt, int pushed)
 {
+	/* written only when it changes: the line stays shared */
+	int cpu = sched_getcpu();
+	if (cpu != __atomic_load_n(&dmt->submit_cpu, __ATOMIC_RELAXED))
+		__atomic_store_n(&dmt->submit_cpu, cpu, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST) == 0)
+	if (__atomic_load_n(&dmt->spinning, __ATOMIC_SEQ_CST) != 0)
+		pushed--;
+	if (pushed <= 0 || __atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST) == 0)
 		return;
 	__atomic_fetch_add(&dmt->work_gen, 1, __ATOMIC_SEQ_CST);
-	ma_futex_wake(&dmt->work_gen, want);
+	ma_futex_wake(&dmt->work_gen, pushed);
 }
 
 /* ---- node allocation: a free list that grows, never runs dry ---- */
@@ -605,6 +653,32 @@ item_done(struct dmt_node *node, int split)
 
 /* ---- workers ---- */
 
+/*
+ * Does this worker run on the CPU work was last submitted from? Then its
+ * spinning would keep the submitter (preempted by our wake-up, say) off
+ * its CPU until the spin ends: it sleeps instead.
+ */
+static inline int
+on_submit_cpu(struct data_mover_threads *dmt)
+{
+	int cpu = sched_getcpu();
+	return cpu >= 0 &&
+		cpu == __atomic_load_n(&dmt->submit_cpu, __ATOMIC_RELAXED);
+}
+
+/* The spinner stops spinning; more work queued goes to a sleeper. */
+static void
+spin_end(struct data_mover_threads *dmt)
+{
+	__atomic_store_n(&dmt->spinning, 0, __ATOMIC_SEQ_CST);
+	/* a producer that saw us spinning woke nobody for its item */
+	if (queue_nonempty(dmt) &&
+			__atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST) != 0) {
+		__atomic_fetch_add(&dmt->work_gen, 1, __ATOMIC_SEQ_CST);
+		ma_futex_wake(&dmt->work_gen, 1);
+	}
+}
+
 static void *
 worker(void *arg)
 {
@@ -612,24 +686,36 @@ worker(void *arg)
 	struct dmt_item it;
 	uint64_t idle_since = 0;
 	unsigned spins = 0;
+	int spinner = 0;	/* we hold dmt->spinning */
 
 	for (;;) {
 		if (queue_pop(dmt, &it) == 0) {
+			if (spinner) {
+				spinner = 0;
+				spin_end(dmt);
+			}
 			run_part(dmt, &it.op);
-			item_done(it.node, it.op.padding != 0);
+			item_done(it.node, (it.op.padding & PART_SPLIT) != 0);
 			idle_since = 0;
 			continue;
 		}
 		if (__atomic_load_n(&dmt->stop, __ATOMIC_ACQUIRE))
 			break;
 
-		/* nothing to do: spin a little, checking the clock rarely */
+		/* nothing to do: one worker spins a little, the others sleep */
 		if (idle_since == 0) {
 			idle_since = ma_now_ns();
 			spins = 0;
+			uint32_t zero = 0;
+			spinner = dmt->spin_ns != 0 && !on_submit_cpu(dmt) &&
+				__atomic_compare_exchange_n(&dmt->spinning,
+					&zero, 1, 0, __ATOMIC_SEQ_CST,
+					__ATOMIC_RELAXED);
 		}
-		if ((++spins & 63) != 0 ||
-				ma_now_ns() - idle_since < WORKER_SPIN_NS) {
+		/* the clock and the CPU are read every 64 pauses only */
+		if (spinner && ((++spins & 63) != 0 ||
+				(ma_now_ns() - idle_since < dmt->spin_ns &&
+				!on_submit_cpu(dmt)))) {
 			ma_pause();
 			if (MA_ON_VALGRIND())
 				sched_yield();
@@ -637,6 +723,10 @@ worker(void *arg)
 		}
 
 		__atomic_fetch_add(&dmt->sleepers, 1, __ATOMIC_SEQ_CST);
+		if (spinner) {
+			spinner = 0;
+			__atomic_store_n(&dmt->spinning, 0, __ATOMIC_SEQ_CST);
+		}
 		uint32_t gen = __atomic_load_n(&dmt->work_gen, __ATOMIC_SEQ_CST);
 		if (!queue_nonempty(dmt) &&
 				!__atomic_load_n(&dmt->stop, __ATOMIC_SEQ_CST))
@@ -644,6 +734,8 @@ worker(void *arg)
 		__atomic_fetch_sub(&dmt->sleepers, 1, __ATOMIC_SEQ_CST);
 		idle_since = 0;
 	}
+	if (spinner)
+		__atomic_store_n(&dmt->spinning, 0, __ATOMIC_SEQ_CST);
 	return NULL;
 }
 
@@ -717,6 +809,12 @@ threads_op_start(void *data, const struct vdm_operation *op,
 	node->waker.wake = NULL;
 	set_notifier(dmt, node, n);
 
+	/* large, plain, and ours to run: streamed (see run_part) */
+	uint32_t stream = 0;
+	if (size >= dmt->stream_min && op->type != VDM_OPERATION_FLUSH &&
+			(op_flags(op) & DMT_FLAGS) == 0)
+		stream = PART_STREAM;
+
 	size_t parts = 1;
 	if (size >= dmt->split_min && dmt->nthreads > 1 && op_splittable(op)) {
 		parts = dmt->nthreads;
@@ -734,6 +832,7 @@ threads_op_start(void *data, const struct vdm_operation *op,
 	struct dmt_item it;
 	it.node = node;
 	op_part(op, 0, parts > 1 ? chunk : size, parts > 1, &it.op);
+	it.op.padding |= stream;
 	if (queue_push(dmt, &it) != 0) {
 		if (n != NULL) {
 			n->notifier_used = FUTURE_NOTIFIER_NONE;
@@ -746,6 +845,7 @@ threads_op_start(void *data, const struct vdm_operation *op,
 		size_t off = pushed * chunk;
 		op_part(op, off, size - off < chunk ? size - off : chunk, 1,
 			&it.op);
+		it.op.padding |= stream;
 		if (queue_push(dmt, &it) != 0)
 			break;
 	}
@@ -759,6 +859,7 @@ threads_op_start(void *data, const struct vdm_operation *op,
 		size_t off = pushed * chunk;
 		struct vdm_operation rest;
 		op_part(op, off, size - off, 1, &rest);
+		rest.padding |= stream;
 		run_part(dmt, &rest);
 		MA_HB(&node->parts);
 		if (__atomic_sub_fetch(&node->parts, (uint32_t)(parts - pushed),
@@ -901,11 +1002,17 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 		DEFAULT_SPLIT_MIN);
 	if (dmt->split_min == 0)
 		dmt->split_min = 1;
+	dmt->stream_min = env_size("MINIASYNC_THREADS_STREAM_MIN",
+		ma_stream_plain_min());
+	dmt->submit_cpu = -1;
+	dmt->spin_ns = env_size("MINIASYNC_THREADS_SPIN_NS", WORKER_SPIN_NS);
 
 	MA_NOCHECK(&dmt->tail, sizeof(dmt->tail));
 	MA_NOCHECK(&dmt->head, sizeof(dmt->head));
 	MA_NOCHECK(&dmt->work_gen, sizeof(dmt->work_gen));
 	MA_NOCHECK(&dmt->sleepers, sizeof(dmt->sleepers));
+	MA_NOCHECK(&dmt->spinning, sizeof(dmt->spinning));
+	MA_NOCHECK(&dmt->submit_cpu, sizeof(dmt->submit_cpu));
 	MA_NOCHECK(&dmt->stop, sizeof(dmt->stop));
 	MA_NOCHECK(&dmt->free_lock, sizeof(dmt->free_lock));
 	MA_NOCHECK(&dmt->fn_memcpy, 3 * sizeof(void *));

@@ -17,6 +17,7 @@
 #include "stream.h"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -149,10 +150,53 @@ fill_lines_plain(char *dst, int c, size_t nlines)
 	memset(dst, c, nlines * LINE);
 }
 
+/*
+ * The size of the largest cache, from CPUID's cache descriptions (leaf 4 on
+ * Intel, 0x8000001D on AMD: the same layout), 0 when unknown.
+ */
+static size_t
+largest_cache(void)
+{
+	size_t best = 0;
+#if defined(__x86_64__)
+	const struct cpu_features *f = cpu_features();
+	unsigned leaf = 4;
+	unsigned a, b, c, d;
+	if (f->authentic_amd) {
+		/* 0x8000001D exists with the topology extensions */
+		if ((unsigned)__get_cpuid_max(0x80000000u, NULL) < 0x8000001Du)
+			return 0;
+		__cpuid(0x80000001u, a, b, c, d);
+		if (!(c & (1u << 22)))
+			return 0;
+		leaf = 0x8000001Du;
+	} else if ((unsigned)__get_cpuid_max(0, NULL) < 4u) {
+		return 0;
+	}
+	for (unsigned i = 0; i < 16; i++) {
+		__cpuid_count(leaf, i, a, b, c, d);
+		unsigned type = a & 0x1f;
+		if (type == 0)
+			break;
+		if (type == 2)
+			continue;	/* instructions only */
+		size_t ways = ((b >> 22) & 0x3ff) + 1;
+		size_t parts = ((b >> 12) & 0x3ff) + 1;
+		size_t line = (b & 0xfff) + 1;
+		size_t sets = (size_t)c + 1;
+		size_t sz = ways * parts * line * sets;
+		if (sz > best)
+			best = sz;
+	}
+#endif
+	return best;
+}
+
 static copy_lines_fn Copy_lines = copy_lines_plain;
 static fill_lines_fn Fill_lines = fill_lines_plain;
 static int Lines_cached = 1;	/* the line loop leaves the lines cached */
 static const char *Variant = "libc";
+static size_t Plain_stream_min = SIZE_MAX;
 
 static int
 env_is_zero(const char *name)
@@ -172,6 +216,16 @@ stream_init(void)
 		Fill_lines = fill_lines_sse2;
 		Lines_cached = 0;
 		Variant = "sse2";
+		/*
+		 * A copy whose source and destination together exceed the
+		 * largest cache evicts everything it writes before anyone
+		 * reads it back; streaming it saves reading the destination
+		 * lines in first (a third of the memory traffic).
+		 */
+		size_t llc = largest_cache();
+		Plain_stream_min = llc ? llc / 2 : (size_t)8 << 20;
+		if (Plain_stream_min < ((size_t)1 << 20))
+			Plain_stream_min = (size_t)1 << 20;
 	}
 	if (f->avx2 && !env_is_zero("PMEM_AVX")) {
 		Copy_lines = copy_lines_avx2;
@@ -184,6 +238,12 @@ stream_init(void)
 		Variant = "avx512";
 	}
 #endif
+}
+
+size_t
+ma_stream_plain_min(void)
+{
+	return Plain_stream_min;
 }
 
 const char *

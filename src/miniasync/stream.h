@@ -24,6 +24,14 @@ void ma_stream_fill(void *dst, int c, size_t n, int writeback);
 void ma_write_back(const void *p, size_t n);
 
 /*
+ * The size from which a plain (neither durable nor hinted) copy or fill is
+ * better streamed than cached: half the largest cache CPUID describes, at
+ * least 1 MiB (8 MiB when CPUID says nothing); SIZE_MAX when there are no
+ * streaming stores.
+ */
+size_t ma_stream_plain_min(void);
+
+/*
  * The instruction set picked at load time: "avx512", "avx2", "sse2" or
  * "libc" (not x86-64: ordinary copies, then a write-back). PMEM_AVX512F=0
  * rules out AVX-512 and PMEM_AVX=0 rules out AVX2, as for libpmem2.

@@ -4,7 +4,9 @@
  * VDM_F_NO_CACHE_HINT: the mover declares both, and every operation that
  * carries them (the streaming copy and fill of the default functions, the
  * write-back after a replacement function or an overlapping move) leaves
- * exactly the right bytes: every length 0..2 KiB at several alignments,
+ * exactly the right bytes; so do plain operations (no flag), which the
+ * mover streams from MINIASYNC_THREADS_STREAM_MIN bytes (the *_plain
+ * variants set it to 0, so that every one of them streams): every length 0..2 KiB at several alignments,
  * and sizes above 1 MiB that the mover splits across its workers, with
  * guard bytes on both sides.
  *
@@ -41,6 +43,7 @@ static const uint64_t flag_sets[] = {
 	VDM_F_MEM_DURABLE,
 	VDM_F_NO_CACHE_HINT,
 	VDM_F_MEM_DURABLE | VDM_F_NO_CACHE_HINT,
+	0,	/* plain: streamed from stream_min bytes */
 };
 #define NFLAGS (sizeof(flag_sets) / sizeof(flag_sets[0]))
 
@@ -258,6 +261,31 @@ expected_variant(const char *wanted)
 	return f->sse2 ? "sse2" : "libc";
 }
 
+/*
+ * The size from which plain operations stream: half the largest cache
+ * CPUID describes. glibc reads the same CPUID leaves for sysconf, so where
+ * it answers, the two must agree.
+ */
+static void
+check_plain_min(void)
+{
+	size_t m = ma_stream_plain_min();
+	printf("plain operations stream from %zu bytes\n", m);
+	if (strcmp(ma_stream_variant(), "libc") == 0) {
+		CHECK_EQ(m, SIZE_MAX);
+		return;
+	}
+	CHECK(m >= ((size_t)1 << 20));
+	CHECK(m <= ((size_t)1 << 32));
+#ifdef _SC_LEVEL3_CACHE_SIZE
+	long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+	long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+	long big = l3 > l2 ? l3 : l2;
+	if (big >= (2l << 20))
+		CHECK_EQ(m, (size_t)big / 2);
+#endif
+}
+
 static void
 movers(void)
 {
@@ -327,6 +355,7 @@ main(int argc, char *argv[])
 		cpu_flush_kind_name(cpu_flush_kind()));
 	if (strcmp(exp, ma_stream_variant()) != 0)
 		FAIL("variant %s, expected %s", ma_stream_variant(), exp);
+	check_plain_min();
 
 	/* counters the workers update atomically (helgrind cannot tell) */
 	VALGRIND_HG_DISABLE_CHECKING(&user_calls, sizeof(user_calls));

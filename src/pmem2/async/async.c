@@ -267,6 +267,7 @@ wop_new(struct pmem2_async *as, unsigned pflags)
 	w->nparts = 0;
 	w->ncreated = 0;
 	w->parts = NULL;
+	w->req.announced = 0;
 	w->prev = NULL;
 	pthread_mutex_lock(&as->lock);
 	w->next = as->live;
@@ -530,6 +531,9 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 	w->nleft = 0;
 	w->flushed = as->gran == PMEM2_GRANULARITY_CACHE_LINE && durable &&
 		!w->skip_flush;	/* each part is written back as it finishes */
+	/* a sync gathering a batch waits for this copy (group commit) */
+	if (as->gran == PMEM2_GRANULARITY_PAGE && durable && len != 0)
+		pmem2_syncer_announce(as->syncer, &w->req);
 	for (unsigned i = 0; i < w->nparts; i++)
 		if (wop_make_part(w, op, i))
 			break;	/* no memory: retried as parts finish */
@@ -667,6 +671,8 @@ wop_finish(struct wop *w, const struct vdm_operation *op,
 	struct pmem2_async *as = w->as;
 
 	op_output(op, out, w->result);
+	if (w->req.announced)	/* failed before its sync request */
+		pmem2_syncer_withdraw(as->syncer, &w->req);
 	pthread_mutex_lock(&as->lock);
 	if (w->prev)
 		w->prev->next = w->next;
@@ -986,8 +992,12 @@ pmem2_async_map_fini(struct pmem2_map *map)
 	 */
 	asyncs_remove(as);
 	pthread_mutex_lock(&as->lock);
-	for (struct wop *w = as->live; w != NULL; w = w->next)
+	for (struct wop *w = as->live; w != NULL; w = w->next) {
 		wop_drain(w);
+		/* no sync request will follow: no gathering may wait for it */
+		if (w->req.announced)
+			pmem2_syncer_withdraw(as->syncer, &w->req);
+	}
 	pthread_mutex_unlock(&as->lock);
 	if (as->syncer)
 		pmem2_syncer_delete(as->syncer);

@@ -74,6 +74,7 @@ struct pmem2_sync_req {
 	int done;		/* under the syncer's lock: err is final */
 	int err;		/* 0 or -errno of the sync */
 	int earlier;		/* err is an earlier sync's (sticky) error */
+	int announced;		/* counted in the syncer's `announced` */
 	struct future_waker waker;	/* called when done; wake NULL: none */
 };
 
@@ -96,6 +97,14 @@ int pmem2_syncer_start(struct pmem2_syncer *s);
 void pmem2_syncer_fork_prepare(struct pmem2_syncer *s);
 void pmem2_syncer_fork_parent(struct pmem2_syncer *s);
 void pmem2_syncer_fork_child(struct pmem2_syncer *s);
+/*
+ * Tells the syncer that req will be submitted once a mover has written its
+ * bytes: a gathering batch waits for it (see gather() in syncer.c). Every
+ * announced req must later be submitted or withdrawn.
+ */
+void pmem2_syncer_announce(struct pmem2_syncer *s, struct pmem2_sync_req *req);
+/* The announced req will not be submitted after all (no-op if not). */
+void pmem2_syncer_withdraw(struct pmem2_syncer *s, struct pmem2_sync_req *req);
 /*
  * Queues req for [addr, addr+len): it completes with the first sync that
  * starts after this call. n (may be NULL) gives the waker to call then.

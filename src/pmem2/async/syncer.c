@@ -55,6 +55,7 @@ struct pmem2_syncer {
 	int idle;		/* the worker sleeps on cv */
 	int gathering;		/* the worker waits for a batch to form */
 	int kick;		/* a poller came back: start the sync now */
+	unsigned announced;	/* requests a mover is still writing for */
 	uint64_t nsubmit;	/* requests ever queued */
 	long long last_submit_ns;	/* when the latest request came */
 	long long gap_ns;	/* longest gap between requests of a batch */
@@ -243,6 +244,15 @@ do_sync(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi)
  * With the lock held. The cap is well above the time a poller takes to
  * write a batch of 32 pages (50-200 us here) and far below the sync itself.
  *
+ * With another mover than the default, the poller comes back long before
+ * the batch is written: the mover's workers finish the copies one by one,
+ * and each request arrives only when its copy is done. Those requests are
+ * announced when their copy starts; while any is outstanding, neither the
+ * kick nor a quiet spell ends the gathering, only the last announced
+ * request (or the cap). Otherwise a sync would start after the first copy
+ * or two, and the stores of the rest into pages that sync is cleaning
+ * would wait for it in their write faults: one sync per copy or two.
+ *
  * The quiet spell is GATHER_QUIET_NS, or four times the longest gap between
  * two requests of the last batch when that is longer (up to GATHER_GAP_MAX_NS
  * per gap): a poller that is slow between requests (descheduled on a busy
@@ -271,7 +281,7 @@ gather(struct pmem2_syncer *s)
 		quiet = GATHER_QUIET_NS;
 
 	s->gathering = 1;
-	while (!s->kick && !s->stop) {
+	while (!(s->kick && s->announced == 0) && !s->stop) {
 		long long now = mono_ns();
 		if (now - start >= GATHER_MAX_NS)
 			break;
@@ -283,7 +293,8 @@ gather(struct pmem2_syncer *s)
 		struct timespec ts = { (time_t)(until / 1000000000LL),
 			(long)(until % 1000000000LL) };
 		int ret = pthread_cond_timedwait(&s->cv, &s->lock, &ts);
-		if (ret == ETIMEDOUT && s->nsubmit == seen)
+		if (ret == ETIMEDOUT && s->nsubmit == seen &&
+				s->announced == 0)
 			break;	/* quiet: nobody is adding to the batch */
 		seen = s->nsubmit;
 	}
@@ -477,6 +488,8 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	if (n != NULL && n->waker.wake != NULL)
 		req->waker = n->waker;
 
+	int announced = req->announced;
+	req->announced = 0;
 	long long now = mono_ns();
 	pthread_mutex_lock(&s->lock);
 	/* after a fork the worker is gone until a request needs it */
@@ -484,6 +497,8 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	if (ret) {
 		req->err = ret;
 		req->done = 1;
+		if (announced)
+			s->announced--;
 		pthread_mutex_unlock(&s->lock);
 		if (n != NULL)
 			n->notifier_used = FUTURE_NOTIFIER_NONE;
@@ -491,6 +506,8 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	}
 	req->gen = s->started + 1;
 	s->nsubmit++;
+	if (announced)
+		s->announced--;
 	/* the pace of a batch: gaps between requests while one gathers */
 	if (s->gathering) {
 		long long gap = now - s->last_submit_ns;
@@ -505,13 +522,36 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	else
 		s->head = req;
 	s->tail = req;
-	if (s->idle)
+	if (s->idle || (s->gathering && s->kick && s->announced == 0))
 		pthread_cond_signal(&s->cv);
 	pthread_mutex_unlock(&s->lock);
 
 	if (n != NULL)
 		n->notifier_used = req->waker.wake ? FUTURE_NOTIFIER_WAKER :
 			FUTURE_NOTIFIER_NONE;
+}
+
+void
+pmem2_syncer_announce(struct pmem2_syncer *s, struct pmem2_sync_req *req)
+{
+	pthread_mutex_lock(&s->lock);
+	s->announced++;
+	pthread_mutex_unlock(&s->lock);
+	req->announced = 1;
+}
+
+void
+pmem2_syncer_withdraw(struct pmem2_syncer *s, struct pmem2_sync_req *req)
+{
+	if (!req->announced)
+		return;
+	req->announced = 0;
+	pthread_mutex_lock(&s->lock);
+	s->announced--;
+	/* it may have been the last one a gathering waited for */
+	if (s->gathering && s->announced == 0)
+		pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->lock);
 }
 
 int
