@@ -24,13 +24,14 @@
 
 static struct runtime *Rt;
 
-/* TSan refuses new threads in the child of a threaded process by default */
-const char *__tsan_default_options(void);
-const char *
-__tsan_default_options(void)
-{
-	return "die_after_fork=0";
-}
+/* ThreadSanitizer does not support new threads in a threaded parent's child */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
 
 static enum vdm_operation_result
 wait_op(struct vdm_operation_future *f)
@@ -156,6 +157,10 @@ run(struct vdm *vdm, const char *name, int small_only)
 int
 main(void)
 {
+#ifdef UNDER_TSAN
+	SKIP("ThreadSanitizer cannot follow threads started in the child of a "
+		"threaded process (gcc's dies, clang's needs die_after_fork=0)");
+#endif
 	Rt = runtime_new();
 	CHECK(Rt);
 	run(NULL, "default mover", 0);
