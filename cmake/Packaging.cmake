@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # CPack: three Debian packages from the install() components.
-#   pmem2async        runtime: libpmem2.so.1, libminiasync.so.0
+#   pmem2async        runtime: libpmem2.so.1, libminiasync.so.0 (and, with
+#                     libfabric, libpmem2rep.so.0)
 #   pmem2async-dev    headers, .so links, static archives, pkg-config,
 #                     CMake package configs, man pages (3, 7)
 #   pmem2async-tools  pmem2cp, pmem2bench and their man pages (1)
@@ -30,6 +31,9 @@ if(PMEM2_HAVE_URING)
 endif()
 if(PMEM2_HAVE_NDCTL)
 	string(APPEND _deps ", libndctl6, libdaxctl1")
+endif()
+if(PMEM2_HAVE_FABRIC)	# libpmem2rep.so.0 (runtime), pmem2-replicad (tools)
+	string(APPEND _deps ", libfabric1, libssl3")
 endif()
 
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME pmem2async)

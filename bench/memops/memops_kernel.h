@@ -189,7 +189,7 @@ struct mk_case {
 	size_t size;
 };
 
-static const size_t Mk_sizes[] = { 64, 256, 1024, 4096, 16384, 65536,
+static const size_t Mk_sizes[] = { 64, 128, 256, 512, 1024, 4096, 16384, 65536,
 	262144, (size_t)2 << 20, (size_t)16 << 20, (size_t)256 << 20 };
 #define MK_NSIZES (sizeof(Mk_sizes) / sizeof(Mk_sizes[0]))
 

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <libpmem2.h>
 
@@ -168,17 +169,21 @@ run_copies(struct target *t)
 static void
 run_overlaps(struct target *t)
 {
-	static const size_t lens[] = { 1, 33, 100, 256, 257, 300, 1000, 4100,
-		70000, (1 << 20) + 7 };
+	static const size_t lens[] = { 1, 8, 33, 48, 100, 256, 257, 300, 1000,
+		4100, 70000, (1 << 20) + 7 };
 	static const long shifts[] = { 1, 7, 8, 63, 64, 65, 200, 255, 256,
 		257, 1000, 5000 };
 	static const unsigned fls[] = { 0, PMEM2_F_MEM_NONTEMPORAL,
 		PMEM2_F_MEM_TEMPORAL, PMEM2_F_MEM_NOFLUSH };
+	/* destination offsets in a line: 8 and 24 are 8-byte aligned */
+	static const size_t das[] = { 0, 8, 37, 13, 24, 52 };
+	size_t nda = Quick ? 3 : 6;
 	size_t base = (size_t)8 << 20;
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
 		for (size_t s = 0; s < sizeof(shifts) / sizeof(shifts[0]); s++)
 			for (size_t f = 0; f < 4; f++)
-				for (size_t da = 0; da < 64; da += Quick ? 37 : 13) {
+				for (size_t di = 0; di < nda; di++) {
+					size_t da = das[di];
 					one_overlap(t, base + da, shifts[s],
 						lens[i], fls[f]);
 					one_overlap(t, base + da, -shifts[s],
@@ -258,9 +263,22 @@ check_variant(void)
 	if (strcmp(exp, pmem2_memops_variant()) != 0)
 		FAIL("running variant %s, expected %s",
 			pmem2_memops_variant(), exp);
+	/* the CPU profile: named by PMEM2_CPU_PROFILE, else by vendor */
+	const char *prof = getenv("PMEM2_CPU_PROFILE");
+	if (!prof || (strcmp(prof, "intel") != 0 && strcmp(prof, "amd") != 0))
+		prof = cpu_features()->authentic_amd ? "amd" : "intel";
+	printf("cpu profile %s (expected %s), small copies NT %d\n",
+		pmem2_memops_profile(), prof, pmem2_small_nt);
+	if (strcmp(prof, pmem2_memops_profile()) != 0)
+		FAIL("cpu profile %s, expected %s", pmem2_memops_profile(),
+			prof);
+	int amd = strcmp(prof, "amd") == 0;
+	CHECK_EQ(pmem2_small_nt, amd);
 	const char *v = getenv("PMEM_MOVNT_THRESHOLD");
 	if (v && atoll(v) >= 0)
 		CHECK_EQ(pmem2_movnt_threshold, atoll(v));
+	else
+		CHECK_EQ(pmem2_movnt_threshold, amd ? 0 : 256);
 	v = getenv("PMEM_WC_WORKAROUND");
 	if (v && (strcmp(v, "0") == 0 || strcmp(v, "1") == 0))
 		CHECK_EQ(pmem2_wc_workaround, atoi(v));
@@ -339,6 +357,19 @@ check_persistence(struct target *t)
 	p(outside, sizeof(outside));
 	f(outside, sizeof(outside));
 	CHECK_EQ(errno, 12345);
+	if (t->g == PMEM2_GRANULARITY_PAGE) {
+		/* a page nobody maps: msync fails with ENOMEM, the gap is
+		 * skipped, errno kept (the slow path) */
+		long pg = sysconf(_SC_PAGESIZE);
+		char *hole = mmap(NULL, (size_t)pg, PROT_READ,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(hole != MAP_FAILED);
+		CHECK(munmap(hole, (size_t)pg) == 0);
+		p(hole + 5, 100);
+		CHECK_EQ(errno, 12345);
+		pmem2_get_memset_fn(t->map)(t->base + 3, 0x22, 10, 0);
+		CHECK_EQ(errno, 12345);
+	}
 	CHECK_EQ(t->base[100], 0x11);
 }
 

@@ -13,10 +13,19 @@
  * the persist function does. Every written byte must have been reported
  * stored (the hooks cover the writes), no byte outside the destination may
  * be reported or changed. persist, and flush+drain, make user stores durable.
+ *
+ * Then the instruction mix the CPU profile (PMEM2_CPU_PROFILE, or CPUID)
+ * chose, per size class, from the hooks' counts: e.g. the amd profile
+ * makes an aligned 256-byte copy with non-temporal stores and no
+ * write-back, the intel profile with ordinary stores and write-backs.
  */
 #include <stdint.h>
 #include "rutil.h"
 #include "pcheck.h"
+
+/* libpmem2 internals (the checked build is linked statically) */
+const char *pmem2_memops_variant(void);
+const char *pmem2_memops_profile(void);
 
 static struct rt_map m;
 static pmem2_memcpy_fn f_memcpy;
@@ -65,6 +74,132 @@ reset_around(void *dst, size_t len)
 		len + 2 * GUARD);
 }
 
+/* what one call reported: each field 0 (none) or 1 (some) */
+struct mix {
+	int store, nt, flush, fence, sync;
+};
+
+static void
+expect_mix(const char *what, size_t len, size_t off, unsigned flags,
+	struct mix want)
+{
+	struct pcheck_counts c;
+	pcheck_counts(&c);
+	struct mix got = { c.store > 0, c.nt_store > 0, c.flush > 0,
+		c.fence > 0, c.sync > 0 };
+	if (memcmp(&got, &want, sizeof(got)) != 0)
+		FAIL("profile %s, %s: %s len %zu at line+%zu flags %#x: "
+			"stores %d nt %d write-backs %d fences %d syncs %d, "
+			"wanted %d %d %d %d %d", pmem2_memops_profile(),
+			pmem2_memops_variant(), what, len, off, flags,
+			got.store, got.nt, got.flush, got.fence, got.sync,
+			want.store, want.nt, want.flush, want.fence, want.sync);
+	if (c.fence > 1)
+		FAIL("%s len %zu: %llu fences, wanted one", what, len,
+			(unsigned long long)c.fence);
+	nchecked++;
+}
+
+/* one memcpy and one memset of len at base+off (off: from a line start) */
+static void
+mix_case(unsigned char *base, const unsigned char *src, size_t len,
+	size_t off, unsigned flags, struct mix want)
+{
+	unsigned char *dst = base + off;
+	reset_around(dst, len);
+	f_memcpy(dst, src, len, flags);
+	expect_mix("memcpy", len, off, flags, want);
+	reset_around(dst, len);
+	f_memset(dst, 0x3c, len, flags);
+	expect_mix("memset", len, off, flags, want);
+}
+
+/*
+ * The stores the profile picks per size class, on a map of granularity
+ * gran. Only for the default instruction set (AVX-512 with a write-back
+ * instruction) and thresholds: other variants have other small limits.
+ */
+static void
+check_mix(int gran, unsigned char *base, const unsigned char *src)
+{
+	const char *want_prof = getenv("PMEM2_CPU_PROFILE");
+	if (want_prof && (strcmp(want_prof, "intel") == 0 ||
+			strcmp(want_prof, "amd") == 0) &&
+			strcmp(want_prof, pmem2_memops_profile()) != 0)
+		FAIL("PMEM2_CPU_PROFILE=%s, but the profile is %s", want_prof,
+			pmem2_memops_profile());
+	static const char *const knobs[] = { "PMEM_MOVNT_THRESHOLD",
+		"PMEM_NO_MOVNT", "PMEM_AVX512F", "PMEM_AVX", "PMEM_MOVDIR64B",
+		"PMEM_NO_CLWB", "PMEM_NO_CLFLUSHOPT" };
+	for (size_t i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++)
+		if (getenv(knobs[i])) {
+			printf("instruction mix not checked: %s is set\n",
+				knobs[i]);
+			return;
+		}
+	if (strcmp(pmem2_memops_variant(), "avx512/clwb") != 0) {
+		printf("instruction mix not checked: variant %s\n",
+			pmem2_memops_variant());
+		return;
+	}
+	int amd = strcmp(pmem2_memops_profile(), "amd") == 0;
+	const struct mix T = { 1, 0, 1, 1, 0 };	/* stores + write-back */
+	const struct mix N = { 0, 1, 0, 1, 0 };	/* NT stores only */
+	const struct mix TN = { 1, 1, 1, 1, 0 };	/* NT body, T ends */
+
+	if (gran == PMEM2_GRANULARITY_PAGE) {
+		/* PAGE: msync after ordinary stores, or NT on intel at 2 MiB */
+		const struct mix P = { 1, 0, 0, 0, 1 };
+		const struct mix PN = { 0, 1, 0, 1, 1 };
+		size_t big = (size_t)2 << 20;	/* more than main's source */
+		unsigned char *bsrc = malloc(big);
+		CHECK(bsrc != NULL);
+		memset(bsrc, 0x77, big);
+		mix_case(base, bsrc, 4096, 0, 0, P);
+		mix_case(base, bsrc, big, 0, 0, amd ? P : PN);
+		free(bsrc);
+		printf("instruction mix of profile %s checked (PAGE)\n",
+			pmem2_memops_profile());
+		return;
+	}
+	if (gran != PMEM2_GRANULARITY_CACHE_LINE)
+		return;
+
+	/* aligned, below a line: 8-byte NT stores on amd */
+	static const size_t sub[] = { 8, 16, 56 };
+	for (size_t i = 0; i < 3; i++)
+		mix_case(base, src, sub[i], 0, 0, amd ? N : T);
+	/* whole lines up to the small limit (256 B) */
+	static const size_t lines[] = { 64, 128, 192, 256 };
+	for (size_t i = 0; i < 4; i++)
+		mix_case(base, src, lines[i], 0, 0, amd ? N : T);
+	/* above the small limit: NT on both */
+	mix_case(base, src, 4096, 0, 0, N);
+	mix_case(base, src, 65536, 0, 0, N);
+	/* unaligned pieces below a line stay ordinary stores + write-back */
+	mix_case(base, src, 7, 1, 0, T);
+	mix_case(base, src, 12, 4, 0, T);
+	/*
+	 * Not line aligned: NT body; the partial end lines streamed with
+	 * 8-byte stores on amd when d and n are multiples of 8, else
+	 * ordinary stores written back.
+	 */
+	mix_case(base, src, 200, 8, 0, amd ? N : T);
+	mix_case(base, src, 1000, 8, 0, amd ? N : TN);
+	mix_case(base, src, 200, 1, 0, amd ? TN : T);
+	mix_case(base, src, 1000, 4, 0, TN);
+	mix_case(base, src, 1000, 8, PMEM2_F_MEM_NONTEMPORAL, amd ? N : TN);
+	/* the hints win over the profile */
+	mix_case(base, src, 256, 0, PMEM2_F_MEM_TEMPORAL, T);
+	mix_case(base, src, 4096, 0, PMEM2_F_MEM_TEMPORAL, T);
+	mix_case(base, src, 256, 0, PMEM2_F_MEM_NONTEMPORAL, amd ? N : T);
+	/* NOFLUSH: ordinary stores, no write-back, no fence */
+	const struct mix S = { 1, 0, 0, 0, 0 };
+	mix_case(base, src, 256, 0, PMEM2_F_MEM_NOFLUSH, S);
+	printf("instruction mix of profile %s checked\n",
+		pmem2_memops_profile());
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -107,6 +242,7 @@ main(int argc, char *argv[])
 		src[i] = (unsigned char)rt_rand(&seed);
 
 	unsigned char *base = m.addr;
+	check_mix(gran, base + GUARD, src);	/* GUARD: a whole number of lines */
 	for (unsigned flags = 0; flags <= PMEM2_F_MEM_VALID_FLAGS; flags++) {
 		for (size_t li = 0; li < nlens; li++) {
 			size_t len = lens[li];

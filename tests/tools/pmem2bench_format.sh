@@ -25,8 +25,13 @@ grep -q "unknown suite 'nosuchsuite'" "$T/err" || fail "unknown suite message"
 "$B" --quick limits --csv "$T/r.csv" --json "$T/r.json" --plot "$T/r.svg" \
 	>"$T/table" 2>"$T/log"
 cat "$T/table"
-head -3 "$T/table" | grep -q '^suite  *benchmark  *value  *unit  *reference  *ref value  *ratio$' ||
+head -4 "$T/table" | grep -q '^suite  *benchmark  *value  *unit  *reference  *ref value  *ratio$' ||
 	fail "table header"
+# the CPU (CPUID) and the memory-function profile it gets, above the table
+head -1 "$T/table" | grep -Eq '^# cpu: .* family [0-9]+ model [0-9]+\); memory-function profile: (intel|amd) \(from (cpuid|PMEM2_CPU_PROFILE)\)$' ||
+	fail "cpu line"
+PMEM2_CPU_PROFILE=intel "$B" --quick limits 2>/dev/null | head -1 |
+	grep -q 'profile: intel (from PMEM2_CPU_PROFILE)$' || fail "cpu line, forced profile"
 grep -Eq '^limits +[a-z0-9]+ stream copy 4MiB +[0-9.]+ +GB/s +glibc memcpy +[0-9.]+ +[0-9.]+x$' \
 	"$T/table" || fail "table row"
 # every row of the table has the same width up to its ratio column

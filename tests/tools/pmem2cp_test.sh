@@ -165,6 +165,25 @@ src" ] || { ls -A "$T"; fail "something was created"; }
 	as_user "$P" "$T/src" "$T/ro/new" >"$T/out" 2>"$T/err"
 	[ $? -eq 4 ] || fail "DST in a read-only directory"
 	err_is "cannot open '$T/ro/new' for writing: Permission denied$"
+	# a DST we may write, in a directory we may not: the message names
+	# the directory (where the replacement must go), not DST
+	chmod 0755 "$T/ro" && chmod 0666 "$T/ro/dst" && chmod 0555 "$T/ro"
+	as_user "$P" "$T/src" "$T/ro/dst" >"$T/out" 2>"$T/err"
+	[ $? -eq 4 ] || { cat "$T/err"; fail "writable DST in a read-only directory"; }
+	err_is "cannot replace '$T/ro/dst': cannot create a file in its directory '$T/ro' \(--in-place writes into DST instead\): Permission denied$"
+	[ ! -s "$T/ro/dst" ] || fail "DST changed"
+	# another user's writable DST in a sticky directory cannot be renamed
+	# over: refused before the copy (it failed after it, exit 1), DST kept
+	mkdir "$T/sticky" && chmod 1777 "$T/sticky" && echo old >"$T/sticky/dst" &&
+		chmod 0666 "$T/sticky/dst"
+	as_user "$P" "$T/src" "$T/sticky/dst" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 4 ] || { cat "$T/err"; fail "sticky directory: exit $rc, expected 4"; }
+	err_is "cannot replace '$T/sticky/dst': it belongs to another user in the sticky directory '$T/sticky' \(--in-place writes into DST instead\): Operation not permitted$"
+	[ "$(cat "$T/sticky/dst")" = old ] || fail "sticky directory: DST changed"
+	[ "$(ls -A "$T/sticky")" = dst ] || fail "sticky directory: something left behind"
+	as_user "$P" -q --in-place "$T/src" "$T/sticky/dst" || fail "sticky directory: --in-place"
+	cmp -s "$T/src" "$T/sticky/dst" || fail "sticky directory: --in-place copy differs"
 	;;
 no_space)
 	gen "$T/src" $((4 * 1048576))
@@ -175,6 +194,13 @@ no_space)
 	err_is "not enough space for '$T/dst': 4194304 bytes needed: File too large$"
 	[ ! -e "$T/dst" ] || fail "a short DST was left behind"
 	[ ! -s "$T/out" ] || fail "a summary was printed for a failed copy"
+	# a limit SRC fits under, though not rounded up to a page: no refusal
+	# ("1049600 bytes needed: File too large" under a 1050624-byte limit)
+	gen "$T/src2" $((1025 * 1024))
+	( ulimit -f 1026; exec "$P" -q "$T/src2" "$T/dst" ) 2>"$T/err" ||
+		{ cat "$T/err"; fail "a SRC within the size limit was refused"; }
+	cmp -s "$T/src2" "$T/dst" || fail "copy within the size limit differs"
+	rm -f "$T/dst" "$T/src2"
 	# from a pipe: fails when DST must grow past the limit
 	( ulimit -f 2048; cat "$T/src" | PMEM2CP_STREAM_WINDOW=1048576 "$P" - "$T/dst" ) \
 		>"$T/out" 2>"$T/err"
@@ -526,6 +552,90 @@ enospc_ext4)
 	[ "$(ls -A "$TD/fs" | grep -v lost+found)" = dst ] || { ls -A "$TD/fs"; fail "files left behind"; }
 	free1=$(df --output=avail "$TD/fs" | tail -1)
 	[ "$free1" -ge $((free0 - 64)) ] || fail "space not given back: $free0 KiB free before, $free1 after"
+	# --in-place: refused up front, DST stays as it was and the space
+	# comes back (posix_fallocate had grown it to fill the file system)
+	run 5 --in-place "$TD/big" "$TD/fs/dst"
+	err_is "not enough space for '$TD/fs/dst': 31457280 bytes needed: No space left on device$"
+	cmp -s "$TD/keep" "$TD/fs/dst" || fail "--in-place: ENOSPC changed DST (now $(stat -c %s "$TD/fs/dst") bytes)"
+	free1=$(df --output=avail "$TD/fs" | tail -1)
+	[ "$free1" -ge $((free0 - 64)) ] || fail "--in-place: space not given back: $free0 KiB free before, $free1 after"
+	# from a pipe it fails once part is written: what was written stays,
+	# the space allocated and not written goes back
+	head -c $((20 * 1048576)) "$TD/big" | PMEM2CP_STREAM_WINDOW=1048576 run 5 --in-place - "$TD/fs/dst"
+	n=$(stat -c %s "$TD/fs/dst")
+	cmp -s -n "$n" "$TD/big" "$TD/fs/dst" || fail "--in-place pipe: DST is not a prefix of the input"
+	full=$(sed -n 's/.*full after \([0-9]*\) bytes.*/\1/p' "$T/err")
+	[ "$n" = "$full" ] || fail "--in-place pipe: DST of $n bytes, but $full were written"
+	;;
+closed_stdio)
+	# a closed stdout (or stdin) must not become DST's descriptor: the
+	# summary was printed into an --in-place DST, after its sync, exit 0
+	gen "$T/src" 300000
+	for redir in ">&-" "<&- >&-" ">&- 2>&-"; do
+		gen "$T/dst" 100
+		eval '"$P" --in-place "$T/src" "$T/dst"' "$redir"
+		rc=$?
+		[ $rc -eq 0 ] || fail "--in-place with $redir: exit $rc"
+		cmp -s "$T/src" "$T/dst" || fail "--in-place with $redir: DST differs from SRC"
+		gen "$T/dst" 100
+		eval '"$P" --in-place - "$T/dst" <"$T/src"' "${redir#<&- }"
+		cmp -s "$T/src" "$T/dst" || fail "--in-place from stdin with ${redir#<&- }: DST differs"
+		rm -f "$T/dst"
+		eval '"$P" "$T/src" "$T/dst"' "$redir" || fail "new DST with $redir"
+		cmp -s "$T/src" "$T/dst" || fail "new DST with $redir: differs"
+	done
+	# a closed standard input is no empty stream: DST stays as it was
+	echo old >"$T/dst"
+	"$P" - "$T/dst" <&- >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc -eq 3 ] || { cat "$T/err"; fail "closed stdin: exit $rc, expected 3"; }
+	err_is "cannot stat 'standard input': Bad file descriptor$"
+	[ "$(cat "$T/dst")" = old ] || fail "closed stdin changed DST"
+	;;
+dir_renamed)
+	# DST's directory renamed during the copy, then a signal: the cleanup
+	# finds its file through the directory it opened, not by the old path
+	# (which left the temporary behind, and with --in-place deleted a file
+	# someone else had since put at that path)
+	gen "$TD/src" $((3 * 1048576))
+	launch=(env --default-signal=INT)
+	env --default-signal=INT true 2>/dev/null || launch=(env)
+	for mode in named in-place; do
+		rm -rf "$TD/d" "$TD/d2"
+		mkdir "$TD/d"
+		args=(--chunk 64k)
+		if [ $mode = named ]; then
+			echo old >"$TD/d/dst"
+			export PMEM2CP_NO_TMPFILE=1
+		else
+			args+=(--in-place)
+		fi
+		mkfifo "$TD/fifo"
+		"${launch[@]}" "$P" "${args[@]}" - "$TD/d/dst" <"$TD/fifo" >"$T/out" 2>"$T/err" &
+		pid=$!
+		exec 3>"$TD/fifo"
+		head -c 1048576 "$TD/src" >&3
+		sleep 0.3
+		mv "$TD/d" "$TD/d2"
+		mkdir "$TD/d"
+		echo precious >"$TD/d/dst"
+		kill -s TERM $pid
+		sleep 0.1
+		exec 3>&-
+		wait $pid
+		rc=$?
+		rm -f "$TD/fifo"
+		unset PMEM2CP_NO_TMPFILE
+		[ $rc -gt 128 ] || { cat "$T/err"; fail "$mode: exit $rc, not killed"; }
+		[ "$(cat "$TD/d/dst" 2>/dev/null)" = precious ] ||
+			fail "$mode: a file at DST's old path was removed"
+		if [ $mode = named ]; then
+			[ "$(ls -A "$TD/d2")" = dst ] || { ls -A "$TD/d2"; fail "named: temporary left behind"; }
+			[ "$(cat "$TD/d2/dst")" = old ] || fail "named: DST changed"
+		else
+			[ -z "$(ls -A "$TD/d2")" ] || { ls -A "$TD/d2"; fail "in-place: the new DST was left"; }
+		fi
+	done
 	;;
 *)
 	fail "unknown case"

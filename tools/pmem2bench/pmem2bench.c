@@ -22,6 +22,7 @@
 
 #include "bench.h"
 #include "plot.h"
+#include "common/cpu_profile.h"
 
 struct pmem2bench_suite {
 	const char *name;
@@ -282,6 +283,18 @@ main(int argc, char *argv[])
 		ntodo == 1 ? "" : "s", repeat > 1 ? " (repeated)" : "",
 		bench_now() - t0, failed ? " (some failed)" : "");
 
+	/*
+	 * The CPU by CPUID (the /proc/cpuinfo name in the table's header can
+	 * be a hypervisor's generic one) and the libpmem2 tuning it gets.
+	 */
+	struct cpu_ident id;
+	cpu_ident_get(&id);
+	const char *from;
+	const struct cpu_profile *prof = cpu_profile_choose(&from);
+	printf("# cpu: %s (%s family %u model %u); memory-function profile: "
+		"%s (from %s)\n", id.brand[0] ? id.brand : "unknown",
+		id.vendor[0] ? id.vendor : "?", id.family, id.model,
+		prof->name, from);
 	/* which streaming copy the "limit" references used */
 	bench_print_table(stdout);
 	printf("# streaming-copy limit: %s\n", bench_stream_copy_variant());

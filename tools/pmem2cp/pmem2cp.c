@@ -22,6 +22,9 @@
 #define PMEM2_USE_MINIASYNC 1
 #include <libminiasync.h>
 #include <libpmem2.h>
+#ifdef PMEM2CP_HAVE_REPLICA
+#include <libpmem2rep.h>
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -92,9 +95,41 @@ struct options {
 	int verify;
 	int quiet;
 	int in_place;
+	/* --replica HOST:PORT (repeatable) with --key-file: libpmem2rep */
+#define MAX_REPLICAS 8
+	const char *replicas[MAX_REPLICAS];
+	size_t nreplicas;
+	const char *key_file;
 };
 
 static const char *prog = "pmem2cp";
+
+/* standard input was closed when we started (see guard_std_fds()) */
+static int stdin_closed;
+
+/*
+ * A closed descriptor 0, 1 or 2 would be the next file we open -- DST,
+ * with --in-place -- and the summary or an error would be written into it.
+ * /dev/null takes their place; a closed standard input is remembered, so
+ * that "-" is still refused rather than read as an empty stream.
+ */
+static int
+guard_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+		if (n != fd) {
+			if (n >= 0)
+				close(n);
+			return -1;
+		}
+		if (fd == 0)
+			stdin_closed = 1;
+	}
+	return 0;
+}
 
 static void
 errmsg(const char *fmt, ...)
@@ -127,6 +162,9 @@ usage(FILE *f)
 "  --in-place         write into DST itself instead of replacing it with a\n"
 "                     complete copy (a failure or an interruption then\n"
 "                     leaves DST damaged)\n"
+"  --replica HOST:PORT  make the copy durable at the same offset of the file\n"
+"                     pmem2-replicad serves there too (repeatable; needs\n"
+"                     --key-file KEY); see libpmem2rep(7)\n"
 "  -q, --quiet        no progress bar, no summary\n"
 "  --demo             copy a generated 256 MiB file in a new directory under\n"
 "                     ${TMPDIR:-/tmp}, verify, print the summary, remove all\n"
@@ -376,6 +414,8 @@ hash_final(const struct hash *s)
 
 struct slot {
 	struct vdm_operation_future fut;
+	/* the same bytes at the same DST offset on each replica */
+	struct vdm_operation_future rfut[MAX_REPLICAS];
 	char *buf;	/* SRC is read into it, the copy starts from it */
 	size_t len;
 };
@@ -397,6 +437,7 @@ struct copy {
 	/* destination */
 	int dfd;
 	int created;		/* --in-place: DST did not exist before */
+	off_t old_size;		/* --in-place: an existing DST's size, else -1 */
 	int devdax;
 	int dirfd;		/* DST's directory, synced after the rename */
 	const char *target;	/* the path written: DST, or where it links */
@@ -412,6 +453,9 @@ struct copy {
 	struct mover mv;
 	struct runtime *rt;
 	struct slot *slots;
+#ifdef PMEM2CP_HAVE_REPLICA
+	struct pmem2rep *rep[MAX_REPLICAS];
+#endif
 	size_t nbatch[2];	/* futures in flight per batch */
 	size_t off;		/* bytes issued so far */
 	size_t total;		/* bytes known complete */
@@ -453,13 +497,27 @@ wait_batch(struct copy *c, int b)
 	if (n == 0)
 		return 0;
 	size_t first = b == 0 ? 0 : (c->o->depth + 1) / 2;
-	struct future *futs[MAX_DEPTH];
-	for (size_t i = 0; i < n; i++)
-		futs[i] = FUTURE_AS_RUNNABLE(&c->slots[first + i].fut);
-	runtime_wait_multiple(c->rt, futs, n);
+	size_t nr = c->o->nreplicas;
+	struct future *futs[MAX_DEPTH * (1 + MAX_REPLICAS)];
+	for (size_t i = 0; i < n; i++) {
+		futs[i * (1 + nr)] = FUTURE_AS_RUNNABLE(&c->slots[first + i].fut);
+		for (size_t k = 0; k < nr; k++)
+			futs[i * (1 + nr) + 1 + k] =
+				FUTURE_AS_RUNNABLE(&c->slots[first + i].rfut[k]);
+	}
+	runtime_wait_multiple(c->rt, futs, n * (1 + nr));
 	int ret = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct slot *s = &c->slots[first + i];
+#ifdef PMEM2CP_HAVE_REPLICA
+		for (size_t k = 0; k < nr && ret == 0; k++) {
+			if (FUTURE_OUTPUT(&s->rfut[k])->result == VDM_SUCCESS)
+				continue;
+			errmsg("copy to replica %s failed (not durable there): %s",
+				c->o->replicas[k], pmem2rep_errormsg());
+			ret = -1;
+		}
+#endif
 		enum vdm_operation_result r = FUTURE_OUTPUT(&s->fut)->result;
 		if (r != VDM_SUCCESS && ret == 0) {
 			/*
@@ -507,8 +565,9 @@ unmap_window(struct copy *c)
 /*
  * Allocates and maps DST's window [off, off + len). For a stream, a window
  * that does not fit is halved until it does (the data may still fit): only
- * when not even one page can be had is the space exhausted. Returns an exit
- * code.
+ * when not even one page can be had is the space exhausted. A regular SRC's
+ * one window is its exact size, not rounded up to a page: a file that fits
+ * under a size limit is not refused. Returns an exit code.
  */
 static int
 map_window(struct copy *c, size_t off, size_t len)
@@ -548,7 +607,8 @@ map_window(struct copy *c, size_t off, size_t len)
 		return EX_DST;
 	}
 	pmem2_config_set_offset(c->cfg, off);
-	pmem2_config_set_length(c->cfg, len);
+	/* an unaligned len is a regular SRC's exact size: map to the end */
+	pmem2_config_set_length(c->cfg, len % c->align ? 0 : len);
 	r = pmem2_map_new(&c->map, c->cfg, src);
 	pmem2_source_delete(&src);
 	if (r == PMEM2_E_GRANULARITY_NOT_SUPPORTED) {
@@ -631,6 +691,12 @@ issue(struct copy *c, struct slot *s)
 	s->fut = pmem2_memcpy_async(c->map, to, from, n, 0);
 	/* the first poll starts the operation; the wait finishes it */
 	future_poll(FUTURE_AS_RUNNABLE(&s->fut), NULL);
+#ifdef PMEM2CP_HAVE_REPLICA
+	for (size_t k = 0; k < c->o->nreplicas; k++) {
+		s->rfut[k] = pmem2rep_write_async(c->rep[k], c->off, from, n, 0);
+		future_poll(FUTURE_AS_RUNNABLE(&s->rfut[k]), NULL);
+	}
+#endif
 	c->off += n;
 	return 1;
 }
@@ -803,9 +869,12 @@ is_devdax(const struct stat *st)
 /*
  * The file a catchable signal must remove: a named temporary (or, with
  * --in-place, a DST this run created). Armed only while it exists and is
- * ours; unlink() is async-signal-safe.
+ * ours. It is named relative to the directory we opened, never by its
+ * path: DST's directory may have been renamed meanwhile, and another file
+ * put at the old path. unlinkat() is async-signal-safe.
  */
-static char cleanup_path[PATH_MAX + NAME_MAX + 2];
+static int cleanup_dirfd = -1;
+static char cleanup_name[NAME_MAX + 1];
 static volatile sig_atomic_t cleanup_armed;
 
 static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
@@ -815,7 +884,7 @@ static void
 on_fatal_signal(int sig)
 {
 	if (cleanup_armed)
-		unlink(cleanup_path);
+		unlinkat(cleanup_dirfd, cleanup_name, 0);
 	/* SA_RESETHAND restored the default: dies with sig once we return */
 	raise(sig);
 }
@@ -854,10 +923,11 @@ block_signals(int block, sigset_t *old)
 }
 
 static void
-arm_cleanup(const char *dir, const char *name)
+arm_cleanup(int dirfd, const char *name)
 {
 	cleanup_armed = 0;
-	snprintf(cleanup_path, sizeof(cleanup_path), "%s/%s", dir, name);
+	cleanup_dirfd = dirfd;
+	snprintf(cleanup_name, sizeof(cleanup_name), "%s", name);
 	cleanup_armed = 1;
 }
 
@@ -895,7 +965,7 @@ temp_name(char *buf, size_t n, const char *base, unsigned attempt)
  * PMEM2CP_NO_TMPFILE=1 (tests) skips O_TMPFILE.
  */
 static int
-create_temp(struct copy *c, const char *dir, const char *base, mode_t mode)
+create_temp(struct copy *c, const char *base, mode_t mode)
 {
 	const char *no = getenv("PMEM2CP_NO_TMPFILE");
 	if (!no || strcmp(no, "1") != 0) {
@@ -914,7 +984,7 @@ create_temp(struct copy *c, const char *dir, const char *base, mode_t mode)
 		int fd = openat(c->dirfd, c->tmpname,
 			O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd >= 0)
-			arm_cleanup(dir, c->tmpname);
+			arm_cleanup(c->dirfd, c->tmpname);
 		block_signals(0, &old);
 		if (fd >= 0)
 			return fd;
@@ -966,7 +1036,7 @@ commit_temp(struct copy *c, const char *dir, const char *base)
 			c->tmpname[0] = '\0';
 			goto out;
 		}
-		arm_cleanup(dir, c->tmpname);
+		arm_cleanup(c->dirfd, c->tmpname);
 	}
 	if (renameat(c->dirfd, c->tmpname, c->dirfd, base) < 0) {
 		errmsg("cannot replace '%s': %s", c->dst_path, strerror(errno));
@@ -1004,6 +1074,10 @@ open_source(struct copy *c, struct stat *sst)
 			errmsg("cannot open '%s': %s", src_path, strerror(errno));
 			return EX_SRC;
 		}
+	}
+	if (c->sfd == STDIN_FILENO && stdin_closed) {
+		errmsg("cannot stat '%s': %s", c->src_path, strerror(EBADF));
+		return EX_SRC;
 	}
 	if (fstat(c->sfd, sst) < 0) {
 		errmsg("cannot stat '%s': %s", c->src_path, strerror(errno));
@@ -1122,33 +1196,40 @@ open_dest(struct copy *c, const struct stat *sst, char *dir, char *base)
 	}
 
 	if (c->o->in_place) {
-		c->dfd = open(c->target, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (c->dfd >= 0) {
-			c->created = 1;
-			arm_cleanup(dir, base);
-		} else if (errno == EEXIST) {
-			c->dfd = open(c->target, O_RDWR | O_CLOEXEC);
+		/*
+		 * A DST that did not exist is created (in the directory we
+		 * opened, so that a signal's cleanup finds it there); one that
+		 * existed is only opened, and one that vanished since is an
+		 * error rather than a new file in a directory we cannot sync.
+		 */
+		errno = EEXIST;
+		if (c->dirfd >= 0) {
+			sigset_t old;
+			block_signals(1, &old);
+			c->dfd = openat(c->dirfd, base,
+				O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			int e = errno;
+			if (c->dfd >= 0) {
+				c->created = 1;
+				arm_cleanup(c->dirfd, base);
+			}
+			block_signals(0, &old);
+			errno = e;
 		}
+		if (c->dfd < 0 && errno == EEXIST)
+			c->dfd = open(c->target, O_RDWR | O_CLOEXEC);
 		if (c->dfd < 0) {
 			errmsg("cannot open '%s' for writing: %s", dst_path,
 				strerror(errno));
 			return EX_DST;
-		}
-		if (c->created && c->dirfd < 0) {
-			/* it did not exist a moment ago: sync its directory */
-			c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (c->dirfd < 0) {
-				errmsg("cannot open the directory '%s', needed to "
-					"make '%s' durable: %s", dir, dst_path,
-					strerror(errno));
-				return EX_DST;
-			}
 		}
 		struct stat dst;
 		if (fstat(c->dfd, &dst) < 0 || !S_ISREG(dst.st_mode)) {
 			errmsg("'%s' is no longer a regular file", dst_path);
 			return EX_DST;
 		}
+		if (!c->created)
+			c->old_size = dst.st_size;
 		return EX_OK;
 	}
 
@@ -1157,7 +1238,28 @@ open_dest(struct copy *c, const struct stat *sst, char *dir, char *base)
 		errmsg("cannot open '%s' for writing: %s", dst_path, strerror(errno));
 		return EX_DST;
 	}
-	c->dfd = create_temp(c, dir, base, existed ? 0600 : 0644);
+	/*
+	 * In a sticky directory (/tmp) only DST's or the directory's owner
+	 * may rename over DST: say so now, not after copying everything.
+	 * (root, with CAP_FOWNER, may; without it the rename still says.)
+	 */
+	struct stat dst_dir;
+	if (existed && geteuid() != 0 && fstat(c->dirfd, &dst_dir) == 0 &&
+	    (dst_dir.st_mode & S_ISVTX) && st.st_uid != geteuid() &&
+	    dst_dir.st_uid != geteuid()) {
+		errmsg("cannot replace '%s': it belongs to another user in the "
+			"sticky directory '%s' (--in-place writes into DST "
+			"instead): %s", dst_path, dir, strerror(EPERM));
+		return EX_DST;
+	}
+	c->dfd = create_temp(c, base, existed ? 0600 : 0644);
+	if (c->dfd < 0 && existed) {
+		/* DST itself is writable: the directory is what refuses */
+		errmsg("cannot replace '%s': cannot create a file in its "
+			"directory '%s' (--in-place writes into DST instead): %s",
+			dst_path, dir, strerror(errno));
+		return EX_DST;
+	}
 	if (c->dfd < 0) {
 		errmsg("cannot open '%s' for writing: %s", dst_path, strerror(errno));
 		return EX_DST;
@@ -1188,6 +1290,7 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 	c.src_path = src_path;
 	c.dst_path = dst_path;
 	c.sfd = c.dfd = c.dirfd = -1;
+	c.old_size = -1;
 	hash_init(&c.shash);
 	int ret = EX_FAIL;
 	char dir[PATH_MAX], base[NAME_MAX + 1];
@@ -1227,6 +1330,22 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 		goto out;
 	if (c.mv.vdm)
 		pmem2_config_set_vdm(c.cfg, c.mv.vdm);
+#ifdef PMEM2CP_HAVE_REPLICA
+	for (size_t k = 0; k < o->nreplicas; k++) {
+		if (pmem2rep_connect(&c.rep[k], o->replicas[k], o->key_file)) {
+			errmsg("replica %s: %s", o->replicas[k],
+				pmem2rep_errormsg());
+			goto out;
+		}
+		if (!c.stream && pmem2rep_size(c.rep[k]) < c.ssize) {
+			errmsg("replica %s serves %zu bytes, fewer than the %zu "
+				"of '%s'", o->replicas[k], pmem2rep_size(c.rep[k]),
+				c.ssize, c.src_path);
+			ret = EX_NOSPACE;
+			goto out;
+		}
+	}
+#endif
 	c.rt = runtime_new();
 	c.slots = calloc(o->depth, sizeof(*c.slots));
 	if (!c.rt || !c.slots) {
@@ -1271,7 +1390,7 @@ run_copy(const struct options *o, const char *src_path, const char *dst_path)
 	}
 	if (have_data) {
 		size_t first = c.stream ? round_up(o->chunk * 2, c.align) :
-			round_up(c.ssize, c.align);
+			c.devdax ? round_up(c.ssize, c.align) : c.ssize;
 		if (c.stream && first > stream_window_max(c.align))
 			first = stream_window_max(c.align);
 		if (c.stream && c.devdax && first > c.dsize)
@@ -1348,6 +1467,10 @@ out:
 	}
 	if (c.rt)
 		runtime_delete(c.rt);
+#ifdef PMEM2CP_HAVE_REPLICA
+	for (size_t k = 0; k < o->nreplicas; k++)
+		pmem2rep_disconnect(&c.rep[k]);
+#endif
 	mover_close(&c.mv);
 	if (c.cfg)
 		pmem2_config_delete(&c.cfg);
@@ -1356,9 +1479,23 @@ out:
 	/* the temporary goes; DST is as it was (an unnamed one goes by itself) */
 	remove_temp(&c);
 	/* --in-place: never leave a DST we created half-written */
+	/*
+	 * --in-place into an existing DST: posix_fallocate() may have grown it
+	 * (ext4 keeps what a failed call allocated, up to a full file system).
+	 * Give back what was allocated and not written: a copy refused for
+	 * lack of space before it wrote anything leaves DST as it was.
+	 */
+	if (ret != EX_OK && c.old_size >= 0 && c.dfd >= 0) {
+		off_t keep = (off_t)c.off > c.old_size ? (off_t)c.off : c.old_size;
+		struct stat now_st;
+		if (fstat(c.dfd, &now_st) == 0 && now_st.st_size > keep &&
+		    ftruncate(c.dfd, keep) < 0)
+			errmsg("cannot cut '%s' back to %jd bytes: %s", dst_path,
+				(intmax_t)keep, strerror(errno));
+	}
 	if (ret != EX_OK && c.created) {
 		disarm_cleanup();
-		unlink(c.target);
+		unlinkat(c.dirfd, base, 0);
 	}
 	if (c.dfd >= 0)
 		close(c.dfd);
@@ -1452,7 +1589,7 @@ main(int argc, char *argv[])
 	};
 	int do_demo = 0;
 	enum { OPT_MOVER = 256, OPT_DEPTH, OPT_CHUNK, OPT_GRAN, OPT_VERIFY, OPT_DEMO,
-		OPT_IN_PLACE };
+		OPT_IN_PLACE, OPT_REPLICA, OPT_KEY_FILE };
 	static const struct option longopts[] = {
 		{"mover", required_argument, NULL, OPT_MOVER},
 		{"depth", required_argument, NULL, OPT_DEPTH},
@@ -1461,10 +1598,17 @@ main(int argc, char *argv[])
 		{"verify", no_argument, NULL, OPT_VERIFY},
 		{"demo", no_argument, NULL, OPT_DEMO},
 		{"in-place", no_argument, NULL, OPT_IN_PLACE},
+		{"replica", required_argument, NULL, OPT_REPLICA},
+		{"key-file", required_argument, NULL, OPT_KEY_FILE},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	if (guard_std_fds() < 0) {
+		errmsg("cannot open /dev/null for a closed standard descriptor: %s",
+			strerror(errno));
+		return EX_FAIL;
+	}
 	/* a short DST must never be "done": fail the write instead of dying */
 	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
@@ -1546,6 +1690,21 @@ main(int argc, char *argv[])
 		case OPT_IN_PLACE:
 			o.in_place = 1;
 			break;
+		case OPT_REPLICA:
+#ifndef PMEM2CP_HAVE_REPLICA
+			errmsg("--replica: pmem2cp was built without libpmem2rep "
+				"(libfabric)");
+			return EX_USAGE;
+#endif
+			if (o.nreplicas == MAX_REPLICAS) {
+				errmsg("at most %d --replica options", MAX_REPLICAS);
+				return EX_USAGE;
+			}
+			o.replicas[o.nreplicas++] = optarg;
+			break;
+		case OPT_KEY_FILE:
+			o.key_file = optarg;
+			break;
 		case 'q':
 			o.quiet = 1;
 			break;
@@ -1564,6 +1723,10 @@ main(int argc, char *argv[])
 			fprintf(stderr, "Try 'pmem2cp --help'.\n");
 			return EX_USAGE;
 		}
+	}
+	if (o.nreplicas && !o.key_file) {
+		errmsg("--replica needs --key-file");
+		return EX_USAGE;
 	}
 	if (do_demo) {
 		if (optind != argc) {

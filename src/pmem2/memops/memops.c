@@ -14,20 +14,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "memops.h"
 #include "map.h"
 #include "pmem2_utils.h"
 #include "common/check_hooks.h"
+#include "vg_quiet.h"
+#include "common/cpu_profile.h"
 #include "memops_impl.h"
 
+/* set from the CPU profile at load (cpu_profile.c says why) */
 size_t pmem2_movnt_threshold = 256;
 size_t pmem2_movnt_threshold_noflush = (size_t)2 << 20;
+size_t pmem2_movnt_threshold_page = (size_t)2 << 20;
+int pmem2_small_nt;
 int pmem2_wc_workaround;
 enum cpu_flush_kind pmem2_flush_kind;
 
 static const struct memops_isa *Isa = &pmem2_isa_generic;
 static char Variant[96] = "generic";
+static const char *Profile = "intel";
+static const char *Profile_from = "cpuid";
 
 static struct pmem2_ops Ops[3];
 
@@ -120,14 +129,16 @@ byte_flush(const void *addr, size_t len)
  * that fails with ENOMEM (part of the range is not mapped) does the
  * registry clip the range to the registered maps and skip the gaps.
  */
-static void
-page_persist(const void *addr, size_t len)
+static uintptr_t Page_mask;	/* ~(page size - 1), set at load */
+
+/* After the first msync failed with err: EINTR retries, ENOMEM gaps. */
+__attribute__((noinline)) static void
+page_persist_slow(const void *addr, size_t len, uintptr_t a, int err,
+	int saved)
 {
-	int saved = errno;
-	if (len == 0)
-		return;
-	uintptr_t a = (uintptr_t)addr & ~((uintptr_t)pmem2_pagesize() - 1);
-	int ret = pmem2_msync_retry(a, (size_t)((uintptr_t)addr + len - a));
+	int ret = -err;
+	if (err == EINTR)
+		ret = pmem2_msync_retry(a, (size_t)((uintptr_t)addr + len - a));
 	if (ret == -ENOMEM)
 		ret = pmem2_page_sync(addr, len);
 	if (ret != 0) {
@@ -146,6 +157,34 @@ page_persist(const void *addr, size_t len)
 	errno = saved;
 }
 
+/*
+ * The fast path is one msync and nothing else (a successful msync leaves
+ * errno alone): at 4 KiB the syscall is most of the cost of a PAGE copy,
+ * and any extra work shows against a bare memcpy+msync.
+ */
+static inline void
+page_persist_inline(const void *addr, size_t len)
+{
+	if (len == 0)
+		return;
+	int saved = errno;
+	uintptr_t a = (uintptr_t)addr & Page_mask;
+	PMEM2_VG_QUIET_BEGIN();
+	int r = msync((void *)a, (size_t)((uintptr_t)addr + len - a), MS_SYNC);
+	PMEM2_VG_QUIET_END();
+	if (r == 0) {
+		pmem2_check_sync(addr, len);
+		return;
+	}
+	page_persist_slow(addr, len, a, errno, saved);
+}
+
+static void
+page_persist(const void *addr, size_t len)
+{
+	page_persist_inline(addr, len);
+}
+
 static void
 page_drain(void)
 {
@@ -160,9 +199,20 @@ page_memmove(void *d, const void *s, size_t n, unsigned flags)
 {
 	if (n == 0 || d == s)
 		return d;
-	Isa->raw_memmove(d, s, n, flags);
+	/*
+	 * msync dominates; below the profile's NT threshold the copy is
+	 * libc's, called straight (the same work as memmove+msync, nothing
+	 * in between) unless the caller asks for non-temporal stores.
+	 */
+	if (n < pmem2_movnt_threshold_page &&
+			!(flags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC))) {
+		memmove(d, s, n);
+		pmem2_check_store(d, n);
+	} else {
+		Isa->raw_memmove(d, s, n, flags);
+	}
 	if (!(flags & PMEM2_F_MEM_NOFLUSH))
-		page_persist(d, n);
+		page_persist_inline(d, n);
 	return d;
 }
 
@@ -171,9 +221,15 @@ page_memset(void *d, int c, size_t n, unsigned flags)
 {
 	if (n == 0)
 		return d;
-	Isa->raw_memset(d, c, n, flags);
+	if (n < pmem2_movnt_threshold_page &&
+			!(flags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC))) {
+		memset(d, c, n);
+		pmem2_check_store(d, n);
+	} else {
+		Isa->raw_memset(d, c, n, flags);
+	}
 	if (!(flags & PMEM2_F_MEM_NOFLUSH))
-		page_persist(d, n);
+		page_persist_inline(d, n);
 	return d;
 }
 
@@ -190,6 +246,13 @@ static void
 select_isa(void)
 {
 	const char *v;
+
+	const struct cpu_profile *p = cpu_profile_choose(&Profile_from);
+	Profile = p->name;
+	pmem2_movnt_threshold = p->movnt_threshold;
+	pmem2_small_nt = p->small_nt;
+	pmem2_movnt_threshold_noflush = p->movnt_threshold_noflush;
+	pmem2_movnt_threshold_page = p->movnt_threshold_page;
 
 	v = secure_getenv("PMEM_MOVNT_THRESHOLD");
 	if (v != NULL) {
@@ -232,6 +295,8 @@ __attribute__((constructor(102))) static void
 memops_init(void)
 {
 	pmem2_flush_kind = cpu_flush_kind();
+	long pg = sysconf(_SC_PAGESIZE);
+	Page_mask = ~((uintptr_t)(pg > 0 ? pg : 4096) - 1);
 	select_isa();
 
 	struct pmem2_ops *o = &Ops[PMEM2_GRANULARITY_PAGE];
@@ -263,14 +328,23 @@ memops_init(void)
 
 	if (secure_getenv("PMEM2_MEMOPS_SHOW_VARIANT") != NULL)
 		fprintf(stderr, "libpmem2: memory functions: %s, "
-			"movnt threshold %zu, wc workaround %d\n",
-			Variant, pmem2_movnt_threshold, pmem2_wc_workaround);
+			"cpu profile %s (from %s), movnt threshold %zu%s, "
+			"wc workaround %d\n", Variant, Profile, Profile_from,
+			pmem2_movnt_threshold,
+			pmem2_small_nt ? " (small copies too)" : "",
+			pmem2_wc_workaround);
 }
 
 const char *
 pmem2_memops_variant(void)
 {
 	return Variant;
+}
+
+const char *
+pmem2_memops_profile(void)
+{
+	return Profile;
 }
 
 const struct pmem2_ops *

@@ -35,6 +35,10 @@ struct memops_isa {
 extern size_t pmem2_movnt_threshold;	/* PMEM_MOVNT_THRESHOLD */
 /* where copies that need no write-back (BYTE, PAGE, NOFLUSH) turn NT */
 extern size_t pmem2_movnt_threshold_noflush;
+/* where PAGE copies turn NT (SIZE_MAX: libc's memmove/memset decide) */
+extern size_t pmem2_movnt_threshold_page;
+/* 1: CACHE_LINE copies up to SMALL_MAX follow the threshold too */
+extern int pmem2_small_nt;
 extern int pmem2_wc_workaround;		/* PMEM_WC_WORKAROUND */
 extern enum cpu_flush_kind pmem2_flush_kind;
 
@@ -57,5 +61,7 @@ extern const struct memops_isa pmem2_isa_avx512_md;
  * benchmark (not exported from the shared library).
  */
 const char *pmem2_memops_variant(void);
+/* the CPU profile in use: "intel" or "amd" (common/cpu_profile.h) */
+const char *pmem2_memops_profile(void);
 
 #endif /* PMEM2_MEMOPS_IMPL_H */

@@ -434,6 +434,59 @@ F(want_nt)(unsigned flags, size_t n, size_t threshold)
 	return n >= threshold;
 }
 
+/* The NT threshold for a copy of granularity gran. */
+AI size_t
+F(threshold)(int gran, int noflush)
+{
+	if (gran == G_RAW)
+		return pmem2_movnt_threshold_page;
+	return noflush ? pmem2_movnt_threshold_noflush : pmem2_movnt_threshold;
+}
+
+/*
+ * Whether a copy of at most SMALL_MAX bytes takes non-temporal stores: only
+ * where the CPU profile says so (pmem2_small_nt), for CACHE_LINE copies
+ * that are written back; otherwise ordinary stores and write-backs.
+ */
+AI int
+F(small_nt)(unsigned flags, size_t n, int gran, int fk)
+{
+	if (!pmem2_small_nt || gran != G_CL || fk == CPU_FLUSH_NONE ||
+			(flags & PMEM2_F_MEM_NOFLUSH))
+		return 0;
+	return F(want_nt)(flags, n, pmem2_movnt_threshold);
+}
+
+/*
+ * The end of a small non-temporal copy: the stores are weakly ordered, so
+ * fence them unless NODRAIN leaves it to the caller's drain (which, with
+ * clflush, the caller might skip: fence then too).
+ */
+AI void *
+F(nt_small_fence)(void *dst, unsigned flags, int fk)
+{
+	if (!(flags & PMEM2_F_MEM_NODRAIN) || fk == CPU_FLUSH_CLFLUSH) {
+		_mm_sfence();
+		pmem2_check_fence();
+	}
+	return dst;
+}
+
+/*
+ * Below a line, d and n multiples of 8: 8-byte non-temporal stores, every
+ * load before every store (any overlap is fine).
+ */
+AI void
+F(copy_nt8)(char *d, const char *s, size_t n)
+{
+	uint64_t v[LINE / 8];
+	size_t k = n / 8;
+	for (size_t i = 0; i < k; i++)
+		v[i] = F(ld8)(s + 8 * i);
+	for (size_t i = 0; i < k; i++)
+		_mm_stream_si64((long long *)(d + 8 * i), (long long)v[i]);
+}
+
 /* Stores [d, d+k), k < LINE, from the first k bytes of line l. */
 AI void
 F(st_part_head)(char *d, F(line_t) l, size_t k)
@@ -461,6 +514,73 @@ F(st_part_tail)(char *d, F(line_t) l, size_t k)
 }
 
 /*
+ * Whether the partial first and last lines of a non-temporal copy are
+ * streamed too (8-byte stores): where the profile streams small pieces,
+ * the copy is written back, and d and n are multiples of 8.
+ */
+AI int
+F(nt_ends)(int nt, int fk, const char *d, size_t n)
+{
+	return nt && pmem2_small_nt && fk != CPU_FLUSH_NONE &&
+		(((uintptr_t)d | n) & 7) == 0;
+}
+
+/* Streams bytes [off, off+k) of line l to d, k a multiple of 8. */
+AI void
+F(nt_part)(char *d, F(line_t) l, size_t off, size_t k)
+{
+	char buf[LINE] __attribute__((aligned(LINE)));
+	F(st_line_a)(buf, l);
+	for (size_t i = 0; i < k; i += 8)
+		_mm_stream_si64((long long *)(d + i),
+			(long long)F(ld8)(buf + off + i));
+}
+
+AI void
+F(nt_fill8)(char *d, uint64_t c8, size_t k)
+{
+	for (size_t i = 0; i < k; i += 8)
+		_mm_stream_si64((long long *)(d + i), (long long)c8);
+}
+
+/*
+ * For the persistence checker: what a copy or fill of [d, d+n) with body
+ * [a, e) did; efk is the write-back of the partial end lines.
+ */
+AI void
+F(report)(char *d, size_t n, char *a, char *e, int nt, int ntends, int fk,
+	int efk)
+{
+#ifdef PMEM2_PERSIST_CHECK
+	size_t hk = (size_t)(a - d), tk = (size_t)(d + n - e);
+	if (hk && ntends)
+		pmem2_check_nt_store(d, hk);
+	else if (hk)
+		pmem2_check_store(d, hk);
+	if (e > a && nt)
+		pmem2_check_nt_store(a, (size_t)(e - a));
+	else if (e > a)
+		pmem2_check_store(a, (size_t)(e - a));
+	if (tk && ntends)
+		pmem2_check_nt_store(e, tk);
+	else if (tk)
+		pmem2_check_store(e, tk);
+	/* the write-backs that ran: every line of a temporal body, the ends */
+	if (efk != CPU_FLUSH_NONE) {
+		if (hk)
+			pmem2_check_flush(d, hk);
+		if (tk)
+			pmem2_check_flush(e, tk);
+	}
+	if (fk != CPU_FLUSH_NONE && !nt && e > a)
+		pmem2_check_flush(a, (size_t)(e - a));
+#else
+	(void)d; (void)n; (void)a; (void)e; (void)nt; (void)ntends;
+	(void)fk; (void)efk;
+#endif
+}
+
+/*
  * The move: gran is G_CL (write back with fk and fence per flags), G_BYTE
  * (fence per flags) or G_RAW (copy only).
  */
@@ -474,6 +594,15 @@ F(move)(void *dst, const void *src, size_t n, unsigned flags, int gran,
 	if (n <= SMALL_MAX) {
 		if (n == 0 || d == s)
 			return dst;
+		if (F(small_nt)(flags, n, gran, fk)) {
+			if (n >= LINE)
+				goto large;
+			if ((((uintptr_t)d | n) & 7) == 0) {
+				F(copy_nt8)(d, s, n);
+				pmem2_check_nt_store(d, n);
+				return F(nt_small_fence)(dst, flags, fk);
+			}
+		}
 		F(copy_small)(d, s, n);
 		pmem2_check_store(d, n);
 		if (gran == G_RAW || (flags & PMEM2_F_MEM_NOFLUSH))
@@ -490,13 +619,9 @@ F(move)(void *dst, const void *src, size_t n, unsigned flags, int gran,
 	}
 	if (d == s)
 		return dst;
-
-	int nt;
+large:;
 	int noflush = gran != G_CL || (flags & PMEM2_F_MEM_NOFLUSH);
-	if (gran == G_CL)
-		nt = F(want_nt)(flags, n, pmem2_movnt_threshold);
-	else
-		nt = F(want_nt)(flags, n, pmem2_movnt_threshold_noflush);
+	int nt = F(want_nt)(flags, n, F(threshold)(gran, noflush));
 	if (noflush)
 		fk = CPU_FLUSH_NONE;
 	if (gran == G_RAW && !nt) {
@@ -527,29 +652,26 @@ F(move)(void *dst, const void *src, size_t n, unsigned flags, int gran,
 		else
 			F(t_body_bwd)(fk, a, e, sa + (e - a));
 	}
-	if (hk)
-		F(st_part_head)(d, head, hk);
-	if (tk)
-		F(st_part_tail)(e, tail, tk);
-	if (fk != CPU_FLUSH_NONE) {
+	int ntends = F(nt_ends)(nt, fk, d, n);
+	if (ntends) {
 		if (hk)
-			F(flush_one)(fk, d);
+			F(nt_part)(d, head, 0, hk);
 		if (tk)
-			F(flush_one)(fk, e);
+			F(nt_part)(e, tail, LINE - tk, tk);
+	} else {
+		if (hk)
+			F(st_part_head)(d, head, hk);
+		if (tk)
+			F(st_part_tail)(e, tail, tk);
 	}
-
-#ifdef PMEM2_PERSIST_CHECK
-	if (hk)
-		pmem2_check_store(d, hk);
-	if (nt)
-		pmem2_check_nt_store(a, (size_t)(e - a));
-	else
-		pmem2_check_store(a, (size_t)(e - a));
-	if (tk)
-		pmem2_check_store(e, tk);
-	if (fk != CPU_FLUSH_NONE)
-		pmem2_check_flush(d, n);
-#endif
+	int efk = ntends ? CPU_FLUSH_NONE : fk;	/* for the ends */
+	if (efk != CPU_FLUSH_NONE) {
+		if (hk)
+			F(flush_one)(efk, d);
+		if (tk)
+			F(flush_one)(efk, e);
+	}
+	F(report)(d, n, a, e, nt, ntends, fk, efk);
 
 	int drain = gran != G_RAW &&
 		!(flags & (PMEM2_F_MEM_NODRAIN | PMEM2_F_MEM_NOFLUSH));
@@ -624,6 +746,17 @@ F(fill)(void *dst, int c, size_t n, unsigned flags, int gran, int fk)
 	if (n <= SMALL_MAX) {
 		if (n == 0)
 			return dst;
+		if (F(small_nt)(flags, n, gran, fk)) {
+			if (n >= LINE)
+				goto large;
+			if ((((uintptr_t)d | n) & 7) == 0) {
+				for (size_t i = 0; i < n; i += 8)
+					_mm_stream_si64((long long *)(d + i),
+						(long long)c8);
+				pmem2_check_nt_store(d, n);
+				return F(nt_small_fence)(dst, flags, fk);
+			}
+		}
 		F(set_small)(d, v, c8, n);
 		pmem2_check_store(d, n);
 		if (gran == G_RAW || (flags & PMEM2_F_MEM_NOFLUSH))
@@ -638,13 +771,9 @@ F(fill)(void *dst, int c, size_t n, unsigned flags, int gran, int fk)
 		}
 		return dst;
 	}
-
-	int nt;
+large:;
 	int noflush = gran != G_CL || (flags & PMEM2_F_MEM_NOFLUSH);
-	if (gran == G_CL)
-		nt = F(want_nt)(flags, n, pmem2_movnt_threshold);
-	else
-		nt = F(want_nt)(flags, n, pmem2_movnt_threshold_noflush);
+	int nt = F(want_nt)(flags, n, F(threshold)(gran, noflush));
 	if (noflush)
 		fk = CPU_FLUSH_NONE;
 	if (gran == G_RAW && !nt) {
@@ -657,33 +786,29 @@ F(fill)(void *dst, int c, size_t n, unsigned flags, int gran, int fk)
 	char *e = (char *)(((uintptr_t)d + n) & ~(uintptr_t)(LINE - 1));
 	size_t hk = (size_t)(a - d), tk = (size_t)(d + n - e);
 
+	int ntends = F(nt_ends)(nt, fk, d, n);
+	int efk = ntends ? CPU_FLUSH_NONE : fk;	/* for the ends */
 	if (hk) {
-		F(set_small)(d, v, c8, hk);
-		if (fk != CPU_FLUSH_NONE)
-			F(flush_one)(fk, d);
+		if (ntends)
+			F(nt_fill8)(d, c8, hk);
+		else
+			F(set_small)(d, v, c8, hk);
+		if (efk != CPU_FLUSH_NONE)
+			F(flush_one)(efk, d);
 	}
 	if (nt)
 		F(nt_fill)(a, e, v);
 	else
 		F(t_fill)(fk, a, e, v);
 	if (tk) {
-		F(set_small)(e, v, c8, tk);
-		if (fk != CPU_FLUSH_NONE)
-			F(flush_one)(fk, e);
+		if (ntends)
+			F(nt_fill8)(e, c8, tk);
+		else
+			F(set_small)(e, v, c8, tk);
+		if (efk != CPU_FLUSH_NONE)
+			F(flush_one)(efk, e);
 	}
-
-#ifdef PMEM2_PERSIST_CHECK
-	if (hk)
-		pmem2_check_store(d, hk);
-	if (nt)
-		pmem2_check_nt_store(a, (size_t)(e - a));
-	else
-		pmem2_check_store(a, (size_t)(e - a));
-	if (tk)
-		pmem2_check_store(e, tk);
-	if (fk != CPU_FLUSH_NONE)
-		pmem2_check_flush(d, n);
-#endif
+	F(report)(d, n, a, e, nt, ntends, fk, efk);
 
 	int drain = gran != G_RAW &&
 		!(flags & (PMEM2_F_MEM_NODRAIN | PMEM2_F_MEM_NOFLUSH));

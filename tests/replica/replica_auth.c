@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * replica_auth.c -- the handshake: a wrong key is refused with a clear
+ * error and the daemon keeps serving; key files others can read are
+ * refused by the daemon and by the client; bad targets.
+ * Usage: replica_auth PMEM2-REPLICAD
+ */
+#include <libpmem2rep.h>
+
+#include "rutil.h"
+
+#define SIZE ((size_t)1 << 20)
+
+static char keyp[256], badp[256], openp[256], datp[256];
+
+static void
+cleanup(void)
+{
+	unlink(keyp);
+	unlink(badp);
+	unlink(openp);
+	unlink(datp);
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc != 2)
+		FAIL("usage: replica_auth PMEM2-REPLICAD");
+	rutil_need_fabric();
+	int pid = (int)getpid();
+	snprintf(keyp, sizeof(keyp), "%s/rep_auth_%d.key", test_dir(), pid);
+	snprintf(badp, sizeof(badp), "%s/rep_auth_%d.bad", test_dir(), pid);
+	snprintf(openp, sizeof(openp), "%s/rep_auth_%d.open", test_dir(), pid);
+	snprintf(datp, sizeof(datp), "%s/rep_auth_%d.dat", test_dir(), pid);
+	atexit(cleanup);
+	rutil_key(keyp, 0600, 0x11);
+	rutil_key(badp, 0600, 0x12);	/* differs in every byte */
+	rutil_key(openp, 0644, 0x11);	/* the right key, but readable */
+	rutil_file(datp, SIZE, 0);
+
+	/* the daemon refuses a key file others can read or write */
+	struct rutil_daemon d;
+	CHECK_EQ(rutil_daemon_start(&d, argv[1], openp, datp), 1);
+	CHECK(chmod(openp, 0604) == 0);
+	CHECK_EQ(rutil_daemon_start(&d, argv[1], openp, datp), 1);
+	CHECK(chmod(openp, 0620) == 0);
+	CHECK_EQ(rutil_daemon_start(&d, argv[1], openp, datp), 1);
+
+	CHECK_EQ(rutil_daemon_start(&d, argv[1], keyp, datp), 0);
+	struct pmem2rep *rep = NULL;
+
+	/* wrong key: refused, clearly */
+	for (int i = 0; i < 3; i++) {
+		CHECK_EQ(pmem2rep_connect(&rep, d.target, badp), -EACCES);
+		CHECK(rep == NULL);
+		CHECK(strstr(pmem2rep_errormsg(), "refused the key") != NULL);
+	}
+	/* the client refuses a readable key file too, before connecting */
+	CHECK(chmod(openp, 0644) == 0);
+	CHECK_EQ(pmem2rep_connect(&rep, d.target, openp), -EPERM);
+	CHECK(strstr(pmem2rep_errormsg(), "chmod 600") != NULL);
+	char missing[300];
+	snprintf(missing, sizeof(missing), "%s.missing", keyp);
+	CHECK_EQ(pmem2rep_connect(&rep, d.target, missing), -ENOENT);
+	CHECK(strstr(pmem2rep_errormsg(), "missing") != NULL);
+	CHECK_EQ(pmem2rep_connect(&rep, "127.0.0.1", keyp), -EINVAL);
+	CHECK_EQ(pmem2rep_connect(&rep, "127.0.0.1:x1", keyp), -EINVAL);
+	CHECK_EQ(pmem2rep_connect(&rep, NULL, keyp), -EINVAL);
+	CHECK_EQ(pmem2rep_connect(NULL, d.target, keyp), -EINVAL);
+	/* a short key file */
+	int fd = open(badp, O_WRONLY | O_TRUNC);
+	CHECK(fd >= 0);
+	CHECK(write(fd, "short", 5) == 5);
+	close(fd);
+	CHECK_EQ(pmem2rep_connect(&rep, d.target, badp), -EINVAL);
+	CHECK(strstr(pmem2rep_errormsg(), "fewer than") != NULL);
+
+	/* after all that, the daemon still serves the right key */
+	int r = pmem2rep_connect(&rep, d.target, keyp);
+	if (r)
+		FAIL("connect: %d %s", r, pmem2rep_errormsg());
+	unsigned char buf[8192];
+	rutil_pattern(buf, sizeof(buf), 9);
+	struct vdm_operation_future f = pmem2rep_write_async(rep, 4096, buf,
+		sizeof(buf), 0);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ(f.output.result, VDM_SUCCESS);
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	unsigned char *got = rutil_read(datp, SIZE);
+	CHECK_MEM(got + 4096, buf, sizeof(buf));
+	for (size_t i = 0; i < 4096; i++)
+		CHECK_EQ(got[i], 0);
+	free(got);
+	rutil_daemon_stop(&d);
+
+	/* nobody listens there any more: an error, not a hang */
+	uint64_t t0 = rutil_ms();
+	r = pmem2rep_connect(&rep, d.target, keyp);
+	CHECK(r < 0);
+	CHECK(pmem2rep_errormsg()[0] != '\0');
+	CHECK(rutil_ms() - t0 < 30000);
+	return 0;
+}

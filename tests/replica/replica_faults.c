@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * replica_faults.c -- processes dying mid-stream.
+ *   daemon_kill: pmem2-replicad gets SIGKILL with writes in flight; every
+ *     future completes (with an error unless its answer had come) within
+ *     the documented bound (PMEM2REP_TIMEOUT_MS, here 5 s); after a
+ *     restart every write reported durable is in the file.
+ *   daemon_hang: the daemon is stopped (SIGSTOP) with writes in flight and
+ *     the connection stays open: no future reports success, all fail once
+ *     the connection showed no progress for PMEM2REP_TIMEOUT_MS.
+ *   client_kill: clients die with writes in flight while another client
+ *     keeps writing; the daemon serves on.
+ * Usage: replica_faults PMEM2-REPLICAD daemon_kill|daemon_hang|client_kill
+ */
+#include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <libpmem2rep.h>
+
+#include "rutil.h"
+
+#define SLOT ((size_t)64 << 10)
+#define NSLOT 512
+#define SIZE (SLOT * NSLOT)
+#define DEPTH 32
+#define BOUND_MS 5000
+
+static char keyp[256], datp[256];
+
+static void
+cleanup(void)
+{
+	unlink(keyp);
+	unlink(datp);
+}
+
+static struct pmem2rep *
+connect_ok(const char *target)
+{
+	struct pmem2rep *rep = NULL;
+	int r = pmem2rep_connect(&rep, target, keyp);
+	if (r)
+		FAIL("connect %s: %d %s", target, r, pmem2rep_errormsg());
+	return rep;
+}
+
+static void
+daemon_kill(const char *daemon)
+{
+	struct rutil_daemon d;
+	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
+	struct pmem2rep *rep = connect_ok(d.target);
+
+	unsigned char *src = malloc(SIZE);
+	CHECK(src != NULL);
+	rutil_pattern(src, SIZE, 77);
+	struct vdm_operation_future f[DEPTH];
+	int slot_of[DEPTH];
+	int ok[NSLOT] = { 0 };
+	int next = 0, live = 0, nok = 0, nfail = 0, killed = 0;
+	uint64_t kill_at = 0, last_done = 0;
+	for (int i = 0; i < DEPTH; i++)
+		slot_of[i] = -1;
+
+	while (next < NSLOT || live) {
+		for (int i = 0; i < DEPTH; i++) {
+			if (slot_of[i] < 0 && next < NSLOT) {
+				slot_of[i] = next;
+				f[i] = pmem2rep_write_async(rep,
+					(size_t)next * SLOT,
+					src + (size_t)next * SLOT, SLOT, 0);
+				next++;
+				live++;
+			}
+			if (slot_of[i] < 0)
+				continue;
+			if (future_poll(FUTURE_AS_RUNNABLE(&f[i]), NULL) !=
+					FUTURE_STATE_COMPLETE)
+				continue;
+			if (f[i].output.result == VDM_SUCCESS) {
+				ok[slot_of[i]] = 1;
+				nok++;
+			} else {
+				CHECK_EQ(f[i].output.result, VDM_ERROR_IO);
+				CHECK(pmem2rep_errormsg()[0] != '\0');
+				nfail++;
+			}
+			if (killed)
+				last_done = rutil_ms();
+			slot_of[i] = -1;
+			live--;
+		}
+		if (!killed && nok >= 100) {
+			rutil_daemon_kill(&d);
+			killed = 1;
+			kill_at = rutil_ms();
+		}
+		if (killed && rutil_ms() - kill_at > 3 * BOUND_MS)
+			FAIL("%d futures still running %d ms after the kill",
+				live, 3 * BOUND_MS);
+	}
+	CHECK(killed);
+	CHECK(nfail >= DEPTH);	/* at least everything started after it */
+	if (last_done - kill_at > BOUND_MS + 2000)
+		FAIL("the last future completed %llu ms after the kill",
+			(unsigned long long)(last_done - kill_at));
+	fprintf(stderr, "%d durable, %d failed, all done %llu ms after the "
+		"kill\n", nok, nfail, (unsigned long long)(last_done - kill_at));
+	/* new writes on the dead connection fail at once */
+	struct vdm_operation_future g = pmem2rep_write_async(rep, 0, src, 16,
+		0);
+	FUTURE_BUSY_POLL(&g);
+	CHECK_EQ(g.output.result, VDM_ERROR_IO);
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+
+	/* restart: everything reported durable is there */
+	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
+	rep = connect_ok(d.target);
+	CHECK_EQ(pmem2rep_size(rep), SIZE);
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	unsigned char *got = rutil_read(datp, SIZE);
+	for (int s = 0; s < NSLOT; s++)
+		if (ok[s])
+			CHECK_MEM(got + (size_t)s * SLOT, src + (size_t)s * SLOT,
+				SLOT);
+	rutil_daemon_stop(&d);
+	free(got);
+	free(src);
+}
+
+/* kill() returns before the threads stop: wait until every one has. */
+static void
+wait_stopped(pid_t pid)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	uint64_t t0 = rutil_ms();
+	for (;;) {
+		DIR *d = opendir(dir);
+		CHECK(d != NULL);
+		int running = 0;
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.')
+				continue;
+			char path[384], buf[512];
+			snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+			FILE *f = fopen(path, "r");
+			if (!f)
+				continue;
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+			buf[n] = '\0';
+			const char *rp = strrchr(buf, ')');
+			if (rp && rp[1] == ' ' && rp[2] != 'T' && rp[2] != 't')
+				running = 1;
+		}
+		closedir(d);
+		if (!running)
+			return;
+		if (rutil_ms() - t0 > 10000)
+			FAIL("pmem2-replicad did not stop");
+		usleep(1000);
+	}
+}
+
+static void
+daemon_hang(const char *daemon)
+{
+	struct rutil_daemon d;
+	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
+	struct pmem2rep *rep = connect_ok(d.target);
+	unsigned char *src = malloc(SLOT);
+	CHECK(src != NULL);
+	rutil_pattern(src, SLOT, 5);
+	CHECK(kill(d.pid, SIGSTOP) == 0);
+	wait_stopped(d.pid);
+	struct vdm_operation_future f[DEPTH];
+	for (int i = 0; i < DEPTH; i++)
+		f[i] = pmem2rep_write_async(rep, (size_t)i * SLOT, src, SLOT, 0);
+	uint64_t t0 = rutil_ms();
+	for (int i = 0; i < DEPTH; i++) {
+		while (future_poll(FUTURE_AS_RUNNABLE(&f[i]), NULL) !=
+				FUTURE_STATE_COMPLETE)
+			if (rutil_ms() - t0 > 3 * BOUND_MS)
+				FAIL("future %d still running after %d ms", i,
+					3 * BOUND_MS);
+		CHECK_EQ(f[i].output.result, VDM_ERROR_IO);
+	}
+	uint64_t took = rutil_ms() - t0;
+	fprintf(stderr, "all failed after %llu ms: %s\n",
+		(unsigned long long)took, pmem2rep_errormsg());
+	CHECK(strstr(pmem2rep_errormsg(), "no answer") != NULL);
+	CHECK(took >= BOUND_MS - 100 && took <= BOUND_MS + 5000);
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	CHECK(kill(d.pid, SIGCONT) == 0);
+	rutil_daemon_stop(&d);
+	free(src);
+}
+
+/* A client that writes forever, DEPTH in flight, until it is killed. */
+static void
+stream_forever(const char *target, unsigned seed)
+{
+	struct pmem2rep *rep = connect_ok(target);
+	unsigned char *src = malloc(SLOT);
+	CHECK(src != NULL);
+	rutil_pattern(src, SLOT, seed);
+	struct vdm_operation_future f[DEPTH];
+	for (unsigned n = 0;; n++) {
+		for (int i = 0; i < DEPTH; i++)
+			f[i] = pmem2rep_write_async(rep,
+				(size_t)((n * DEPTH + (unsigned)i) % (NSLOT / 2))
+				* SLOT, src, SLOT, 0);
+		for (int i = 0; i < DEPTH; i++)
+			FUTURE_BUSY_POLL(&f[i]);
+	}
+}
+
+static const char *g_target;
+static atomic_int g_stop;
+
+static void *
+survivor(void *arg)
+{
+	(void)arg;
+	struct pmem2rep *rep = connect_ok(g_target);
+	unsigned char *src = malloc(SLOT);
+	CHECK(src != NULL);
+	unsigned n = 0;
+	while (!atomic_load(&g_stop)) {
+		rutil_pattern(src, SLOT, 1000 + n);
+		struct vdm_operation_future f = pmem2rep_write_async(rep,
+			(size_t)(NSLOT / 2 + n % (NSLOT / 2)) * SLOT, src, SLOT,
+			0);
+		FUTURE_BUSY_POLL(&f);
+		if (f.output.result != VDM_SUCCESS)
+			FAIL("the surviving client failed: %s",
+				pmem2rep_errormsg());
+		n++;
+	}
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	/* the last pattern is in the file */
+	unsigned char *got = rutil_read(datp, SIZE);
+	n--;
+	CHECK_MEM(got + (size_t)(NSLOT / 2 + n % (NSLOT / 2)) * SLOT, src,
+		SLOT);
+	free(got);
+	free(src);
+	return NULL;
+}
+
+static void
+client_kill(const char *daemon)
+{
+	struct rutil_daemon d;
+	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
+	g_target = d.target;
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, survivor, NULL) == 0);
+	for (int round = 0; round < 3; round++) {
+		pid_t pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			stream_forever(d.target, (unsigned)round);
+			_exit(0);
+		}
+		struct timespec ts = { 0, 300000000 };
+		nanosleep(&ts, NULL);
+		int st;
+		CHECK(kill(pid, SIGKILL) == 0);
+		CHECK(waitpid(pid, &st, 0) == pid);
+		CHECK(WIFSIGNALED(st));
+	}
+	atomic_store(&g_stop, 1);
+	CHECK(pthread_join(t, NULL) == 0);
+
+	/* a new client after the kills */
+	struct pmem2rep *rep = connect_ok(d.target);
+	unsigned char buf[4096];
+	rutil_pattern(buf, sizeof(buf), 4242);
+	struct vdm_operation_future f = pmem2rep_write_async(rep, SIZE - 4096,
+		buf, 4096, 0);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ(f.output.result, VDM_SUCCESS);
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	unsigned char *got = rutil_read(datp, SIZE);
+	CHECK_MEM(got + SIZE - 4096, buf, 4096);
+	free(got);
+	rutil_daemon_stop(&d);
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc != 3)
+		FAIL("usage: replica_faults PMEM2-REPLICAD "
+			"daemon_kill|daemon_hang|client_kill");
+	rutil_need_fabric();
+	setenv("PMEM2REP_TIMEOUT_MS", "5000", 1);
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(keyp, sizeof(keyp), "%s/rep_faults_%d.key", test_dir(),
+		(int)getpid());
+	snprintf(datp, sizeof(datp), "%s/rep_faults_%d.dat", test_dir(),
+		(int)getpid());
+	atexit(cleanup);
+	rutil_key(keyp, 0600, -1);
+	rutil_file(datp, SIZE, 0);
+	if (strcmp(argv[2], "daemon_kill") == 0)
+		daemon_kill(argv[1]);
+	else if (strcmp(argv[2], "daemon_hang") == 0)
+		daemon_hang(argv[1]);
+	else if (strcmp(argv[2], "client_kill") == 0)
+		client_kill(argv[1]);
+	else
+		FAIL("unknown mode %s", argv[2]);
+	return 0;
+}

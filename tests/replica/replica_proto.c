@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * replica_proto.c -- a client that breaks the protocol: messages before
+ * authentication, truncated, oversized, empty or with a bad magic; PERSIST
+ * requests outside the served range; RMA writes past the registered
+ * region. Each gets an error or a closed connection, nothing is written
+ * outside a request, and the daemon keeps serving a well-behaved client.
+ * Usage: replica_proto PMEM2-REPLICAD
+ */
+#include <libpmem2rep.h>
+
+#include "proto.h"
+#include "rep_internal.h"
+#include "rutil.h"
+
+#define SIZE ((size_t)1 << 20)
+
+static char keyp[256], datp[256];
+
+static void
+cleanup(void)
+{
+	unlink(keyp);
+	unlink(datp);
+}
+
+/* A good client still works: writes one block and finds it in the file. */
+static void
+still_serving(const char *target, unsigned seed)
+{
+	struct pmem2rep *rep = NULL;
+	int r = pmem2rep_connect(&rep, target, keyp);
+	if (r)
+		FAIL("connect after abuse: %d %s", r, pmem2rep_errormsg());
+	unsigned char buf[4096];
+	rutil_pattern(buf, sizeof(buf), seed);
+	struct vdm_operation_future f = pmem2rep_write_async(rep, 8192, buf,
+		sizeof(buf), 0);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ(f.output.result, VDM_SUCCESS);
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	unsigned char *got = rutil_read(datp, SIZE);
+	CHECK_MEM(got + 8192, buf, sizeof(buf));
+	/* nothing else changed: the rest is still 0xee */
+	for (size_t i = 0; i < SIZE; i++)
+		if ((i < 8192 || i >= 8192 + sizeof(buf)) && got[i] != 0xee)
+			FAIL("byte %zu changed to %#x", i, got[i]);
+	free(got);
+}
+
+/* Sends raw bytes on a fresh unauthenticated connection: it must close. */
+static void
+unauth_closed(const char *target, const void *msg, size_t len,
+	const char *what)
+{
+	struct pmem2rep *rep = NULL;
+	int r = rep_test_connect_noauth(&rep, target);
+	if (r)
+		FAIL("noauth connect: %d %s", r, pmem2rep_errormsg());
+	CHECK_EQ(rep_test_send_raw(rep, msg, len), 0);
+	if (!rep_test_wait_closed(rep, 5000))
+		FAIL("%s: the daemon did not close the connection", what);
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc != 2)
+		FAIL("usage: replica_proto PMEM2-REPLICAD");
+	rutil_need_fabric();
+	snprintf(keyp, sizeof(keyp), "%s/rep_proto_%d.key", test_dir(),
+		(int)getpid());
+	snprintf(datp, sizeof(datp), "%s/rep_proto_%d.dat", test_dir(),
+		(int)getpid());
+	atexit(cleanup);
+	rutil_key(keyp, 0600, -1);
+	rutil_file(datp, SIZE, 0xee);
+	struct rutil_daemon d;
+	CHECK_EQ(rutil_daemon_start(&d, argv[1], keyp, datp), 0);
+
+	struct rep_msg m;
+	uint8_t buf[512];
+	size_t len;
+
+	/* PERSIST before AUTH */
+	memset(&m, 0, sizeof(m));
+	m.type = REP_PERSIST;
+	m.u.persist.offset = 0;
+	m.u.persist.len = 4096;
+	len = rep_msg_encode(&m, buf);
+	unauth_closed(d.target, buf, len, "PERSIST before AUTH");
+	/* truncated AUTH */
+	memset(&m, 0, sizeof(m));
+	m.type = REP_AUTH;
+	len = rep_msg_encode(&m, buf);
+	unauth_closed(d.target, buf, len - 1, "truncated AUTH");
+	unauth_closed(d.target, buf, 5, "5-byte message");
+	/* bad magic */
+	buf[0] ^= 0xff;
+	unauth_closed(d.target, buf, len, "bad magic");
+	buf[0] ^= 0xff;
+	/* non-zero reserved header bytes, unknown type */
+	buf[6] = 1;
+	unauth_closed(d.target, buf, len, "reserved bytes");
+	buf[6] = 0;
+	buf[4] = 99;
+	unauth_closed(d.target, buf, len, "unknown type");
+	/* longer than any message */
+	memset(buf, 0x41, sizeof(buf));
+	unauth_closed(d.target, buf, sizeof(buf), "oversized message");
+	/* AUTH with a forged MAC (all zero): refused */
+	memset(&m, 0, sizeof(m));
+	m.type = REP_AUTH;
+	len = rep_msg_encode(&m, buf);
+	unauth_closed(d.target, buf, len, "forged AUTH");
+	still_serving(d.target, 1);
+
+	/* authenticated, then out-of-range PERSIST: an error answer */
+	struct pmem2rep *rep = NULL;
+	CHECK_EQ(pmem2rep_connect(&rep, d.target, keyp), 0);
+	const uint64_t bad[][2] = {
+		{ SIZE, 1 }, { SIZE - 1, 2 }, { UINT64_MAX, 2 },
+		{ 4096, UINT64_MAX }, { SIZE + 4096, 0 },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		memset(&m, 0, sizeof(m));
+		m.type = REP_PERSIST;
+		m.u.persist.id = 1000 + i;
+		m.u.persist.offset = bad[i][0];
+		m.u.persist.len = bad[i][1];
+		len = rep_msg_encode(&m, buf);
+		CHECK_EQ(rep_test_send_raw(rep, buf, len), 0);
+		uint8_t in[REP_MSG_MAX];
+		int n = rep_test_recv_raw(rep, in, sizeof(in), 5000);
+		if (n < 0)
+			FAIL("no answer to bad PERSIST %zu: %s", i,
+				pmem2rep_errormsg());
+		struct rep_msg a;
+		CHECK_EQ(rep_msg_parse(in, (size_t)n, &a), 0);
+		CHECK_EQ(a.type, REP_DONE);
+		CHECK_EQ(a.u.done.id, 1000 + i);
+		CHECK_EQ(a.u.done.status, -ERANGE);
+	}
+	/* a second AUTH on an authenticated connection: closed */
+	memset(&m, 0, sizeof(m));
+	m.type = REP_AUTH;
+	len = rep_msg_encode(&m, buf);
+	CHECK_EQ(rep_test_send_raw(rep, buf, len), 0);
+	CHECK(rep_test_wait_closed(rep, 5000));
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	still_serving(d.target, 2);
+
+	/* RMA writes past the registered region: rejected, nothing lands */
+	CHECK_EQ(pmem2rep_connect(&rep, d.target, keyp), 0);
+	unsigned char junk[8192];
+	memset(junk, 0x99, sizeof(junk));
+	int r = rep_test_write_raw(rep, SIZE - 4, junk, sizeof(junk), 5000);
+	fprintf(stderr, "RMA write past the end: %d\n", r);
+	rep_test_wait_closed(rep, 2000);
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	still_serving(d.target, 3);
+
+	rutil_daemon_stop(&d);
+	return 0;
+}
