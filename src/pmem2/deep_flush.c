@@ -60,8 +60,16 @@ pmem2_deep_flush(struct pmem2_map *map, void *ptr, size_t size)
 		return PMEM2_E_DEEP_FLUSH_RANGE;
 	}
 
-	if (map->effective_granularity == PMEM2_GRANULARITY_PAGE)
-		return 0;	/* persist (msync) already is the deepest flush */
+	if (map->effective_granularity == PMEM2_GRANULARITY_PAGE) {
+		/* persist (msync) already is the deepest flush; but say so
+		 * if an earlier write-back failed (see map.h: sync_err) */
+		int err = pmem2_map_sync_err(map);
+		if (err) {
+			ERR_ERRNO(-err, "an earlier write-back of the map failed");
+			return err;
+		}
+		return 0;
+	}
 
 	if (map->source.type == PMEM2_SOURCE_ANON) {
 		ERR("deep flush is not supported for anonymous memory");

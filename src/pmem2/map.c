@@ -447,6 +447,10 @@ err_free:
 int
 pmem2_map_delete(struct pmem2_map **map_ptr)
 {
+	if (map_ptr == NULL || *map_ptr == NULL) {
+		ERR("no map given (%s is NULL)", map_ptr ? "*map" : "map");
+		return PMEM2_E_MAPPING_NOT_FOUND;
+	}
 	struct pmem2_map *map = *map_ptr;
 
 	int ret = pmem2_registry_remove(map);

@@ -28,7 +28,33 @@ struct pmem2_map {
 	const struct pmem2_ops *ops;	/* memops.h: this granularity's fns */
 	struct vdm *user_vdm;	/* from the config; NULL if none */
 	struct pmem2_async *async;	/* owned by src/pmem2/async/ */
+	/*
+	 * The first write-back error of the map's pages (-errno), kept for
+	 * the map's lifetime: the kernel reports such an error once per open
+	 * file, and pages whose write-back failed look clean afterwards, so
+	 * a later sync of them succeeds without writing them. Atomic.
+	 */
+	int sync_err;
 };
+
+/* Maps that ever recorded a write-back error: 0 spares persist a lookup. */
+extern int Pmem2_sync_err_maps;
+
+/* Records a write-back error of map (the first one stays). */
+static inline void
+pmem2_map_set_sync_err(struct pmem2_map *map, int err)
+{
+	int zero = 0;
+	if (__atomic_compare_exchange_n(&map->sync_err, &zero, err, 0,
+			__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&Pmem2_sync_err_maps, 1, __ATOMIC_RELAXED);
+}
+
+static inline int
+pmem2_map_sync_err(const struct pmem2_map *map)
+{
+	return __atomic_load_n(&map->sync_err, __ATOMIC_RELAXED);
+}
 
 /* The registry of live maps, ordered by address (map_registry.c). */
 int pmem2_registry_add(struct pmem2_map *map);	/* PMEM2_E_MAP_EXISTS */
@@ -46,6 +72,10 @@ int pmem2_registry_foreach(const void *addr, size_t len,
  * maps; ranges outside any map are skipped. Returns 0 or -errno.
  */
 int pmem2_page_sync(const void *addr, size_t len);
+/* A sync of [addr, addr+len) failed with err: every map there keeps it. */
+void pmem2_registry_sync_failed(const void *addr, size_t len, int err);
+/* The recorded write-back error of a map in [addr, addr+len), or 0. */
+int pmem2_registry_sync_err(const void *addr, size_t len);
 
 /* msync(MS_SYNC) of [a, a+n), restarted after EINTR; 0 or -errno. */
 int pmem2_msync_retry(uintptr_t a, size_t n);

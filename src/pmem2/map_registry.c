@@ -141,6 +141,36 @@ pmem2_registry_foreach(const void *addr, size_t len,
 	return ret;
 }
 
+static int
+mark_sync_err(struct pmem2_map *map, void *arg)
+{
+	pmem2_map_set_sync_err(map, *(int *)arg);
+	return 0;
+}
+
+void
+pmem2_registry_sync_failed(const void *addr, size_t len, int err)
+{
+	pmem2_registry_foreach(addr, len, mark_sync_err, &err);
+}
+
+int Pmem2_sync_err_maps;
+
+static int
+get_sync_err(struct pmem2_map *map, void *arg)
+{
+	(void)arg;
+	return pmem2_map_sync_err(map);
+}
+
+int
+pmem2_registry_sync_err(const void *addr, size_t len)
+{
+	if (__atomic_load_n(&Pmem2_sync_err_maps, __ATOMIC_RELAXED) == 0)
+		return 0;
+	return pmem2_registry_foreach(addr, len, get_sync_err, NULL);
+}
+
 static uintptr_t
 page_size(void)
 {

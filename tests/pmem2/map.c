@@ -43,6 +43,9 @@ test_ranges(const char *dir)
 	pmem2_get_persist_fn(map)(a, fsize);
 	CHECK_PMEM2_OK(pmem2_map_delete(&map));
 	CHECK(map == NULL);
+	/* no map at all: an error, never a crash */
+	CHECK_PMEM2_ERR(pmem2_map_delete(&map), PMEM2_E_MAPPING_NOT_FOUND);
+	CHECK_PMEM2_ERR(pmem2_map_delete(NULL), PMEM2_E_MAPPING_NOT_FOUND);
 	char buf[64];
 	CHECK_EQ(pread(fd, buf, 64, (off_t)fsize - 64), 64);
 	for (int i = 0; i < 64; i++)

@@ -16,6 +16,11 @@
  *                                 environment: every PAGE future fails,
  *                                 on /var/tmp, and the sync persist
  *                                 function does not abort either
+ *   fault_fullfs sticky [DIR [FILLER]]  after failed write-backs, no
+ *                                 later durable result of the map is a
+ *                                 success; FILLER (a file on the full
+ *                                 storage) is removed after the failures,
+ *                                 so that later syncs themselves succeed
  */
 #define PMEM2_USE_MINIASYNC 1
 #include "rutil.h"
@@ -141,6 +146,91 @@ do_inject(void)
 	return 0;
 }
 
+/*
+ * A write-back error must never be followed by a success for data that was
+ * dirty before it. B is copied without persistence; durable copies follow
+ * until two have failed (the filesystem's storage is full, or
+ * PMEM2_ASYNC_TEST_SYNC_ERRNO=E:2 fails the first two syncs); the
+ * write-backs of those syncs may have taken B's pages with them (they then
+ * look clean, and the kernel reports the error once per open file). From
+ * then on every durable result of the map, B's persist included, must be
+ * an error, and pmem2_deep_flush must say so too.
+ */
+static int
+do_sticky(const char *dir, const char *filler)
+{
+	struct rt_map m;
+	rt_map_open(&m, dir, "sticky", (size_t)CHUNK * NCHUNK, NULL, NULL);
+	CHECK(m.gran == PMEM2_GRANULARITY_PAGE);
+	unsigned char *buf = malloc(CHUNK);
+	CHECK(buf);
+	unsigned char *b = m.addr;	/* B: chunk 0 */
+
+	fill(buf, 0);
+	struct vdm_operation_future f = pmem2_memcpy_async(m.map, b, buf,
+		CHUNK, PMEM2_F_MEM_NOFLUSH);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ(FUTURE_OUTPUT(&f)->result, VDM_SUCCESS);
+
+	unsigned i, nerr = 0;
+	for (i = 1; i < NCHUNK && nerr < 2; i++) {
+		fill(buf, i);
+		f = pmem2_memcpy_async(m.map, b + (size_t)i * CHUNK, buf,
+			CHUNK, 0);
+		FUTURE_BUSY_POLL(&f);
+		if (FUTURE_OUTPUT(&f)->result != VDM_SUCCESS)
+			nerr++;
+		else if (nerr)
+			FAIL("chunk %u: reported durable after a failed "
+				"write-back", i);
+	}
+	if (nerr == 0)
+		SKIP("no write-back failed in %u chunks: the filesystem did "
+			"not run out of space", i);
+	/* the storage has room again: the syncs themselves succeed now */
+	if (filler && unlink(filler) != 0)
+		FAIL("unlink %s: %s", filler, strerror(errno));
+
+	/* the whole map (B is dirty unless a failed write-back took it) */
+	f = pmem2_persist_async(m.map, b, m.size);
+	FUTURE_BUSY_POLL(&f);
+	if (FUTURE_OUTPUT(&f)->result == VDM_SUCCESS)
+		FAIL("persist of the whole map reported durable after a failed "
+			"write-back");
+	/* B again: its pages are clean now, the error was reported */
+	f = pmem2_persist_async(m.map, b, CHUNK);
+	FUTURE_BUSY_POLL(&f);
+	if (FUTURE_OUTPUT(&f)->result == VDM_SUCCESS)
+		FAIL("B was reported durable after a write-back of it failed");
+	CHECK_EQ(FUTURE_OUTPUT(&f)->result, VDM_ERROR_IO);
+	/* the syncs succeed again: only the earlier error is left */
+	if ((filler || getenv("PMEM2_ASYNC_TEST_SYNC_ERRNO")) &&
+			strstr(pmem2_errormsg(), "earlier") == NULL)
+		FAIL("message does not name the earlier failure: %s",
+			pmem2_errormsg());
+	/* a fresh durable copy too */
+	f = pmem2_memset_async(m.map, b + 4096, 0x11, 4096, 0);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ(FUTURE_OUTPUT(&f)->result, VDM_ERROR_IO);
+	/* the synchronous persist leaves the error in errno */
+	errno = 0;
+	pmem2_get_persist_fn(m.map)(b, CHUNK);
+	if (errno == 0)
+		FAIL("the persist function left errno 0 after a failed "
+			"write-back");
+	/* and the synchronous check */
+	int r = pmem2_deep_flush(m.map, b, CHUNK);
+	if (r == 0)
+		FAIL("pmem2_deep_flush reports success after a failed "
+			"write-back");
+	printf("fault_fullfs sticky: %u failed write-backs, every later "
+		"durable result failed too (%d: %s)\n", nerr, r,
+		pmem2_errormsg());
+	rt_map_close(&m);
+	free(buf);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -150,5 +240,9 @@ main(int argc, char *argv[])
 		return do_verify(argv[2], argv[3]);
 	if (argc >= 2 && strcmp(argv[1], "inject") == 0)
 		return do_inject();
-	FAIL("usage: %s write|verify DIR LIST | inject", argv[0]);
+	if (argc >= 2 && strcmp(argv[1], "sticky") == 0)
+		return do_sticky(argc >= 3 ? argv[2] : test_disk_dir(),
+			argc >= 4 ? argv[3] : NULL);
+	FAIL("usage: %s write|verify DIR LIST | inject | sticky [DIR]",
+		argv[0]);
 }

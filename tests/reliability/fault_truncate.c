@@ -1,16 +1,116 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * fault_truncate.c -- the mcsafe functions on a file truncated under a live
- * map. For regular files libpmem2 copies with pread/pwrite, so the kernel
- * reports problems as errors, and no SIGBUS can reach the caller: reads and
- * writes past the new end give PMEM2_E_LENGTH_OUT_OF_RANGE; a user buffer
- * that lies in the map's now-unbacked pages gives -EFAULT (never a signal);
- * ranges still inside the file work. (The SIGBUS-to-PMEM2_E_IO_FAIL path
- * exists only for device DAX, which this machine does not have.)
+ * fault_truncate.c -- a file truncated under a live map.
+ *
+ * The mcsafe functions: for regular files libpmem2 copies with
+ * pread/pwrite, so the kernel reports problems as errors, and no SIGBUS can
+ * reach the caller: reads and writes past the new end give
+ * PMEM2_E_LENGTH_OUT_OF_RANGE; a user buffer that lies in the map's
+ * now-unbacked pages gives -EFAULT (never a signal); ranges still inside
+ * the file work. (The SIGBUS-to-PMEM2_E_IO_FAIL path exists only for
+ * device DAX, which this machine does not have.)
+ *
+ * The asynchronous functions: a destination past the new end takes SIGBUS,
+ * like a store and like the map's memcpy function, whatever the mover; the
+ * default mover's writes through the file must not grow the file again
+ * (with a hole) and report success. Each mover runs in a child process,
+ * which must die of SIGBUS and leave the file at its truncated size.
  */
+#define PMEM2_USE_MINIASYNC 1
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/wait.h>
+#ifdef REL_HAVE_MINIASYNC
+#include <libminiasync.h>
+#endif
 #include "rutil.h"
+
+enum mover { M_DEFAULT, M_DEFAULT_STORES, M_SYNC, M_THREADS, M_NMOVERS };
+static const char *const Mover_names[] = {
+	"default mover (writes through the file)",
+	"default mover (stores, PMEM2_ASYNC_NO_PWRITE=1)",
+	"sync mover", "threads mover",
+};
+
+static struct vdm *Vdm;
+
+static void
+set_vdm(struct pmem2_config *cfg, void *arg)
+{
+	(void)arg;
+	CHECK_EQ(pmem2_config_set_vdm(cfg, Vdm), 0);
+}
+
+/* In a child: map, truncate, one durable write past the new end. */
+static void
+async_past_end(enum mover mv, int op, const char *dir)
+{
+	const size_t size = 1 << 20, half = size / 2;
+	/* the default action, even under a sanitizer that catches SIGBUS */
+	signal(SIGBUS, SIG_DFL);
+	if (mv == M_DEFAULT_STORES)
+		setenv("PMEM2_ASYNC_NO_PWRITE", "1", 1);
+#ifdef REL_HAVE_MINIASYNC
+	if (mv == M_SYNC)
+		Vdm = data_mover_sync_get_vdm(data_mover_sync_new());
+	if (mv == M_THREADS)
+		Vdm = data_mover_threads_get_vdm(data_mover_threads_default());
+#endif
+	struct rt_map m;
+	rt_map_open(&m, dir, "trunc-async", size, set_vdm, NULL);
+	CHECK(m.gran == PMEM2_GRANULARITY_PAGE);
+	CHECK(ftruncate(m.fd, (off_t)half) == 0);
+	static char src[8192];
+	memset(src, 0x6b, sizeof(src));
+	char *dest = (char *)m.addr + half + 8192;
+	struct vdm_operation_future f = op == 0 ?
+		pmem2_memcpy_async(m.map, dest, src, sizeof(src), 0) :
+		pmem2_memset_async(m.map, dest, 0x6b, sizeof(src), 0);
+	FUTURE_BUSY_POLL(&f);
+	/* not reached when the store faults */
+	printf("result %d\n", FUTURE_OUTPUT(&f)->result);
+	exit(3);
+}
+
+static int
+check_async(const char *dir)
+{
+	int n = 0;
+	for (int mv = 0; mv < M_NMOVERS; mv++) {
+#ifndef REL_HAVE_MINIASYNC
+		if (mv == M_SYNC || mv == M_THREADS)
+			continue;
+#endif
+		for (int op = 0; op < 2; op++) {
+			char path[512];
+			fflush(NULL);
+			pid_t pid = fork();
+			CHECK(pid >= 0);
+			if (pid == 0)
+				async_past_end((enum mover)mv, op, dir);
+			int st;
+			CHECK(waitpid(pid, &st, 0) == pid);
+			snprintf(path, sizeof(path), "%s/pmem2-rel-trunc-async-%d",
+				dir, (int)pid);
+			struct stat sb;
+			int have = stat(path, &sb) == 0;
+			unlink(path);
+			if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGBUS)
+				FAIL("%s, %s past the end of a truncated file: "
+					"%s %d, expected SIGBUS", Mover_names[mv],
+					op ? "memset" : "memcpy",
+					WIFSIGNALED(st) ? "signal" : "exit code",
+					WIFSIGNALED(st) ? WTERMSIG(st) :
+					WEXITSTATUS(st));
+			CHECK(have);
+			if (sb.st_size != (1 << 19))
+				FAIL("%s: the file grew back to %lld bytes",
+					Mover_names[mv], (long long)sb.st_size);
+			n++;
+		}
+	}
+	return n;
+}
 
 static sigjmp_buf jb;
 static volatile sig_atomic_t got_sigbus;
@@ -81,5 +181,10 @@ main(void)
 	/* the map can still be deleted */
 	rt_map_close(&m);
 	printf("fault_truncate: %d checks, no SIGBUS escaped\n", results);
+
+	int n = check_async(test_dir());
+	n += check_async(test_disk_dir());
+	printf("fault_truncate: %d asynchronous writes past the end took "
+		"SIGBUS and left the file alone\n", n);
 	return 0;
 }

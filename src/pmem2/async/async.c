@@ -19,6 +19,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <sched.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
 
@@ -82,6 +84,34 @@ op_output(const struct vdm_operation *op, struct vdm_operation_output *out,
 	}
 }
 
+/*
+ * Whether op's destination lies wholly inside the map (a zero-length one:
+ * starts inside it or at its end). When not, sets the message and the
+ * operation must write nothing: the bytes could land in another map, which
+ * this map's persistence does not cover, or in no map at all.
+ */
+static inline int
+dest_inside(const struct pmem2_async *as, const struct vdm_operation *op)
+{
+	uintptr_t a = (uintptr_t)as->map->addr;
+	uintptr_t d = (uintptr_t)op_dest(op);
+	size_t size = as->map->content_length;
+
+	/* d - a wraps for d < a, so one comparison covers both sides */
+	return d - a <= size && op_length(op) <= size - (d - a);
+}
+
+static int
+op_dest_inside(const struct pmem2_async *as, const struct vdm_operation *op)
+{
+	if (dest_inside(as, op))
+		return 1;
+	ERR("the destination [%p, +%zu) is not inside the map [%p, +%zu)",
+		op_dest(op), op_length(op), as->map->addr,
+		as->map->content_length);
+	return 0;
+}
+
 /* ---- the default mover: the map's own memory functions, in the poll ---- */
 
 static inline void
@@ -117,10 +147,16 @@ dflt_task(struct future_context *ctx, struct future_notifier *n)
 	struct vdm_operation_data *d = future_context_get_data(ctx);
 	struct vdm_operation_output *out = future_context_get_output(ctx);
 
+	const struct pmem2_async_token *t = d->data;
+	enum vdm_operation_result res = VDM_ERROR_JOB_CORRUPTED;
+
 	if (n)
 		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	dflt_run(d->data, &d->operation);
-	op_output(&d->operation, out, VDM_SUCCESS);
+	if (op_dest_inside(t->as, &d->operation)) {
+		dflt_run(t, &d->operation);
+		res = VDM_SUCCESS;
+	}
+	op_output(&d->operation, out, res);
 	d->data = NULL;
 	return FUTURE_STATE_COMPLETE;
 }
@@ -139,9 +175,11 @@ static int
 dflt_op_start(void *data, const struct vdm_operation *op,
 	struct future_notifier *n)
 {
+	const struct pmem2_async_token *t = data;
 	if (n)
 		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	dflt_run(data, op);
+	if (op_dest_inside(t->as, op))
+		dflt_run(t, op);
 	return 0;
 }
 
@@ -157,8 +195,10 @@ static void
 dflt_op_delete(void *data, const struct vdm_operation *op,
 	struct vdm_operation_output *out)
 {
-	(void)data;
-	op_output(op, out, VDM_SUCCESS);
+	const struct pmem2_async_token *t = data;
+	/* the token is shared by all operations: the range decides again */
+	op_output(op, out, dest_inside(t->as, op) ? VDM_SUCCESS :
+		VDM_ERROR_JOB_CORRUPTED);
 }
 
 /* ---- the durability wrapper around another mover ---- */
@@ -208,6 +248,7 @@ struct wop {
 	unsigned char inner_done;
 	struct vdm_operation_future inner;
 	struct pmem2_sync_req req;
+	struct wop *prev, *next;	/* as->live, under as->lock */
 };
 
 static struct wop *
@@ -224,9 +265,25 @@ wop_new(struct pmem2_async *as, unsigned pflags)
 	w->flushed = 0;
 	w->has_saved = 0;
 	w->nparts = 0;
+	w->ncreated = 0;
 	w->parts = NULL;
 	w->req.announced = 0;
+	w->prev = NULL;
+	pthread_mutex_lock(&as->lock);
+	w->next = as->live;
+	if (w->next)
+		w->next->prev = w;
+	as->live = w;
+	pthread_mutex_unlock(&as->lock);
 	return w;
+}
+
+static void
+wop_free(struct wop *w)
+{
+	if (w->parts != NULL && w->parts != &w->inner)
+		free(w->parts);
+	free(w);
 }
 
 /* Creates part i of op on the inner mover; 0, or -1 (no memory). */
@@ -317,7 +374,21 @@ file_write_offset(const struct pmem2_async *as,
 			ranges_overlap(op->data.memmove.dest,
 				op->data.memmove.src, op->data.memmove.n))
 		return -1;
-	return file_offset(as, op_dest(op), op_length(op));
+	long long off = file_offset(as, op_dest(op), op_length(op));
+	if (off < 0)
+		return -1;
+	/*
+	 * A file truncated under the map: a pwrite past the end would grow
+	 * the file again, with a hole, where the map has no pages any more.
+	 * Stores instead, which take SIGBUS there like any other mover's and
+	 * like the map's memcpy function. (Our descriptor is private, so
+	 * lseek moves no position anyone uses.)
+	 */
+	off_t eof = lseek(as->file_fd, 0, SEEK_END);
+	if (eof < 0 || (unsigned long long)off + op_length(op) >
+			(unsigned long long)eof)
+		return -1;
+	return off;
 }
 
 /* Errors a store through the mapping would turn into SIGBUS. */
@@ -403,6 +474,11 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 	size_t len = op_length(op);
 
 	w->vflags = 0;
+	if (!op_dest_inside(as, op)) {
+		w->result = VDM_ERROR_JOB_CORRUPTED;
+		w->phase = WOP_DONE;
+		return;
+	}
 	long long foff = v == &as->dflt ? file_write_offset(as, op) : -1;
 	if (foff >= 0) {
 		w->result = file_write(as, op, foff, w->pflags);
@@ -572,9 +648,14 @@ wop_step(struct wop *w, const struct vdm_operation *op,
 		w->phase = WOP_DONE;
 		if (w->req.err) {
 			w->result = VDM_ERROR_IO;
-			ERR_ERRNO(-w->req.err,
-				"making [%p, +%zu) durable failed",
-				op_dest(op), op_length(op));
+			if (w->req.earlier)
+				ERR_ERRNO(-w->req.err,
+					"[%p, +%zu) is not known to be durable: an earlier write-back of the map failed",
+					op_dest(op), op_length(op));
+			else
+				ERR_ERRNO(-w->req.err,
+					"making [%p, +%zu) durable failed",
+					op_dest(op), op_length(op));
 		}
 	}
 
@@ -587,12 +668,20 @@ static void
 wop_finish(struct wop *w, const struct vdm_operation *op,
 	struct vdm_operation_output *out)
 {
+	struct pmem2_async *as = w->as;
+
 	op_output(op, out, w->result);
 	if (w->req.announced)	/* failed before its sync request */
-		pmem2_syncer_withdraw(w->as->syncer, &w->req);
-	if (w->parts != NULL && w->parts != &w->inner)
-		free(w->parts);
-	free(w);
+		pmem2_syncer_withdraw(as->syncer, &w->req);
+	pthread_mutex_lock(&as->lock);
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		as->live = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	pthread_mutex_unlock(&as->lock);
+	wop_free(w);
 }
 
 /* The task of a wrapped future. */
@@ -681,6 +770,83 @@ wrap_op_delete(void *data, const struct vdm_operation *op,
 /* ---- per-map state ---- */
 
 /*
+ * fork(): every map's state is on one list, so that the handlers can hold
+ * all of its locks across the fork (the child's copy is then consistent)
+ * and give the child syncers without threads; a child's
+ * syncer starts a new worker when a request needs it.
+ */
+static pthread_mutex_t Asyncs_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pmem2_async *Asyncs;
+static pthread_once_t Atfork_once = PTHREAD_ONCE_INIT;
+
+static void
+fork_prepare(void)
+{
+	pthread_mutex_lock(&Asyncs_lock);
+	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
+		pthread_mutex_lock(&as->lock);
+		if (as->syncer)
+			pmem2_syncer_fork_prepare(as->syncer);
+	}
+}
+
+static void
+fork_parent(void)
+{
+	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
+		if (as->syncer)
+			pmem2_syncer_fork_parent(as->syncer);
+		pthread_mutex_unlock(&as->lock);
+	}
+	pthread_mutex_unlock(&Asyncs_lock);
+}
+
+static void
+fork_child(void)
+{
+	/* the forking thread holds the locks, and it is the child's thread */
+	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
+		if (as->syncer)
+			pmem2_syncer_fork_child(as->syncer);
+		pthread_mutex_unlock(&as->lock);
+	}
+	pthread_mutex_unlock(&Asyncs_lock);
+}
+
+static void
+atfork_register(void)
+{
+	/* without the handlers a child could hang; nothing else to do */
+	(void)pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+static void
+asyncs_add(struct pmem2_async *as)
+{
+	pthread_once(&Atfork_once, atfork_register);
+	pthread_mutex_lock(&Asyncs_lock);
+	as->fork_prev = NULL;
+	as->fork_next = Asyncs;
+	if (Asyncs)
+		Asyncs->fork_prev = as;
+	Asyncs = as;
+	pthread_mutex_unlock(&Asyncs_lock);
+}
+
+static void
+asyncs_remove(struct pmem2_async *as)
+{
+	pthread_mutex_lock(&Asyncs_lock);
+	if (as->fork_prev)
+		as->fork_prev->fork_next = as->fork_next;
+	else
+		Asyncs = as->fork_next;
+	if (as->fork_next)
+		as->fork_next->fork_prev = as->fork_prev;
+	pthread_mutex_unlock(&Asyncs_lock);
+}
+
+/*
  * A descriptor of our own for writes through the file, or -1: stores.
  * Stores when PMEM2_ASYNC_NO_PWRITE=1 asks for them, or when a file size
  * limit is set (a pwrite past it raises SIGXFSZ, a store does not). The
@@ -708,6 +874,12 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 	if (!as) {
 		ERR_ERRNO(ENOMEM, "cannot allocate the map's async state");
 		return -ENOMEM;
+	}
+	int lret = pthread_mutex_init(&as->lock, NULL);
+	if (lret) {
+		free(as);
+		ERR_ERRNO(lret, "cannot initialise the map's async state");
+		return -lret;
 	}
 	as->map = map;
 	as->gran = map->effective_granularity;
@@ -749,6 +921,7 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 			if (fd < 0) {
 				int e = errno;
 				ERR_ERRNO(e, "cannot duplicate the file descriptor for asynchronous syncs");
+				pthread_mutex_destroy(&as->lock);
 				free(as);
 				return e ? -e : -EINVAL;
 			}
@@ -757,6 +930,7 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 		}
 		int ret = pmem2_syncer_new(&as->syncer, map, fd, base);
 		if (ret) {
+			pthread_mutex_destroy(&as->lock);
 			free(as);
 			return ret;
 		}
@@ -767,8 +941,40 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 		}
 	}
 
+	asyncs_add(as);
 	map->async = as;
 	return 0;
+}
+
+/*
+ * Lets the mover finish every operation it was given for w: polls the
+ * parts created so far (a part the mover has not accepted yet is started
+ * now) until all are complete. Nobody else polls them any more.
+ */
+static void
+wop_drain(struct wop *w)
+{
+	if (w->phase != WOP_MOVE)
+		return;
+	for (unsigned spins = 0; w->nleft != 0; spins++) {
+		for (unsigned i = 0; i < w->ncreated; i++) {
+			if (w->part_done[i])
+				continue;
+			if (future_poll(FUTURE_AS_RUNNABLE(&w->parts[i]), NULL) ==
+					FUTURE_STATE_COMPLETE) {
+				w->part_done[i] = 1;
+				w->nleft--;
+			}
+		}
+		if (w->nleft == 0)
+			break;
+		if (spins < 1000) {
+			sched_yield();
+		} else {
+			struct timespec ts = { 0, 100000 };	/* a slow mover */
+			nanosleep(&ts, NULL);
+		}
+	}
 }
 
 void
@@ -777,8 +983,29 @@ pmem2_async_map_fini(struct pmem2_map *map)
 	struct pmem2_async *as = map->async;
 	if (!as)
 		return;
+	/*
+	 * No mover may write into the map once it is gone: wait for the
+	 * operations the movers run (futures polled, not yet complete); the
+	 * syncer's delete then finishes the pending write-backs. Futures
+	 * never polled have started nothing. All of them are freed: none may
+	 * be polled after the delete.
+	 */
+	asyncs_remove(as);
+	pthread_mutex_lock(&as->lock);
+	for (struct wop *w = as->live; w != NULL; w = w->next) {
+		wop_drain(w);
+		/* no sync request will follow: no gathering may wait for it */
+		if (w->req.announced)
+			pmem2_syncer_withdraw(as->syncer, &w->req);
+	}
+	pthread_mutex_unlock(&as->lock);
 	if (as->syncer)
 		pmem2_syncer_delete(as->syncer);
+	for (struct wop *w = as->live, *next; w != NULL; w = next) {
+		next = w->next;
+		wop_free(w);
+	}
+	pthread_mutex_destroy(&as->lock);
 	if (as->file_fd >= 0)
 		close(as->file_fd);
 	free(as);

@@ -47,6 +47,14 @@ struct pmem2_async {
 	struct vdm wrap;
 	struct pmem2_syncer *syncer;	/* PAGE granularity only */
 	/*
+	 * Every wrapped operation not finished yet (struct wop, async.c), so
+	 * that pmem2_map_delete can wait for the movers still writing into
+	 * the map and free what abandoned futures hold.
+	 */
+	pthread_mutex_t lock;
+	void *live;
+	struct pmem2_async *fork_prev, *fork_next;	/* every map's state */
+	/*
 	 * PAGE maps of a file: our descriptor for writes through the file
 	 * (-1: stores through the mapping) and the file offset of map->addr.
 	 */
@@ -65,6 +73,7 @@ struct pmem2_sync_req {
 	uintptr_t start, end;	/* address range */
 	int done;		/* under the syncer's lock: err is final */
 	int err;		/* 0 or -errno of the sync */
+	int earlier;		/* err is an earlier sync's (sticky) error */
 	int announced;		/* counted in the syncer's `announced` */
 	struct future_waker waker;	/* called when done; wake NULL: none */
 };
@@ -84,6 +93,10 @@ int pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map,
 void pmem2_syncer_delete(struct pmem2_syncer *s);
 /* Makes sure the worker runs; 0 or -errno. Cheap once it does. */
 int pmem2_syncer_start(struct pmem2_syncer *s);
+/* pthread_atfork handlers: lock; unlock; reset the child's copy. */
+void pmem2_syncer_fork_prepare(struct pmem2_syncer *s);
+void pmem2_syncer_fork_parent(struct pmem2_syncer *s);
+void pmem2_syncer_fork_child(struct pmem2_syncer *s);
 /*
  * Tells the syncer that req will be submitted once a mover has written its
  * bytes: a gathering batch waits for it (see gather() in syncer.c). Every

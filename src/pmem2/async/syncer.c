@@ -67,7 +67,8 @@ struct pmem2_syncer {
 	struct pmem2_map *map;
 	int fd;			/* ours (a dup), or -1 */
 	long long file_base;	/* file offset of map->addr, -1: unknown */
-	int inject_errno;	/* test only: every sync fails with this */
+	int inject_errno;	/* test only: syncs fail with this */
+	long inject_left;	/* how many more (-1: all) */
 	int want_uring;
 	enum sync_kind kind;
 #ifdef PMEM2_HAVE_URING
@@ -83,6 +84,20 @@ pmem2_async_env_flag(const char *name)
 	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
 }
 
+/* Timed waits (gathering a batch) are on the monotonic clock. */
+static int
+cv_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+	int ret = pthread_condattr_init(&ca);
+	if (ret == 0) {
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		ret = pthread_cond_init(cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	return ret;
+}
+
 int
 pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map, int fd,
 	long long file_base)
@@ -96,14 +111,7 @@ pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map, int fd,
 	}
 	int ret = pthread_mutex_init(&s->lock, NULL);
 	if (ret == 0) {
-		/* timed waits (gathering a batch) on the monotonic clock */
-		pthread_condattr_t ca;
-		ret = pthread_condattr_init(&ca);
-		if (ret == 0) {
-			pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-			ret = pthread_cond_init(&s->cv, &ca);
-			pthread_condattr_destroy(&ca);
-		}
+		ret = cv_init(&s->cv);
 		if (ret)
 			pthread_mutex_destroy(&s->lock);
 	}
@@ -122,8 +130,11 @@ pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map, int fd,
 
 	/* test-only fault injection, see pmem2_async(7) */
 	const char *inj = secure_getenv("PMEM2_ASYNC_TEST_SYNC_ERRNO");
-	if (inj != NULL && atoi(inj) > 0)
+	if (inj != NULL && atoi(inj) > 0) {
+		const char *cnt = strchr(inj, ':');
 		s->inject_errno = atoi(inj);
+		s->inject_left = cnt ? atol(cnt + 1) : -1;
+	}
 
 	*sp = s;
 	return 0;
@@ -201,8 +212,11 @@ sync_uring(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi, int *fallback)
 static int
 do_sync(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi)
 {
-	if (s->inject_errno)
+	if (s->inject_errno && s->inject_left != 0) {
+		if (s->inject_left > 0)
+			s->inject_left--;
 		return -s->inject_errno;
+	}
 	switch (s->kind) {
 	case SYNC_MSYNC:
 		return sync_msync(lo, hi);
@@ -335,6 +349,15 @@ worker(void *arg)
 		if (err == 0)
 			pmem2_check_sync((void *)lo, hi - lo);
 
+		/*
+		 * A failed write-back may have taken pages of any range of the
+		 * file with it (they look clean now, and the kernel reports the
+		 * error only once): every later request of the map fails too.
+		 */
+		if (err != 0)
+			pmem2_map_set_sync_err(s->map, err);
+		int sticky = pmem2_map_sync_err(s->map);
+
 		pthread_mutex_lock(&s->lock);
 		s->completed = gen;
 		/*
@@ -348,7 +371,8 @@ worker(void *arg)
 			if (s->head == NULL)
 				s->tail = NULL;
 			struct future_waker w = r->waker;
-			r->err = err;
+			r->err = err ? err : sticky;
+			r->earlier = err == 0 && sticky != 0;
 			r->done = 1;
 			if (w.wake != NULL)
 				w.wake(w.data);
@@ -363,25 +387,72 @@ worker(void *arg)
 	return NULL;
 }
 
+/* Starts the worker unless it runs; 0 or -errno. With the lock held. */
+static int
+start_locked(struct pmem2_syncer *s)
+{
+	if (s->running)
+		return 0;
+	/* the worker takes no signals meant for the application */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int ret = pthread_create(&s->thread, NULL, worker, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret == 0)
+		s->running = 1;
+	else
+		ERR_ERRNO(ret, "cannot start the syncer thread");
+	return -ret;
+}
+
 int
 pmem2_syncer_start(struct pmem2_syncer *s)
 {
-	int ret = 0;
 	pthread_mutex_lock(&s->lock);
-	if (!s->running) {
-		/* the worker takes no signals meant for the application */
-		sigset_t all, old;
-		sigfillset(&all);
-		pthread_sigmask(SIG_SETMASK, &all, &old);
-		ret = pthread_create(&s->thread, NULL, worker, s);
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		if (ret == 0)
-			s->running = 1;
-		else
-			ERR_ERRNO(ret, "cannot start the syncer thread");
-	}
+	int ret = start_locked(s);
 	pthread_mutex_unlock(&s->lock);
-	return -ret;
+	return ret;
+}
+
+/*
+ * fork(): the child has no worker, and the lock or the condition variable
+ * may have been in use by threads that are not in the child. The parent
+ * holds the lock across the fork, so the child's copy of the state is
+ * consistent; the child then starts afresh: a new condition variable, no
+ * worker (the next request starts one, which also syncs the
+ * requests that were waiting at the fork), no ring (the parent's stays the
+ * parent's).
+ */
+void
+pmem2_syncer_fork_prepare(struct pmem2_syncer *s)
+{
+	pthread_mutex_lock(&s->lock);
+}
+
+void
+pmem2_syncer_fork_parent(struct pmem2_syncer *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+pmem2_syncer_fork_child(struct pmem2_syncer *s)
+{
+	s->running = 0;
+	s->idle = 0;
+	s->gathering = 0;
+	s->kick = 0;
+#ifdef PMEM2_HAVE_URING
+	if (s->ring_ok)
+		io_uring_queue_exit(&s->ring);
+	s->ring_ok = 0;
+#endif
+	s->kind = s->fd >= 0 ? SYNC_FDATASYNC : SYNC_MSYNC;
+	/* waiters of the parent's may be recorded in it: a new one */
+	(void)cv_init(&s->cv);	/* on failure the old one stays */
+	/* held by this thread since fork_prepare (a default mutex) */
+	pthread_mutex_unlock(&s->lock);
 }
 
 void
@@ -411,6 +482,7 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	req->end = (uintptr_t)addr + len;
 	req->done = 0;
 	req->err = 0;
+	req->earlier = 0;
 	req->waker.data = NULL;
 	req->waker.wake = NULL;
 	if (n != NULL && n->waker.wake != NULL)
@@ -420,6 +492,18 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	req->announced = 0;
 	long long now = mono_ns();
 	pthread_mutex_lock(&s->lock);
+	/* after a fork the worker is gone until a request needs it */
+	int ret = start_locked(s);
+	if (ret) {
+		req->err = ret;
+		req->done = 1;
+		if (announced)
+			s->announced--;
+		pthread_mutex_unlock(&s->lock);
+		if (n != NULL)
+			n->notifier_used = FUTURE_NOTIFIER_NONE;
+		return;
+	}
 	req->gen = s->started + 1;
 	s->nsubmit++;
 	if (announced)
@@ -480,6 +564,14 @@ pmem2_syncer_poll(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	 * ordering. A sync takes tens of microseconds; this lock is cheap.
 	 */
 	pthread_mutex_lock(&s->lock);
+	/* a request queued before a fork, polled in the child */
+	if (!req->done && !s->running) {
+		int ret = start_locked(s);
+		if (ret) {
+			req->err = ret;
+			req->done = 1;
+		}
+	}
 	int done = req->done;
 	if (!done && n != NULL && n->waker.wake != NULL)
 		req->waker = n->waker;	/* the latest poller's, e.g. another runtime */

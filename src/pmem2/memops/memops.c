@@ -142,6 +142,14 @@ page_persist_slow(const void *addr, size_t len, uintptr_t a, int err,
 	if (ret == -ENOMEM)
 		ret = pmem2_page_sync(addr, len);
 	if (ret != 0) {
+		/* the maps' asynchronous syncs must not report success later */
+		pmem2_registry_sync_failed(addr, len, ret);
+		errno = -ret;
+		return;
+	}
+	/* pages an earlier failed write-back took look clean: still failed */
+	ret = pmem2_registry_sync_err(addr, len);
+	if (ret != 0) {
 		errno = -ret;
 		return;
 	}
@@ -150,8 +158,9 @@ page_persist_slow(const void *addr, size_t len, uintptr_t a, int err,
 }
 
 /*
- * The fast path is one msync and nothing else (a successful msync leaves
- * errno alone): at 4 KiB the syscall is most of the cost of a PAGE copy,
+ * The fast path is one msync and nothing else but a load of a counter that
+ * stays 0 until some write-back fails (a successful msync leaves errno
+ * alone): at 4 KiB the syscall is most of the cost of a PAGE copy,
  * and any extra work shows against a bare memcpy+msync.
  */
 static inline void
@@ -165,6 +174,15 @@ page_persist_inline(const void *addr, size_t len)
 	int r = msync((void *)a, (size_t)((uintptr_t)addr + len - a), MS_SYNC);
 	PMEM2_VG_QUIET_END();
 	if (r == 0) {
+		/* a map's earlier failed write-back: see page_persist_slow */
+		if (__builtin_expect(__atomic_load_n(&Pmem2_sync_err_maps,
+				__ATOMIC_RELAXED) != 0, 0)) {
+			int e = pmem2_registry_sync_err(addr, len);
+			if (e != 0) {
+				errno = -e;
+				return;
+			}
+		}
 		pmem2_check_sync(addr, len);
 		return;
 	}

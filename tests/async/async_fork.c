@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * async_fork.c -- fork() after asynchronous use of PAGE maps: the child's
+ * operations must complete (its syncer starts a new worker), durably and
+ * with the right bytes, and so must a future the parent had started and
+ * the child finishes. Before, the child's first wait hung forever: the
+ * syncer thread was not in the child, but its state said it ran. A child
+ * that hangs is killed by an alarm, and the test fails.
+ *
+ * Movers: the map's default one; libminiasync's threads mover when the
+ * child makes a new one; and the parent's threads mover for a copy small
+ * enough that it runs in the polling thread (the mover's own workers are
+ * not in the child; see pmem2_async(7)).
+ *
+ * Usage: async_fork
+ */
+#include <signal.h>
+#include <sys/wait.h>
+#include <libminiasync.h>
+#include "autil.h"
+
+#define LEN ((size_t)1 << 20)
+#define OP (64u << 10)
+
+static struct runtime *Rt;
+
+/* ThreadSanitizer does not support new threads in a threaded parent's child */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
+static enum vdm_operation_result
+wait_op(struct vdm_operation_future *f)
+{
+	runtime_wait(Rt, FUTURE_AS_RUNNABLE(f));
+	return FUTURE_OUTPUT(f)->result;
+}
+
+static void
+check_file(const char *path, size_t off, const void *want, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	char *got = malloc(len);
+	CHECK(got);
+	CHECK_EQ(pread(fd, got, len, (off_t)off), (long long)len);
+	CHECK_MEM_FAST(got, want, len);
+	/* durable: no dirty page left (when the kernel can tell) */
+	(void)check_no_dirty_page(fd, off, len);
+	free(got);
+	close(fd);
+}
+
+/* What the child does, under an alarm. */
+static void
+child(struct amap *m, struct vdm_operation_future *started, char *src,
+	int small_only)
+{
+	alarm(30);	/* a hang kills the child: the test fails */
+
+	if (small_only) {
+		/*
+		 * The parent's threads mover has no workers here, but copies
+		 * small operations in the polling thread: those must complete,
+		 * durably, through the child's syncer.
+		 */
+		struct vdm_operation_future f = pmem2_memcpy_async(m->map,
+			m->addr + 3 * OP, src + 3 * OP, 200, 0);
+		CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+		check_file(m->path, 3 * OP, src + 3 * OP, 200);
+		exit(0);
+	}
+
+	/* the future the parent started: the child's syncer finishes it */
+	CHECK_EQ(wait_op(started), VDM_SUCCESS);
+
+	/* new operations of the same map */
+	for (unsigned i = 2; i < 6; i++) {
+		struct vdm_operation_future f = pmem2_memcpy_async(m->map,
+			m->addr + i * OP, src + i * OP, OP, 0);
+		CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+		check_file(m->path, i * OP, src + i * OP, OP);
+	}
+
+	/* a new map with a threads mover made in the child */
+	struct data_mover_threads *dmt = data_mover_threads_default();
+	CHECK(dmt);
+	struct amap t;
+	amap_open(&t, PMEM2_GRANULARITY_PAGE, LEN,
+		data_mover_threads_get_vdm(dmt));
+	struct vdm_operation_future f = pmem2_memcpy_async(t.map, t.addr, src,
+		LEN, 0);
+	CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+	check_file(t.path, 0, src, LEN);
+	amap_close(&t);
+	data_mover_threads_delete(dmt);
+
+	CHECK_PMEM2_OK(pmem2_map_delete(&m->map));
+	runtime_delete(Rt);
+	exit(0);
+}
+
+static void
+run(struct vdm *vdm, const char *name, int small_only)
+{
+	struct amap m;
+	amap_open(&m, PMEM2_GRANULARITY_PAGE, LEN, vdm);
+	char *src = malloc(LEN);
+	CHECK(src);
+	pattern(src, LEN, 11);
+
+	/* the syncer runs in the parent */
+	struct vdm_operation_future f = pmem2_memcpy_async(m.map, m.addr, src,
+		OP, 0);
+	CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+	/* one more, polled until it waits for the syncer, then the fork */
+	struct vdm_operation_future started = pmem2_memcpy_async(m.map,
+		m.addr + OP, src + OP, OP, 0);
+	future_poll(FUTURE_AS_RUNNABLE(&started), NULL);
+
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0)
+		child(&m, &started, src, small_only);
+
+	/* the parent goes on as before */
+	CHECK_EQ(wait_op(&started), VDM_SUCCESS);
+	struct vdm_operation_future g = pmem2_memset_async(m.map,
+		m.addr + 8 * OP, 0x42, OP, 0);
+	CHECK_EQ(wait_op(&g), VDM_SUCCESS);
+
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	if (WIFSIGNALED(status))
+		FAIL("%s: the child died of signal %d%s", name,
+			WTERMSIG(status), WTERMSIG(status) == SIGALRM ?
+			" (it hung)" : "");
+	CHECK(WIFEXITED(status));
+	if (WEXITSTATUS(status) != 0)
+		FAIL("%s: the child failed (%d)", name, WEXITSTATUS(status));
+
+	check_file(m.path, 0, src, 2 * OP);
+	if (!small_only)
+		check_file(m.path, 2 * OP, src + 2 * OP, 4 * OP);
+	else
+		check_file(m.path, 3 * OP, src + 3 * OP, 200);
+	amap_close(&m);
+	free(src);
+	printf("async_fork %s: the child's operations completed\n", name);
+}
+
+int
+main(void)
+{
+#ifdef UNDER_TSAN
+	SKIP("ThreadSanitizer cannot follow threads started in the child of a "
+		"threaded process (gcc's dies, clang's needs die_after_fork=0)");
+#endif
+	Rt = runtime_new();
+	CHECK(Rt);
+	run(NULL, "default mover", 0);
+	/* the parent's threads mover, with an operation it runs inline */
+	struct data_mover_threads *dmt = data_mover_threads_default();
+	CHECK(dmt);
+	run(data_mover_threads_get_vdm(dmt), "threads mover, small copy", 1);
+	data_mover_threads_delete(dmt);
+	runtime_delete(Rt);
+	return 0;
+}
