@@ -43,6 +43,7 @@
  * (Dekker-style, sequentially consistent), so no wake-up is lost.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -915,9 +916,16 @@ env_size(const char *name, size_t def)
 	const char *v = getenv(name);
 	if (v == NULL || *v == '\0')
 		return def;
+	/* strtoull takes "-1" as its maximum: a spin that never ends */
+	const char *p = v;
+	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		p++;
+	if (*p == '-' || *p == '+')
+		return def;
 	char *end;
-	unsigned long long x = strtoull(v, &end, 0);
-	if (*end != '\0')
+	errno = 0;
+	unsigned long long x = strtoull(p, &end, 0);
+	if (*end != '\0' || errno == ERANGE || x > SIZE_MAX)
 		return def;
 	return (size_t)x;
 }
