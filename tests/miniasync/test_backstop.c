@@ -66,6 +66,10 @@ main(void)
 	const char *bs = getenv("MINIASYNC_RUNTIME_BACKSTOP_MS");
 	fprintf(stderr, "MINIASYNC_RUNTIME_BACKSTOP_MS=%s\n",
 		bs ? bs : "(unset)");
+	if (bs != NULL && bs[0] != '\0' && strspn(bs, "0") == strlen(bs)) {
+		fprintf(stderr, "SKIP: the backstop is really off here\n");
+		return 77;
+	}
 	signal(SIGALRM, on_alarm);
 	struct runtime *r = runtime_new();
 	CHECK(r != NULL);
