@@ -826,6 +826,9 @@ threads_op_start(void *data, const struct vdm_operation *op,
 	if (parts > 1) {
 		chunk = (size / parts + SPLIT_ALIGN - 1) &
 			~(size_t)(SPLIT_ALIGN - 1);
+		/* fewer bytes than parts (a tiny SPLIT_MIN): one aligned part */
+		if (chunk == 0)
+			chunk = SPLIT_ALIGN;
 		parts = (size + chunk - 1) / chunk;
 	}
 	node->parts = (uint32_t)parts;
