@@ -43,6 +43,7 @@
  * (Dekker-style, sequentially consistent), so no wake-up is lost.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -825,6 +826,9 @@ threads_op_start(void *data, const struct vdm_operation *op,
 	if (parts > 1) {
 		chunk = (size / parts + SPLIT_ALIGN - 1) &
 			~(size_t)(SPLIT_ALIGN - 1);
+		/* fewer bytes than parts (a tiny SPLIT_MIN): one aligned part */
+		if (chunk == 0)
+			chunk = SPLIT_ALIGN;
 		parts = (size + chunk - 1) / chunk;
 	}
 	node->parts = (uint32_t)parts;
@@ -915,9 +919,16 @@ env_size(const char *name, size_t def)
 	const char *v = getenv(name);
 	if (v == NULL || *v == '\0')
 		return def;
+	/* strtoull takes "-1" as its maximum: a spin that never ends */
+	const char *p = v;
+	while (*p == ' ' || (*p >= '\t' && *p <= '\r'))
+		p++;
+	if (*p == '-' || *p == '+')
+		return def;
 	char *end;
-	unsigned long long x = strtoull(v, &end, 0);
-	if (*end != '\0')
+	errno = 0;
+	unsigned long long x = strtoull(p, &end, 0);
+	if (*end != '\0' || errno == ERANGE || x > SIZE_MAX)
 		return def;
 	return (size_t)x;
 }

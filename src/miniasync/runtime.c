@@ -66,6 +66,27 @@ runtime_gen(struct runtime *r)
 	return __atomic_load_n(&r->gen, __ATOMIC_SEQ_CST) & ~RT_SLEEPING;
 }
 
+/*
+ * Digits only, in range. Anything else (garbage, a sign, an overflow) is
+ * ignored: read as 0 it would silently turn the backstop off.
+ */
+static int
+env_ms(const char *v, uint64_t *ms)
+{
+	uint64_t x = 0;
+	if (*v == '\0')
+		return -1;
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9')
+			return -1;
+		if (x > (UINT64_MAX / 1000000ull - 9) / 10)
+			return -1;
+		x = x * 10 + (uint64_t)(*v - '0');
+	}
+	*ms = x;
+	return 0;
+}
+
 struct runtime *
 runtime_new(void)
 {
@@ -76,8 +97,9 @@ runtime_new(void)
 	r->backstop_ns = RT_BACKSTOP_NS;
 	/* tests set 0, so that a lost wake hangs instead of costing 100 ms */
 	const char *b = secure_getenv("MINIASYNC_RUNTIME_BACKSTOP_MS");
-	if (b != NULL && *b != '\0')
-		r->backstop_ns = strtoull(b, NULL, 10) * 1000000ull;
+	uint64_t ms;
+	if (b != NULL && env_ms(b, &ms) == 0)
+		r->backstop_ns = ms * 1000000ull;
 	MA_NOCHECK(r, sizeof(*r));
 	return r;
 }
