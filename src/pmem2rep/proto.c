@@ -394,9 +394,15 @@ rep_split_target(const char *target, char *host, size_t hostlen,
 	}
 	if (hl == 0 || hl >= hostlen || strlen(colon + 1) >= portlen)
 		return -EINVAL;
-	for (const char *p = colon + 1; *p; p++)
+	/* a port past 65535 would silently wrap to another port */
+	unsigned long pn = 0;
+	for (const char *p = colon + 1; *p; p++) {
 		if (*p < '0' || *p > '9')
 			return -EINVAL;
+		pn = pn * 10 + (unsigned long)(*p - '0');
+		if (pn > 65535)
+			return -EINVAL;
+	}
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	strcpy(port, colon + 1);

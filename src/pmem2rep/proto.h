@@ -149,8 +149,8 @@ int rep_key_load(const char *path, uint8_t *key, size_t *keylen,
 	char *err, size_t errlen);
 
 /*
- * Splits "HOST:PORT" (or "[V6]:PORT") into host and port strings.
- * Returns 0 or -EINVAL.
+ * Splits "HOST:PORT" (or "[V6]:PORT") into host and port strings; PORT
+ * must be a number of at most 65535. Returns 0 or -EINVAL.
  */
 int rep_split_target(const char *target, char *host, size_t hostlen,
 	char *port, size_t portlen);

@@ -761,9 +761,9 @@ rep_open(struct pmem2rep **out, const char *target, const char *key_file,
 	}
 	*out = NULL;
 	if (rep_split_target(target, host, sizeof(host), port,
-			sizeof(port))) {
-		seterr("pmem2rep_connect: target \"%s\" is not HOST:PORT",
-			target);
+			sizeof(port)) || strtoul(port, NULL, 10) == 0) {
+		seterr("pmem2rep_connect: target \"%s\" is not HOST:PORT "
+			"with PORT 1..65535", target);
 		return -EINVAL;
 	}
 	struct pmem2rep *rep = calloc(1, sizeof(*rep));

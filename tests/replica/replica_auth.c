@@ -68,6 +68,16 @@ main(int argc, char *argv[])
 	CHECK_EQ(pmem2rep_connect(&rep, "127.0.0.1:x1", keyp), -EINVAL);
 	CHECK_EQ(pmem2rep_connect(&rep, NULL, keyp), -EINVAL);
 	CHECK_EQ(pmem2rep_connect(NULL, d.target, keyp), -EINVAL);
+	/* ports outside 1..65535 are refused, not wrapped to another port */
+	CHECK_EQ(pmem2rep_connect(&rep, "127.0.0.1:0", keyp), -EINVAL);
+	CHECK_EQ(pmem2rep_connect(&rep, "127.0.0.1:65536", keyp), -EINVAL);
+	CHECK_EQ(pmem2rep_connect(&rep, "127.0.0.1:99999999999999999999",
+		keyp), -EINVAL);
+	char wrap[300];
+	unsigned long dport = strtoul(strrchr(d.target, ':') + 1, NULL, 10);
+	snprintf(wrap, sizeof(wrap), "127.0.0.1:%lu", dport + 65536);
+	CHECK_EQ(pmem2rep_connect(&rep, wrap, keyp), -EINVAL);
+	CHECK(rep == NULL);
 	/* a short key file */
 	int fd = open(badp, O_WRONLY | O_TRUNC);
 	CHECK(fd >= 0);
