@@ -326,7 +326,9 @@ conn_serve(struct conn *c)
 	int idle = 0;
 
 	while (!c->closing && !atomic_load(&stop_flag)) {
-		if (atomic_load(&c->evict)) {
+		/* one that authenticated in the meantime stays */
+		if (atomic_load(&c->evict) &&
+				c->srv.phase == REP_SRV_WAIT_AUTH) {
 			logmsg("connection %u: not authenticated yet; closed to "
 				"make room for a newer one", c->num);
 			break;
