@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -744,6 +745,9 @@ env_timeout_ns(void)
 		long v = strtol(e, &end, 10);
 		if (*end == '\0' && v > 0)
 			ms = v;
+		/* fi_eq_sread() takes an int of ms; more wrapped to 0 or < 0 */
+		if (ms > INT_MAX)
+			ms = INT_MAX;
 	}
 	return (uint64_t)ms * 1000000u;
 }

@@ -95,6 +95,18 @@ main(int argc, char *argv[])
 	CHECK_EQ(pmem2rep_connect(&rep, d.target, badp), -EINVAL);
 	CHECK(strstr(pmem2rep_errormsg(), "fewer than") != NULL);
 
+	/* a huge PMEM2REP_TIMEOUT_MS is a long bound, not an instant one */
+	const char *huge[] = { "4294967296000", "99999999999999999999" };
+	for (unsigned i = 0; i < 2; i++) {
+		CHECK(setenv("PMEM2REP_TIMEOUT_MS", huge[i], 1) == 0);
+		int hr = pmem2rep_connect(&rep, d.target, keyp);
+		if (hr)
+			FAIL("PMEM2REP_TIMEOUT_MS=%s: connect: %d %s", huge[i],
+				hr, pmem2rep_errormsg());
+		CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	}
+	CHECK(unsetenv("PMEM2REP_TIMEOUT_MS") == 0);
+
 	/* after all that, the daemon still serves the right key */
 	int r = pmem2rep_connect(&rep, d.target, keyp);
 	if (r)
