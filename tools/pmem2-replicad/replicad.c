@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -525,6 +526,22 @@ map_file(const char *path)
 	if (fd < 0) {
 		logmsg("%s: %s", path, strerror(errno));
 		return -1;
+	}
+	/*
+	 * Every block allocated up front: a client's write into a hole of a
+	 * filesystem without room would be a SIGBUS that kills the daemon
+	 * and all its connections. Filesystems that cannot preallocate are
+	 * served as before.
+	 */
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		int e = posix_fallocate(fd, 0, st.st_size);
+		if (e != 0 && e != EOPNOTSUPP && e != EINVAL) {
+			logmsg("%s: cannot allocate its %lld bytes: %s", path,
+				(long long)st.st_size, strerror(e));
+			close(fd);
+			return -1;
+		}
 	}
 	struct pmem2_source *src = NULL;
 	struct pmem2_config *cfg = NULL;
