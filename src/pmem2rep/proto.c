@@ -182,6 +182,12 @@ rep_random(void *buf, size_t len)
 }
 
 void
+rep_thread_done(void)
+{
+	OPENSSL_thread_stop();
+}
+
+void
 rep_mac(const uint8_t *key, size_t keylen, const char *label,
 	const uint8_t *a, const uint8_t *b, const uint8_t *extra,
 	size_t extralen, uint8_t mac[REP_MAC])

@@ -129,6 +129,8 @@ int rep_client_check_welcome(const uint8_t *key, size_t keylen,
 
 /* Cryptographically random bytes; 0 or -EIO. */
 int rep_random(void *buf, size_t len);
+/* Frees the crypto library's state of the calling thread (its RNG). */
+void rep_thread_done(void);
 /* HMAC-SHA256(key, label || a || b || extra) into mac. */
 void rep_mac(const uint8_t *key, size_t keylen, const char *label,
 	const uint8_t *a, const uint8_t *b, const uint8_t *extra,

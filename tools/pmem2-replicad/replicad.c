@@ -493,6 +493,11 @@ out:
 	pending_remove_locked(c);
 	pthread_mutex_unlock(&conns_lock);
 	conn_free(c);
+	/*
+	 * Now, not at thread exit: main may return as soon as the count
+	 * below drops, before a detached thread's destructors ran.
+	 */
+	rep_thread_done();
 	pthread_mutex_lock(&conns_lock);
 	atomic_fetch_sub(&nconns, 1);
 	pthread_cond_broadcast(&conns_cond);
