@@ -182,6 +182,12 @@ rep_random(void *buf, size_t len)
 }
 
 void
+rep_thread_done(void)
+{
+	OPENSSL_thread_stop();
+}
+
+void
 rep_mac(const uint8_t *key, size_t keylen, const char *label,
 	const uint8_t *a, const uint8_t *b, const uint8_t *extra,
 	size_t extralen, uint8_t mac[REP_MAC])
@@ -316,7 +322,8 @@ int
 rep_key_load(const char *path, uint8_t *key, size_t *keylen,
 	char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		snprintf(err, errlen, "key file %s: %s", path, strerror(e));
@@ -394,9 +401,15 @@ rep_split_target(const char *target, char *host, size_t hostlen,
 	}
 	if (hl == 0 || hl >= hostlen || strlen(colon + 1) >= portlen)
 		return -EINVAL;
-	for (const char *p = colon + 1; *p; p++)
+	/* a port past 65535 would silently wrap to another port */
+	unsigned long pn = 0;
+	for (const char *p = colon + 1; *p; p++) {
 		if (*p < '0' || *p > '9')
 			return -EINVAL;
+		pn = pn * 10 + (unsigned long)(*p - '0');
+		if (pn > 65535)
+			return -EINVAL;
+	}
 	memcpy(host, h, hl);
 	host[hl] = '\0';
 	strcpy(port, colon + 1);

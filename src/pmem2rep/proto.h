@@ -129,6 +129,8 @@ int rep_client_check_welcome(const uint8_t *key, size_t keylen,
 
 /* Cryptographically random bytes; 0 or -EIO. */
 int rep_random(void *buf, size_t len);
+/* Frees the crypto library's state of the calling thread (its RNG). */
+void rep_thread_done(void);
 /* HMAC-SHA256(key, label || a || b || extra) into mac. */
 void rep_mac(const uint8_t *key, size_t keylen, const char *label,
 	const uint8_t *a, const uint8_t *b, const uint8_t *extra,
@@ -149,8 +151,8 @@ int rep_key_load(const char *path, uint8_t *key, size_t *keylen,
 	char *err, size_t errlen);
 
 /*
- * Splits "HOST:PORT" (or "[V6]:PORT") into host and port strings.
- * Returns 0 or -EINVAL.
+ * Splits "HOST:PORT" (or "[V6]:PORT") into host and port strings; PORT
+ * must be a number of at most 65535. Returns 0 or -EINVAL.
  */
 int rep_split_target(const char *target, char *host, size_t hostlen,
 	char *port, size_t portlen);

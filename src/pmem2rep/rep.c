@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -744,6 +745,9 @@ env_timeout_ns(void)
 		long v = strtol(e, &end, 10);
 		if (*end == '\0' && v > 0)
 			ms = v;
+		/* fi_eq_sread() takes an int of ms; more wrapped to 0 or < 0 */
+		if (ms > INT_MAX)
+			ms = INT_MAX;
 	}
 	return (uint64_t)ms * 1000000u;
 }
@@ -761,9 +765,9 @@ rep_open(struct pmem2rep **out, const char *target, const char *key_file,
 	}
 	*out = NULL;
 	if (rep_split_target(target, host, sizeof(host), port,
-			sizeof(port))) {
-		seterr("pmem2rep_connect: target \"%s\" is not HOST:PORT",
-			target);
+			sizeof(port)) || strtoul(port, NULL, 10) == 0) {
+		seterr("pmem2rep_connect: target \"%s\" is not HOST:PORT "
+			"with PORT 1..65535", target);
 		return -EINVAL;
 	}
 	struct pmem2rep *rep = calloc(1, sizeof(*rep));

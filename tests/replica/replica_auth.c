@@ -11,7 +11,7 @@
 
 #define SIZE ((size_t)1 << 20)
 
-static char keyp[256], badp[256], openp[256], datp[256];
+static char keyp[256], badp[256], openp[256], datp[256], fifop[256];
 
 static void
 cleanup(void)
@@ -20,6 +20,7 @@ cleanup(void)
 	unlink(badp);
 	unlink(openp);
 	unlink(datp);
+	unlink(fifop);
 }
 
 int
@@ -33,6 +34,7 @@ main(int argc, char *argv[])
 	snprintf(badp, sizeof(badp), "%s/rep_auth_%d.bad", test_dir(), pid);
 	snprintf(openp, sizeof(openp), "%s/rep_auth_%d.open", test_dir(), pid);
 	snprintf(datp, sizeof(datp), "%s/rep_auth_%d.dat", test_dir(), pid);
+	snprintf(fifop, sizeof(fifop), "%s/rep_auth_%d.fifo", test_dir(), pid);
 	atexit(cleanup);
 	rutil_key(keyp, 0600, 0x11);
 	rutil_key(badp, 0600, 0x12);	/* differs in every byte */
@@ -46,6 +48,9 @@ main(int argc, char *argv[])
 	CHECK_EQ(rutil_daemon_start(&d, argv[1], openp, datp), 1);
 	CHECK(chmod(openp, 0620) == 0);
 	CHECK_EQ(rutil_daemon_start(&d, argv[1], openp, datp), 1);
+	/* a FIFO as the key file: refused at once, not waited on forever */
+	CHECK(mkfifo(fifop, 0600) == 0);
+	CHECK_EQ(rutil_daemon_start(&d, argv[1], fifop, datp), 1);
 
 	CHECK_EQ(rutil_daemon_start(&d, argv[1], keyp, datp), 0);
 	struct pmem2rep *rep = NULL;
@@ -64,10 +69,24 @@ main(int argc, char *argv[])
 	snprintf(missing, sizeof(missing), "%s.missing", keyp);
 	CHECK_EQ(pmem2rep_connect(&rep, d.target, missing), -ENOENT);
 	CHECK(strstr(pmem2rep_errormsg(), "missing") != NULL);
+	alarm(20);	/* the old code blocked in open() until a writer came */
+	CHECK_EQ(pmem2rep_connect(&rep, d.target, fifop), -EINVAL);
+	CHECK(strstr(pmem2rep_errormsg(), "not a regular file") != NULL);
+	alarm(0);
 	CHECK_EQ(pmem2rep_connect(&rep, "127.0.0.1", keyp), -EINVAL);
 	CHECK_EQ(pmem2rep_connect(&rep, "127.0.0.1:x1", keyp), -EINVAL);
 	CHECK_EQ(pmem2rep_connect(&rep, NULL, keyp), -EINVAL);
 	CHECK_EQ(pmem2rep_connect(NULL, d.target, keyp), -EINVAL);
+	/* ports outside 1..65535 are refused, not wrapped to another port */
+	CHECK_EQ(pmem2rep_connect(&rep, "127.0.0.1:0", keyp), -EINVAL);
+	CHECK_EQ(pmem2rep_connect(&rep, "127.0.0.1:65536", keyp), -EINVAL);
+	CHECK_EQ(pmem2rep_connect(&rep, "127.0.0.1:99999999999999999999",
+		keyp), -EINVAL);
+	char wrap[300];
+	unsigned long dport = strtoul(strrchr(d.target, ':') + 1, NULL, 10);
+	snprintf(wrap, sizeof(wrap), "127.0.0.1:%lu", dport + 65536);
+	CHECK_EQ(pmem2rep_connect(&rep, wrap, keyp), -EINVAL);
+	CHECK(rep == NULL);
 	/* a short key file */
 	int fd = open(badp, O_WRONLY | O_TRUNC);
 	CHECK(fd >= 0);
@@ -75,6 +94,18 @@ main(int argc, char *argv[])
 	close(fd);
 	CHECK_EQ(pmem2rep_connect(&rep, d.target, badp), -EINVAL);
 	CHECK(strstr(pmem2rep_errormsg(), "fewer than") != NULL);
+
+	/* a huge PMEM2REP_TIMEOUT_MS is a long bound, not an instant one */
+	const char *huge[] = { "4294967296000", "99999999999999999999" };
+	for (unsigned i = 0; i < 2; i++) {
+		CHECK(setenv("PMEM2REP_TIMEOUT_MS", huge[i], 1) == 0);
+		int hr = pmem2rep_connect(&rep, d.target, keyp);
+		if (hr)
+			FAIL("PMEM2REP_TIMEOUT_MS=%s: connect: %d %s", huge[i],
+				hr, pmem2rep_errormsg());
+		CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	}
+	CHECK(unsetenv("PMEM2REP_TIMEOUT_MS") == 0);
 
 	/* after all that, the daemon still serves the right key */
 	int r = pmem2rep_connect(&rep, d.target, keyp);

@@ -10,9 +10,17 @@
  *     the connection showed no progress for PMEM2REP_TIMEOUT_MS.
  *   client_kill: clients die with writes in flight while another client
  *     keeps writing; the daemon serves on.
- * Usage: replica_faults PMEM2-REPLICAD daemon_kill|daemon_hang|client_kill
+ *   enospc: a sparse FILE on a filesystem without room for it (a small
+ *     tmpfs in a private mount namespace; skipped without the privilege):
+ *     the daemon refuses to serve it, where it used to die of SIGBUS at
+ *     the first write into a hole; a sparse FILE that fits is served.
+ * Usage: replica_faults PMEM2-REPLICAD daemon_kill|daemon_hang|client_kill|
+ *	enospc
  */
+#define _GNU_SOURCE
 #include <dirent.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <libpmem2rep.h>
@@ -290,12 +298,69 @@ client_kill(const char *daemon)
 	rutil_daemon_stop(&d);
 }
 
+static char mnt[256], sparsep[300];
+
+static void
+enospc_cleanup(void)
+{
+	unlink(sparsep);
+	umount(mnt);
+	rmdir(mnt);
+}
+
+static void
+enospc(const char *daemon)
+{
+	snprintf(mnt, sizeof(mnt), "%s/rep_faults_%d.mnt", test_dir(),
+		(int)getpid());
+	snprintf(sparsep, sizeof(sparsep), "%s/sparse", mnt);
+	if (unshare(CLONE_NEWNS) != 0 ||
+			mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		SKIP("no private mount namespace (%s): cannot make a full "
+			"filesystem here", strerror(errno));
+	CHECK(mkdir(mnt, 0700) == 0);
+	if (mount("tmpfs", mnt, "tmpfs", 0, "size=1m") != 0) {
+		rmdir(mnt);
+		SKIP("cannot mount a small tmpfs: %s", strerror(errno));
+	}
+	atexit(enospc_cleanup);
+
+	/* 8 MiB of holes on 1 MiB of room: refused at start */
+	int fd = open(sparsep, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK(ftruncate(fd, 8 << 20) == 0);
+	close(fd);
+	struct rutil_daemon d;
+	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, sparsep), 1);
+
+	/* 512 KiB of holes fit: served, every byte writable */
+	fd = open(sparsep, O_RDWR | O_TRUNC);
+	CHECK(fd >= 0);
+	CHECK(ftruncate(fd, 512 << 10) == 0);
+	close(fd);
+	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, sparsep), 0);
+	struct pmem2rep *rep = connect_ok(d.target);
+	unsigned char *buf = malloc(512 << 10);
+	CHECK(buf != NULL);
+	rutil_pattern(buf, 512 << 10, 7);
+	struct vdm_operation_future f = pmem2rep_write_async(rep, 0, buf,
+		512 << 10, 0);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ(f.output.result, VDM_SUCCESS);
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	rutil_daemon_stop(&d);
+	unsigned char *got = rutil_read(sparsep, 512 << 10);
+	CHECK_MEM(got, buf, 512 << 10);
+	free(got);
+	free(buf);
+}
+
 int
 main(int argc, char *argv[])
 {
 	if (argc != 3)
 		FAIL("usage: replica_faults PMEM2-REPLICAD "
-			"daemon_kill|daemon_hang|client_kill");
+			"daemon_kill|daemon_hang|client_kill|enospc");
 	rutil_need_fabric();
 	setenv("PMEM2REP_TIMEOUT_MS", "5000", 1);
 	signal(SIGPIPE, SIG_IGN);
@@ -312,6 +377,8 @@ main(int argc, char *argv[])
 		daemon_hang(argv[1]);
 	else if (strcmp(argv[2], "client_kill") == 0)
 		client_kill(argv[1]);
+	else if (strcmp(argv[2], "enospc") == 0)
+		enospc(argv[1]);
 	else
 		FAIL("unknown mode %s", argv[2]);
 	return 0;

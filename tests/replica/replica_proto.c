@@ -4,7 +4,8 @@
  * authentication, truncated, oversized, empty or with a bad magic; PERSIST
  * requests outside the served range; RMA writes past the registered
  * region. Each gets an error or a closed connection, nothing is written
- * outside a request, and the daemon keeps serving a well-behaved client.
+ * outside a request, and the daemon keeps serving a well-behaved client,
+ * also while more keyless clients than it holds connect and idle.
  * Usage: replica_proto PMEM2-REPLICAD
  */
 #include <libpmem2rep.h>
@@ -160,6 +161,20 @@ main(int argc, char *argv[])
 	rep_test_wait_closed(rep, 2000);
 	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
 	still_serving(d.target, 3);
+
+	/*
+	 * Keyless clients that connect and idle, more than the daemon holds:
+	 * they must not lock out a client with the key.
+	 */
+	static struct pmem2rep *idle[300];
+	unsigned nidle = 0;
+	while (nidle < 300 && rep_test_connect_noauth(&idle[nidle],
+			d.target) == 0)
+		nidle++;
+	CHECK(nidle >= 16);
+	still_serving(d.target, 4);
+	for (unsigned i = 0; i < nidle; i++)
+		CHECK_EQ(pmem2rep_disconnect(&idle[i]), 0);
 
 	rutil_daemon_stop(&d);
 	return 0;

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,6 +47,8 @@
 #define NRECV (REP_CREDITS + 4)
 #define MAX_CONNS 256
 #define AUTH_TIMEOUT_MS 10000
+/* evicted connections still closing may exceed MAX_CONNS by this many */
+#define EVICT_SLACK (MAX_CONNS / 4)
 
 static atomic_int stop_flag;
 static atomic_int nconns;
@@ -97,6 +100,10 @@ struct conn {
 	struct fid_mr *mr;
 	struct rep_srv srv;
 	int closing;
+	atomic_int evict;	/* made room for a newer one: close */
+	/* in the list of unauthenticated connections, oldest first */
+	int pending;
+	struct conn *pprev, *pnext;
 	unsigned nbatch;
 	struct batch batch[NRECV];
 	struct fi_context rctx[NRECV];
@@ -104,6 +111,34 @@ struct conn {
 	struct fi_context sctx;
 	uint8_t sbuf[REP_MSG_MAX];
 };
+
+/* unauthenticated connections, oldest first; under conns_lock */
+static struct conn *pend_head, *pend_tail;
+
+static void
+pending_remove_locked(struct conn *c)
+{
+	if (!c->pending)
+		return;
+	if (c->pprev)
+		c->pprev->pnext = c->pnext;
+	else
+		pend_head = c->pnext;
+	if (c->pnext)
+		c->pnext->pprev = c->pprev;
+	else
+		pend_tail = c->pprev;
+	c->pprev = c->pnext = NULL;
+	c->pending = 0;
+}
+
+static void
+pending_remove(struct conn *c)
+{
+	pthread_mutex_lock(&conns_lock);
+	pending_remove_locked(c);
+	pthread_mutex_unlock(&conns_lock);
+}
 
 static int
 send_small(struct conn *c, const struct rep_msg *m)
@@ -257,8 +292,10 @@ handle_msg(struct conn *c, const uint8_t *buf, size_t len)
 		rep_srv_welcome(&c->srv, base, rkey, &w);
 		if (send_small(c, &w) != 0)
 			c->closing = 1;
-		else
+		else {
+			pending_remove(c);	/* no longer evictable */
 			logmsg("connection %u: authenticated", c->num);
+		}
 		break;
 	}
 	case REP_ACT_REFUSE:
@@ -290,6 +327,13 @@ conn_serve(struct conn *c)
 	int idle = 0;
 
 	while (!c->closing && !atomic_load(&stop_flag)) {
+		/* one that authenticated in the meantime stays */
+		if (atomic_load(&c->evict) &&
+				c->srv.phase == REP_SRV_WAIT_AUTH) {
+			logmsg("connection %u: not authenticated yet; closed to "
+				"make room for a newer one", c->num);
+			break;
+		}
 		ssize_t n;
 		if (idle)
 			n = fi_cq_sread(c->cq, ent, 16, NULL, 100);
@@ -445,7 +489,15 @@ conn_thread(void *arg)
 	}
 	conn_serve(c);
 out:
+	pthread_mutex_lock(&conns_lock);
+	pending_remove_locked(c);
+	pthread_mutex_unlock(&conns_lock);
 	conn_free(c);
+	/*
+	 * Now, not at thread exit: main may return as soon as the count
+	 * below drops, before a detached thread's destructors ran.
+	 */
+	rep_thread_done();
 	pthread_mutex_lock(&conns_lock);
 	atomic_fetch_sub(&nconns, 1);
 	pthread_cond_broadcast(&conns_cond);
@@ -479,6 +531,22 @@ map_file(const char *path)
 	if (fd < 0) {
 		logmsg("%s: %s", path, strerror(errno));
 		return -1;
+	}
+	/*
+	 * Every block allocated up front: a client's write into a hole of a
+	 * filesystem without room would be a SIGBUS that kills the daemon
+	 * and all its connections. Filesystems that cannot preallocate are
+	 * served as before.
+	 */
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		int e = posix_fallocate(fd, 0, st.st_size);
+		if (e != 0 && e != EOPNOTSUPP && e != EINVAL) {
+			logmsg("%s: cannot allocate its %lld bytes: %s", path,
+				(long long)st.st_size, strerror(e));
+			close(fd);
+			return -1;
+		}
 	}
 	struct pmem2_source *src = NULL;
 	struct pmem2_config *cfg = NULL;
@@ -631,16 +699,41 @@ main(int argc, char *argv[])
 		}
 		if (n < 0 || event != FI_CONNREQ)
 			continue;
-		if (atomic_load(&nconns) >= MAX_CONNS) {
-			logmsg("too many connections; rejecting one");
-			fi_reject(pep, entry.info->handle, NULL, 0);
-			fi_freeinfo(entry.info);
-			continue;
-		}
 		struct conn *c = calloc(1, sizeof(*c));
 		if (c == NULL) {
 			fi_reject(pep, entry.info->handle, NULL, 0);
 			fi_freeinfo(entry.info);
+			continue;
+		}
+		/*
+		 * Full: the oldest connection that has not authenticated yet
+		 * makes room, so that keyless clients which connect and idle
+		 * cannot lock out the ones holding the key.
+		 */
+		pthread_mutex_lock(&conns_lock);
+		int full = atomic_load(&nconns) >= MAX_CONNS;
+		if (full && pend_head &&
+				atomic_load(&nconns) < MAX_CONNS + EVICT_SLACK) {
+			atomic_store(&pend_head->evict, 1);
+			pending_remove_locked(pend_head);
+			full = 0;
+		}
+		if (!full) {
+			c->pending = 1;
+			c->pprev = pend_tail;
+			if (pend_tail)
+				pend_tail->pnext = c;
+			else
+				pend_head = c;
+			pend_tail = c;
+			atomic_fetch_add(&nconns, 1);
+		}
+		pthread_mutex_unlock(&conns_lock);
+		if (full) {
+			logmsg("too many connections; rejecting one");
+			fi_reject(pep, entry.info->handle, NULL, 0);
+			fi_freeinfo(entry.info);
+			free(c);
 			continue;
 		}
 		c->num = ++num;
@@ -649,8 +742,8 @@ main(int argc, char *argv[])
 		pthread_attr_t at;
 		pthread_attr_init(&at);
 		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-		atomic_fetch_add(&nconns, 1);
 		if (pthread_create(&t, &at, conn_thread, c) != 0) {
+			pending_remove(c);
 			atomic_fetch_sub(&nconns, 1);
 			fi_reject(pep, entry.info->handle, NULL, 0);
 			c->info = NULL;
