@@ -75,6 +75,7 @@ struct pmem2_sync_req {
 	int err;		/* 0 or -errno of the sync */
 	int earlier;		/* err is an earlier sync's (sticky) error */
 	int announced;		/* counted in the syncer's `announced` */
+	unsigned ann_epoch;	/* ... of the syncer's epoch it was made in */
 	struct future_waker waker;	/* called when done; wake NULL: none */
 };
 

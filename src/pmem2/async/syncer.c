@@ -56,6 +56,7 @@ struct pmem2_syncer {
 	int gathering;		/* the worker waits for a batch to form */
 	int kick;		/* a poller came back: start the sync now */
 	unsigned announced;	/* requests a mover is still writing for */
+	unsigned ann_epoch;	/* bumped when a gathering gives up on them */
 	uint64_t nsubmit;	/* requests ever queued */
 	long long last_submit_ns;	/* when the latest request came */
 	long long gap_ns;	/* longest gap between requests of a batch */
@@ -252,6 +253,9 @@ do_sync(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi)
  * request (or the cap). Otherwise a sync would start after the first copy
  * or two, and the stores of the rest into pages that sync is cleaning
  * would wait for it in their write faults: one sync per copy or two.
+ * A gathering that reaches the cap stops counting the announcements then
+ * outstanding (a new epoch): a future started and then abandoned would
+ * otherwise make every later gathering wait the whole cap.
  *
  * The quiet spell is GATHER_QUIET_NS, or four times the longest gap between
  * two requests of the last batch when that is longer (up to GATHER_GAP_MAX_NS
@@ -283,8 +287,11 @@ gather(struct pmem2_syncer *s)
 	s->gathering = 1;
 	while (!(s->kick && s->announced == 0) && !s->stop) {
 		long long now = mono_ns();
-		if (now - start >= GATHER_MAX_NS)
+		if (now - start >= GATHER_MAX_NS) {
+			s->announced = 0;
+			s->ann_epoch++;
 			break;
+		}
 		if (quiet < 4 * s->gap_ns)
 			quiet = 4 * s->gap_ns;
 		long long until = now + quiet;
@@ -492,6 +499,7 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 	req->announced = 0;
 	long long now = mono_ns();
 	pthread_mutex_lock(&s->lock);
+	announced = announced && req->ann_epoch == s->ann_epoch;
 	/* after a fork the worker is gone until a request needs it */
 	int ret = start_locked(s);
 	if (ret) {
@@ -536,6 +544,7 @@ pmem2_syncer_announce(struct pmem2_syncer *s, struct pmem2_sync_req *req)
 {
 	pthread_mutex_lock(&s->lock);
 	s->announced++;
+	req->ann_epoch = s->ann_epoch;
 	pthread_mutex_unlock(&s->lock);
 	req->announced = 1;
 }
@@ -547,7 +556,8 @@ pmem2_syncer_withdraw(struct pmem2_syncer *s, struct pmem2_sync_req *req)
 		return;
 	req->announced = 0;
 	pthread_mutex_lock(&s->lock);
-	s->announced--;
+	if (req->ann_epoch == s->ann_epoch)
+		s->announced--;
 	/* it may have been the last one a gathering waited for */
 	if (s->gathering && s->announced == 0)
 		pthread_cond_signal(&s->cv);
