@@ -12,6 +12,11 @@
  * enough that it runs in the polling thread (the mover's own workers are
  * not in the child; see pmem2_async(7)).
  *
+ * And a child's pmem2_map_delete with a copy in flight that a mover thread
+ * of the parent runs (a mover that finishes only when the parent says so):
+ * the delete must not wait for it, the thread is not in the child. Before,
+ * it waited forever.
+ *
  * Usage: async_fork
  */
 #include <signal.h>
@@ -154,6 +159,95 @@ run(struct vdm *vdm, const char *name, int small_only)
 	printf("async_fork %s: the child's operations completed\n", name);
 }
 
+/* ---- a mover whose operations finish when the parent's thread says so ---- */
+
+static int Gate;	/* set by the parent's "worker": the copies are done */
+static int GateOp;
+
+static void *
+gate_new(struct vdm *vdm, const enum vdm_operation_type type)
+{
+	(void)vdm;
+	(void)type;
+	return &GateOp;
+}
+
+static int
+gate_start(void *data, const struct vdm_operation *op,
+	struct future_notifier *n)
+{
+	(void)data;
+	(void)op;
+	if (n)
+		n->notifier_used = FUTURE_NOTIFIER_NONE;
+	return 0;
+}
+
+static enum future_state
+gate_check(void *data, const struct vdm_operation *op)
+{
+	(void)data;
+	if (!__atomic_load_n(&Gate, __ATOMIC_ACQUIRE))
+		return FUTURE_STATE_RUNNING;
+	/* the "worker" copies when it is done */
+	memcpy(op->data.memcpy.dest, op->data.memcpy.src, op->data.memcpy.n);
+	return FUTURE_STATE_COMPLETE;
+}
+
+static void
+gate_delete(void *data, const struct vdm_operation *op,
+	struct vdm_operation_output *out)
+{
+	(void)data;
+	out->type = op->type;
+	out->result = VDM_SUCCESS;
+	out->output.memcpy.dest = op->data.memcpy.dest;
+}
+
+static struct vdm Gate_vdm = { gate_new, gate_delete, gate_start, gate_check,
+	0, NULL };
+
+static void
+run_delete_in_child(void)
+{
+	struct amap m;
+	amap_open(&m, PMEM2_GRANULARITY_PAGE, LEN, &Gate_vdm);
+	char *src = malloc(OP);
+	CHECK(src);
+	pattern(src, OP, 5);
+	struct vdm_operation_future f = pmem2_memcpy_async(m.map, m.addr, src,
+		OP, 0);
+	CHECK_EQ(future_poll(FUTURE_AS_RUNNABLE(&f), NULL),
+		FUTURE_STATE_RUNNING);
+
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		/* the copy belongs to a thread the child does not have */
+		CHECK_PMEM2_OK(pmem2_map_delete(&m.map));
+		CHECK(m.map == NULL);
+		exit(0);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	if (WIFSIGNALED(status))
+		FAIL("delete in the child: the child died of signal %d%s",
+			WTERMSIG(status), WTERMSIG(status) == SIGALRM ?
+			" (it hung)" : "");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* the parent's copy finishes, and its delete still waits for it */
+	__atomic_store_n(&Gate, 1, __ATOMIC_RELEASE);
+	CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+	check_file(m.path, 0, src, OP);
+	amap_close(&m);
+	free(src);
+	printf("async_fork: the child's delete did not wait for the parent's "
+		"mover\n");
+}
+
 int
 main(void)
 {
@@ -169,6 +263,7 @@ main(void)
 	CHECK(dmt);
 	run(data_mover_threads_get_vdm(dmt), "threads mover, small copy", 1);
 	data_mover_threads_delete(dmt);
+	run_delete_in_child();
 	runtime_delete(Rt);
 	return 0;
 }
