@@ -17,9 +17,14 @@
  * the delete must not wait for it, the thread is not in the child. Before,
  * it waited forever.
  *
+ * And fork() while other threads create and delete maps: the child's own
+ * map_new and map_delete must not wait for the map registry's lock held by
+ * a thread it does not have (before, about one child in 300 to 1000 hung).
+ *
  * Usage: async_fork
  */
 #include <signal.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <libminiasync.h>
 #include "autil.h"
@@ -248,6 +253,85 @@ run_delete_in_child(void)
 		"mover\n");
 }
 
+/* ---- fork while other threads create and delete maps ---- */
+
+static int Churn_fd;
+static int Churn_stop;
+
+/* One map of Churn_fd made and deleted; 0, or which step failed. */
+static int
+churn_one(void)
+{
+	struct pmem2_source *src;
+	struct pmem2_config *cfg;
+	struct pmem2_map *map;
+	if (pmem2_source_from_fd(&src, Churn_fd) != 0)
+		return 1;
+	if (pmem2_config_new(&cfg) != 0)
+		return 2;
+	(void)pmem2_config_set_required_store_granularity(cfg,
+		PMEM2_GRANULARITY_PAGE);
+	int ret = pmem2_map_new(&map, cfg, src) != 0 ? 3 : 0;
+	pmem2_config_delete(&cfg);
+	pmem2_source_delete(&src);
+	if (ret == 0 && pmem2_map_delete(&map) != 0)
+		ret = 4;
+	return ret;
+}
+
+static void *
+churn(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&Churn_stop, __ATOMIC_RELAXED))
+		CHECK_EQ(churn_one(), 0);
+	return NULL;
+}
+
+static void
+run_fork_while_mapping(void)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/pmem2_async_fork_%d", test_dir(),
+		(int)getpid());
+	Churn_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(Churn_fd >= 0);
+	CHECK(ftruncate(Churn_fd, 1 << 16) == 0);
+	/* set before the threads: setenv is not thread-safe */
+	setenv("PMEM2_FORCE_GRANULARITY", "cache_line", 1);
+
+	enum { NT = 2 };
+	pthread_t t[NT];
+	for (int i = 0; i < NT; i++)
+		CHECK(pthread_create(&t[i], NULL, churn, NULL) == 0);
+	int forks = test_quick() ? 500 : 2000;
+	for (int i = 0; i < forks; i++) {
+		pid_t pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			alarm(20);
+			_exit(churn_one());
+		}
+		int status;
+		CHECK(waitpid(pid, &status, 0) == pid);
+		if (WIFSIGNALED(status))
+			FAIL("fork %d while mapping: the child died of signal "
+				"%d%s", i, WTERMSIG(status),
+				WTERMSIG(status) == SIGALRM ? " (it hung)" : "");
+		if (WEXITSTATUS(status) != 0)
+			FAIL("fork %d while mapping: the child's step %d failed",
+				i, WEXITSTATUS(status));
+	}
+	__atomic_store_n(&Churn_stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < NT; i++)
+		CHECK(pthread_join(t[i], NULL) == 0);
+	unsetenv("PMEM2_FORCE_GRANULARITY");
+	close(Churn_fd);
+	unlink(path);
+	printf("async_fork: %d children mapped while other threads did\n",
+		forks);
+}
+
 int
 main(void)
 {
@@ -264,6 +348,7 @@ main(void)
 	run(data_mover_threads_get_vdm(dmt), "threads mover, small copy", 1);
 	data_mover_threads_delete(dmt);
 	run_delete_in_child();
+	run_fork_while_mapping();
 	runtime_delete(Rt);
 	return 0;
 }
