@@ -28,6 +28,43 @@ static pthread_rwlock_t Reg_lock = PTHREAD_RWLOCK_INITIALIZER;
 static struct pmem2_map **Reg_maps;
 static size_t Reg_count;
 static size_t Reg_cap;
+static pthread_once_t Reg_atfork_once = PTHREAD_ONCE_INIT;
+
+/*
+ * fork(): a child must not inherit the lock held by a thread it does not
+ * have (its map_new and map_delete would wait forever). Registered before
+ * the async handlers (the first map is registered before its async state
+ * exists), so this prepare handler runs after theirs: their locks are taken
+ * first, as in a delete that persists while it holds one of them.
+ */
+static void
+reg_fork_prepare(void)
+{
+	pthread_rwlock_wrlock(&Reg_lock);
+}
+
+static void
+reg_fork_parent(void)
+{
+	pthread_rwlock_unlock(&Reg_lock);
+}
+
+static void
+reg_fork_child(void)
+{
+	/*
+	 * A new lock: glibc's unlock of a write lock compares the owner's
+	 * thread id, and the child's thread has a new one.
+	 */
+	(void)pthread_rwlock_init(&Reg_lock, NULL);
+}
+
+static void
+reg_atfork_register(void)
+{
+	(void)pthread_atfork(reg_fork_prepare, reg_fork_parent,
+		reg_fork_child);
+}
 
 /* The registered extent: [addr, addr+content_length), empty counts as 1. */
 static inline uintptr_t
@@ -70,6 +107,7 @@ pmem2_registry_add(struct pmem2_map *map)
 		return PMEM2_E_MAP_RANGE;
 	}
 
+	pthread_once(&Reg_atfork_once, reg_atfork_register);
 	pthread_rwlock_wrlock(&Reg_lock);
 	size_t i = reg_first_ending_after(start);
 	if (i < Reg_count && reg_start(Reg_maps[i]) < end) {

@@ -12,9 +12,20 @@
  * enough that it runs in the polling thread (the mover's own workers are
  * not in the child; see pmem2_async(7)).
  *
+ * And a child's pmem2_map_delete with a copy in flight that a mover thread
+ * of the parent runs (a mover that finishes only when the parent says so):
+ * the delete must not wait for it, the thread is not in the child. Before,
+ * it waited forever.
+ *
+ * And fork() while other threads create and delete maps: the child's own
+ * map_new and map_delete must not wait for the map registry's lock held by
+ * a thread it does not have (before, about one child in 300 to 1000 hung).
+ *
  * Usage: async_fork
  */
 #include <signal.h>
+#include <pthread.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <libminiasync.h>
 #include "autil.h"
@@ -154,6 +165,180 @@ run(struct vdm *vdm, const char *name, int small_only)
 	printf("async_fork %s: the child's operations completed\n", name);
 }
 
+/* ---- a mover whose operations finish when the parent's thread says so ---- */
+
+static int Gate;	/* set by the parent's "worker": the copies are done */
+static int GateOp;
+
+static void *
+gate_new(struct vdm *vdm, const enum vdm_operation_type type)
+{
+	(void)vdm;
+	(void)type;
+	return &GateOp;
+}
+
+static int
+gate_start(void *data, const struct vdm_operation *op,
+	struct future_notifier *n)
+{
+	(void)data;
+	(void)op;
+	if (n)
+		n->notifier_used = FUTURE_NOTIFIER_NONE;
+	return 0;
+}
+
+static enum future_state
+gate_check(void *data, const struct vdm_operation *op)
+{
+	(void)data;
+	if (!__atomic_load_n(&Gate, __ATOMIC_ACQUIRE))
+		return FUTURE_STATE_RUNNING;
+	/* the "worker" copies when it is done */
+	memcpy(op->data.memcpy.dest, op->data.memcpy.src, op->data.memcpy.n);
+	return FUTURE_STATE_COMPLETE;
+}
+
+static void
+gate_delete(void *data, const struct vdm_operation *op,
+	struct vdm_operation_output *out)
+{
+	(void)data;
+	out->type = op->type;
+	out->result = VDM_SUCCESS;
+	out->output.memcpy.dest = op->data.memcpy.dest;
+}
+
+static struct vdm Gate_vdm = { gate_new, gate_delete, gate_start, gate_check,
+	0, NULL };
+
+static void
+run_delete_in_child(void)
+{
+	struct amap m;
+	amap_open(&m, PMEM2_GRANULARITY_PAGE, LEN, &Gate_vdm);
+	char *src = malloc(OP);
+	CHECK(src);
+	pattern(src, OP, 5);
+	struct vdm_operation_future f = pmem2_memcpy_async(m.map, m.addr, src,
+		OP, 0);
+	CHECK_EQ(future_poll(FUTURE_AS_RUNNABLE(&f), NULL),
+		FUTURE_STATE_RUNNING);
+
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		/* the copy belongs to a thread the child does not have */
+		CHECK_PMEM2_OK(pmem2_map_delete(&m.map));
+		CHECK(m.map == NULL);
+		exit(0);
+	}
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	if (WIFSIGNALED(status))
+		FAIL("delete in the child: the child died of signal %d%s",
+			WTERMSIG(status), WTERMSIG(status) == SIGALRM ?
+			" (it hung)" : "");
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* the parent's copy finishes, and its delete still waits for it */
+	__atomic_store_n(&Gate, 1, __ATOMIC_RELEASE);
+	CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+	check_file(m.path, 0, src, OP);
+	amap_close(&m);
+	free(src);
+	printf("async_fork: the child's delete did not wait for the parent's "
+		"mover\n");
+}
+
+/* ---- fork while other threads create and delete maps ---- */
+
+static int Churn_fd;
+static int Churn_stop;
+
+/* One map of Churn_fd made and deleted; 0, or which step failed. */
+static int
+churn_one(void)
+{
+	struct pmem2_source *src;
+	struct pmem2_config *cfg;
+	struct pmem2_map *map;
+	if (pmem2_source_from_fd(&src, Churn_fd) != 0)
+		return 1;
+	if (pmem2_config_new(&cfg) != 0)
+		return 2;
+	(void)pmem2_config_set_required_store_granularity(cfg,
+		PMEM2_GRANULARITY_PAGE);
+	int ret = pmem2_map_new(&map, cfg, src) != 0 ? 3 : 0;
+	pmem2_config_delete(&cfg);
+	pmem2_source_delete(&src);
+	if (ret == 0 && pmem2_map_delete(&map) != 0)
+		ret = 4;
+	return ret;
+}
+
+static void *
+churn(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&Churn_stop, __ATOMIC_RELAXED))
+		CHECK_EQ(churn_one(), 0);
+	return NULL;
+}
+
+static void
+run_fork_while_mapping(void)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/pmem2_async_fork_%d", test_dir(),
+		(int)getpid());
+	Churn_fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CHECK(Churn_fd >= 0);
+	CHECK(ftruncate(Churn_fd, 1 << 16) == 0);
+	/* set before the threads: setenv is not thread-safe */
+	setenv("PMEM2_FORCE_GRANULARITY", "cache_line", 1);
+
+	enum { NT = 2 };
+	pthread_t t[NT];
+	for (int i = 0; i < NT; i++)
+		CHECK(pthread_create(&t[i], NULL, churn, NULL) == 0);
+	int forks = test_quick() ? 500 : 2000;
+	/* sanitizers make a fork slow: a time limit keeps the test short */
+	time_t t0 = time(NULL);
+	for (int i = 0; i < forks; i++) {
+		if (time(NULL) - t0 > 10) {
+			forks = i;
+			break;
+		}
+		pid_t pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			alarm(20);
+			_exit(churn_one());
+		}
+		int status;
+		CHECK(waitpid(pid, &status, 0) == pid);
+		if (WIFSIGNALED(status))
+			FAIL("fork %d while mapping: the child died of signal "
+				"%d%s", i, WTERMSIG(status),
+				WTERMSIG(status) == SIGALRM ? " (it hung)" : "");
+		if (WEXITSTATUS(status) != 0)
+			FAIL("fork %d while mapping: the child's step %d failed",
+				i, WEXITSTATUS(status));
+	}
+	__atomic_store_n(&Churn_stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < NT; i++)
+		CHECK(pthread_join(t[i], NULL) == 0);
+	unsetenv("PMEM2_FORCE_GRANULARITY");
+	close(Churn_fd);
+	unlink(path);
+	printf("async_fork: %d children mapped while other threads did\n",
+		forks);
+}
+
 int
 main(void)
 {
@@ -169,6 +354,8 @@ main(void)
 	CHECK(dmt);
 	run(data_mover_threads_get_vdm(dmt), "threads mover, small copy", 1);
 	data_mover_threads_delete(dmt);
+	run_delete_in_child();
+	run_fork_while_mapping();
 	runtime_delete(Rt);
 	return 0;
 }

@@ -237,6 +237,7 @@ struct wop {
 	int skip_flush;		/* the inner mover persisted already */
 	int flushed;		/* every part was written back as it finished */
 	int has_saved;		/* saved holds the notifier of the first poll */
+	int forked;		/* a fork child's copy of a moving wop */
 	struct future_notifier saved;	/* for op_check, which gets none */
 	uint64_t vflags;	/* what the parts ask of the mover */
 	size_t part_size;
@@ -264,6 +265,7 @@ wop_new(struct pmem2_async *as, unsigned pflags)
 	w->skip_flush = 0;
 	w->flushed = 0;
 	w->has_saved = 0;
+	w->forked = 0;
 	w->nparts = 0;
 	w->ncreated = 0;
 	w->parts = NULL;
@@ -806,6 +808,15 @@ fork_child(void)
 {
 	/* the forking thread holds the locks, and it is the child's thread */
 	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
+		/*
+		 * The movers' operations were running in the parent's threads,
+		 * which the child does not have: the child's delete must not
+		 * wait for them (they never complete here, and they write only
+		 * into the parent's mapping).
+		 */
+		for (struct wop *w = as->live; w != NULL; w = w->next)
+			if (w->phase == WOP_MOVE)
+				w->forked = 1;
 		if (as->syncer)
 			pmem2_syncer_fork_child(as->syncer);
 		pthread_mutex_unlock(&as->lock);
@@ -954,7 +965,7 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 static void
 wop_drain(struct wop *w)
 {
-	if (w->phase != WOP_MOVE)
+	if (w->phase != WOP_MOVE || w->forked)
 		return;
 	for (unsigned spins = 0; w->nleft != 0; spins++) {
 		for (unsigned i = 0; i < w->ncreated; i++) {
