@@ -165,10 +165,21 @@ do_sticky(const char *dir, const char *filler)
 	unsigned char *buf = malloc(CHUNK);
 	CHECK(buf);
 	unsigned char *b = m.addr;	/* B: chunk 0 */
+	/*
+	 * A second map of the same descriptor, made before the failures: the
+	 * kernel's report of a write-back error must reach its syncs too, not
+	 * only the first map's (a dup of one descriptor shares one report).
+	 */
+	struct pmem2_map *map2;
+	CHECK_PMEM2_OK(pmem2_map_new(&map2, m.cfg, m.src));
+	unsigned char *b2 = pmem2_map_get_address(map2);
 
 	fill(buf, 0);
 	struct vdm_operation_future f = pmem2_memcpy_async(m.map, b, buf,
 		CHUNK, PMEM2_F_MEM_NOFLUSH);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ(FUTURE_OUTPUT(&f)->result, VDM_SUCCESS);
+	f = pmem2_memcpy_async(map2, b2, buf, CHUNK, PMEM2_F_MEM_NOFLUSH);
 	FUTURE_BUSY_POLL(&f);
 	CHECK_EQ(FUTURE_OUTPUT(&f)->result, VDM_SUCCESS);
 
@@ -190,6 +201,22 @@ do_sticky(const char *dir, const char *filler)
 	/* the storage has room again: the syncs themselves succeed now */
 	if (filler && unlink(filler) != 0)
 		FAIL("unlink %s: %s", filler, strerror(errno));
+
+	/*
+	 * The second map's view of B, with the storage back: its first sync
+	 * must report the write-back error the kernel recorded for the file
+	 * (only a real filesystem records one; injected errors are the first
+	 * map's alone).
+	 */
+	if (filler) {
+		f = pmem2_persist_async(map2, b2, CHUNK);
+		FUTURE_BUSY_POLL(&f);
+		if (FUTURE_OUTPUT(&f)->result == VDM_SUCCESS)
+			FAIL("a second map of the file reported B durable "
+				"after a write-back of the file failed");
+		CHECK_EQ(FUTURE_OUTPUT(&f)->result, VDM_ERROR_IO);
+	}
+	CHECK_PMEM2_OK(pmem2_map_delete(&map2));
 
 	/* the whole map (B is dirty unless a failed write-back took it) */
 	f = pmem2_persist_async(m.map, b, m.size);

@@ -878,6 +878,24 @@ file_write_open(int fd)
 	return open(path, O_WRONLY | O_CLOEXEC);	/* -1: no /proc, say */
 }
 
+/*
+ * The descriptor the syncer syncs through: the file opened anew, so that the
+ * map has an open file of its own. The kernel reports a write-back error
+ * once per open file; through a dup (one open file with the application and
+ * with every other map of the same descriptor) another map's sync, or the
+ * application's fsync, could take the report, and this map's next sync
+ * would succeed over pages the failed write-back lost. A dup only where
+ * /proc is missing.
+ */
+static int
+sync_fd_open(int fd)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int nfd = open(path, O_RDONLY | O_CLOEXEC);
+	return nfd >= 0 ? nfd : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
 int
 pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 {
@@ -928,10 +946,10 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 		long long base = -1;
 		if (src && src->type == PMEM2_SOURCE_FD &&
 				src->value.fd >= 0) {
-			fd = fcntl(src->value.fd, F_DUPFD_CLOEXEC, 0);
+			fd = sync_fd_open(src->value.fd);
 			if (fd < 0) {
 				int e = errno;
-				ERR_ERRNO(e, "cannot duplicate the file descriptor for asynchronous syncs");
+				ERR_ERRNO(e, "cannot open the file again for asynchronous syncs");
 				pthread_mutex_destroy(&as->lock);
 				free(as);
 				return e ? -e : -EINVAL;

@@ -66,7 +66,7 @@ struct pmem2_syncer {
 	struct pmem2_sync_req *head, *tail;
 
 	struct pmem2_map *map;
-	int fd;			/* ours (a dup), or -1 */
+	int fd;			/* ours (the file opened again), or -1 */
 	long long file_base;	/* file offset of map->addr, -1: unknown */
 	int inject_errno;	/* test only: syncs fail with this */
 	long inject_left;	/* how many more (-1: all) */
