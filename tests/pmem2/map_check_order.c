@@ -138,6 +138,59 @@ try_set(unsigned set, int rsv)
 		close(fd);
 }
 
+/* The permissions /proc/self/maps shows for the page at addr ("" if none). */
+static void
+perms_at(const void *addr, char perms[5])
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	CHECK(f != NULL);
+	char line[512];
+	perms[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char p[5];
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, p) == 3 &&
+				(uintptr_t)addr >= lo && (uintptr_t)addr < hi) {
+			memcpy(perms, p, 5);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/*
+ * The last step: the registry refuses a range a map_from_existing covers.
+ * The mapping is undone (PROT_NONE again) and the reservation left empty
+ * there, so the same map_new works once the other map is gone.
+ */
+static void
+registration_fails(struct pmem2_source *src)
+{
+	char *base = pmem2_vm_reservation_get_address(Rsv);
+	struct pmem2_map *existing, *map = (void *)1, *found;
+	CHECK_PMEM2_OK(pmem2_map_from_existing(&existing, src, base + Pg, Pg,
+		PMEM2_GRANULARITY_PAGE));
+	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	CHECK_PMEM2_OK(pmem2_config_set_length(cfg, 4 * Pg));
+	CHECK_PMEM2_OK(pmem2_config_set_vm_reservation(cfg, Rsv, 0));
+	CHECK_PMEM2_ERR(pmem2_map_new(&map, cfg, src), PMEM2_E_MAP_EXISTS);
+	CHECK(map == NULL);
+	CHECK_EQ(pmem2_vm_reservation_map_find(Rsv, 0, 4 * Pg, &found),
+		PMEM2_E_MAPPING_NOT_FOUND);
+	char perms[5];
+	perms_at(base, perms);
+	if (strcmp(perms, "---p") != 0)
+		FAIL("the reservation's first page is \"%s\" after the failed map_new, expected \"---p\"",
+			perms);
+
+	CHECK_PMEM2_OK(pmem2_map_delete(&existing));
+	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
+	perms_at(base, perms);
+	CHECK(strcmp(perms, "rw-s") == 0);
+	CHECK_PMEM2_OK(pmem2_map_delete(&map));
+	pmem2_config_delete(&cfg);
+}
+
 int
 main(void)
 {
@@ -170,6 +223,7 @@ main(void)
 		try_set(set, 0);
 		tried++;
 	}
+	registration_fails(bsrc);
 
 	CHECK_PMEM2_OK(pmem2_map_delete(&blocker));
 	CHECK_PMEM2_OK(pmem2_vm_reservation_delete(&Rsv));
