@@ -28,9 +28,6 @@
 #define MAP_SHARED_VALIDATE 0x03
 #endif
 
-#define MAP_ALIGN_2M (2UL << 20)
-#define MAP_ALIGN_1G (1UL << 30)
-
 static int
 prot_from_flags(unsigned p)
 {
@@ -95,35 +92,6 @@ map_fixed(void *addr, size_t len, int prot, enum pmem2_sharing_type sharing,
 	void *p = mmap(addr, len, prot, flags, fd, (off_t)off);
 	if (p == MAP_FAILED)
 		return mmap_errno_to_code(errno, "mmap", addr, len);
-	return 0;
-}
-
-/*
- * A private window of address space for one map, aligned to 2 MiB (1 GiB
- * for 2 GiB and more, never less than the source's alignment) so the
- * kernel can use huge pages.
- */
-static int
-reserve_window(size_t len, size_t src_align, void **out)
-{
-	size_t align = len >= 2 * MAP_ALIGN_1G ? MAP_ALIGN_1G : MAP_ALIGN_2M;
-	if (align < src_align)
-		align = src_align;
-	size_t raw = len + align;
-	if (raw < len) {
-		ERR("length %zu is too large to map", len);
-		return -ENOMEM;
-	}
-	char *p = mmap(NULL, raw, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
-		MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return mmap_errno_to_code(errno, "mmap", NULL, raw);
-	char *a = (char *)PMEM2_ALIGN_UP((uintptr_t)p, align);
-	if (a > p)
-		munmap(p, (size_t)(a - p));
-	if (a + len < p + raw)
-		munmap(a + len, (size_t)(p + raw - (a + len)));
-	*out = a;
 	return 0;
 }
 
@@ -298,7 +266,7 @@ map_place_in_window(const struct pmem2_config *cfg,
 	const struct pmem2_source *src, const struct map_geometry *geo,
 	int prot, void **addr, int *map_sync)
 {
-	int ret = reserve_window(geo->reserved_len, geo->align, addr);
+	int ret = pmem2_reserve_aligned(geo->reserved_len, geo->align, addr);
 	if (ret)
 		return ret;
 	ret = map_fixed(*addr, geo->reserved_len, prot, cfg->sharing, src,

@@ -146,18 +146,16 @@ claim_free_range(void *addr, size_t size)
 	return 0;
 }
 
-/*
- * Reserves size bytes of address space anywhere: an over-sized PROT_NONE
- * range is trimmed to a 2 MiB (1 GiB for 2 GiB and more) aligned window so
- * that huge pages can back the maps.
- */
-static int
-reserve_aligned(size_t size, void **out)
+int
+pmem2_reserve_aligned(size_t size, size_t min_align, void **out)
 {
 	size_t align = size >= 2 * RSV_ALIGN_1G ? RSV_ALIGN_1G : RSV_ALIGN_2M;
-	size_t raw = PMEM2_ALIGN_UP(size, align) + align;
+	if (align < min_align)
+		align = min_align;
+	size_t raw = size + align;
 	if (raw < size) {
-		ERR("reservation size %zu is too large", size);
+		ERR("%zu bytes with %zu alignment do not fit in the address space",
+			size, align);
 		return -ENOMEM;
 	}
 	char *p = mmap(NULL, raw, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
@@ -182,7 +180,7 @@ static int
 reserve_range(void *addr, size_t size, void **out)
 {
 	if (!addr)
-		return reserve_aligned(size, out);
+		return pmem2_reserve_aligned(size, 0, out);
 	int ret = claim_free_range(addr, size);
 	if (ret == PMEM2_E_MAPPING_EXISTS)
 		ERR("range %p + %zu is already (partly) mapped", addr, size);
