@@ -59,8 +59,8 @@ mmap_errno_to_code(int e, const char *what, void *addr, size_t len)
 
 /*
  * mmap(MAP_FIXED) of the source over [addr, addr+len), which the caller
- * owns. Shared file maps try MAP_SYNC first: its success is what tells us
- * the stores reach persistence without msync.
+ * owns. Shared file maps try MAP_SYNC first; *map_sync says whether the
+ * kernel took it, which granularity.c reads as "DAX: no msync needed".
  */
 static int
 map_fixed(void *addr, size_t len, int prot, enum pmem2_sharing_type sharing,
