@@ -1,25 +1,21 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * map.c -- pmem2_map_new, pmem2_map_delete, pmem2_map_from_existing and the
- * map getters, with the store granularity detection they rely on.
+ * map getters. Which granularity a new map gets is decided in granularity.c.
  */
 #define _GNU_SOURCE
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "libpmem2.h"
 #include "config.h"
 #include "errors.h"
+#include "granularity.h"
 #include "map.h"
-#include "map_internal.h"
 #include "memops.h"
 #include "pmem2_utils.h"
 #include "source.h"
@@ -31,86 +27,6 @@
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
 #endif
-
-#define MAP_ALIGN_2M (2UL << 20)
-#define MAP_ALIGN_1G (1UL << 30)
-
-#define ND_DEVICES_DIR "/sys/bus/nd/devices"
-
-/*
- * eADR: the CPU caches are inside the persistence domain when every nd
- * region reports "cpu_cache". No regions at all (or anything unreadable)
- * means no.
- */
-int
-pmem2_eadr_detect(const char *nd_devices_dir)
-{
-	DIR *d = opendir(nd_devices_dir);
-	if (!d)
-		return 0;
-
-	int regions = 0, all_cpu_cache = 1;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (!strstr(de->d_name, "region"))
-			continue;
-		regions++;
-		char path[512];
-		snprintf(path, sizeof(path), "%s/%s/persistence_domain",
-			nd_devices_dir, de->d_name);
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			all_cpu_cache = 0;
-			break;
-		}
-		char buf[32];
-		ssize_t n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n < 0) {
-			all_cpu_cache = 0;
-			break;
-		}
-		buf[n] = '\0';
-		if (strcmp(buf, "cpu_cache\n") != 0) {
-			all_cpu_cache = 0;
-			break;
-		}
-	}
-	closedir(d);
-	return regions > 0 && all_cpu_cache;
-}
-
-/* PMEM2_FORCE_GRANULARITY, read at every map_new; -1 when unset/invalid. */
-static int
-forced_granularity(void)
-{
-	const char *v = secure_getenv("PMEM2_FORCE_GRANULARITY");
-	if (!v || strlen(v) > 10)
-		return -1;
-	if (strcasecmp(v, "BYTE") == 0)
-		return PMEM2_GRANULARITY_BYTE;
-	if (strcasecmp(v, "CACHE_LINE") == 0 || strcasecmp(v, "CACHELINE") == 0)
-		return PMEM2_GRANULARITY_CACHE_LINE;
-	if (strcasecmp(v, "PAGE") == 0)
-		return PMEM2_GRANULARITY_PAGE;
-	return -1;
-}
-
-static enum pmem2_granularity
-available_granularity(const struct pmem2_source *src,
-	enum pmem2_sharing_type sharing, int map_sync)
-{
-	if (src->type == PMEM2_SOURCE_ANON || sharing == PMEM2_PRIVATE)
-		return PMEM2_GRANULARITY_BYTE;
-	int forced = forced_granularity();
-	if (forced >= 0)
-		return (enum pmem2_granularity)forced;
-	if (!map_sync)
-		return PMEM2_GRANULARITY_PAGE;
-	if (!pmem2_eadr_detect(ND_DEVICES_DIR))
-		return PMEM2_GRANULARITY_CACHE_LINE;
-	return PMEM2_GRANULARITY_BYTE;
-}
 
 static int
 prot_from_flags(unsigned p)
@@ -143,8 +59,8 @@ mmap_errno_to_code(int e, const char *what, void *addr, size_t len)
 
 /*
  * mmap(MAP_FIXED) of the source over [addr, addr+len), which the caller
- * owns. Shared file maps try MAP_SYNC first: its success is what tells us
- * the stores reach persistence without msync.
+ * owns. Shared file maps try MAP_SYNC first; *map_sync says whether the
+ * kernel took it, which granularity.c reads as "DAX: no msync needed".
  */
 static int
 map_fixed(void *addr, size_t len, int prot, enum pmem2_sharing_type sharing,
@@ -179,35 +95,6 @@ map_fixed(void *addr, size_t len, int prot, enum pmem2_sharing_type sharing,
 	return 0;
 }
 
-/*
- * A private window of address space for one map, aligned to 2 MiB (1 GiB
- * for 2 GiB and more, never less than the source's alignment) so the
- * kernel can use huge pages.
- */
-static int
-reserve_window(size_t len, size_t src_align, void **out)
-{
-	size_t align = len >= 2 * MAP_ALIGN_1G ? MAP_ALIGN_1G : MAP_ALIGN_2M;
-	if (align < src_align)
-		align = src_align;
-	size_t raw = len + align;
-	if (raw < len) {
-		ERR("length %zu is too large to map", len);
-		return -ENOMEM;
-	}
-	char *p = mmap(NULL, raw, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
-		MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return mmap_errno_to_code(errno, "mmap", NULL, raw);
-	char *a = (char *)PMEM2_ALIGN_UP((uintptr_t)p, align);
-	if (a > p)
-		munmap(p, (size_t)(a - p));
-	if (a + len < p + raw)
-		munmap(a + len, (size_t)(p + raw - (a + len)));
-	*out = a;
-	return 0;
-}
-
 /* Re-covers a reservation's range with inaccessible memory. */
 static int
 mend_reservation_range(void *addr, size_t len)
@@ -223,63 +110,25 @@ mend_reservation_range(void *addr, size_t len)
 	return 0;
 }
 
-static const char *
-gran_name(enum pmem2_granularity g)
+/*
+ * pmem2_map_new in steps: validate the config against the source, place the
+ * mapping (in a reservation or in a window of its own), ask granularity.c
+ * what the mapping offers, fill in the map, register it, and last let the
+ * async module attach. Each failure undoes the steps before it.
+ */
+
+/* What validation works out for the later steps. */
+struct map_geometry {
+	size_t align;		/* the source's: offset, length, address */
+	size_t content_len;	/* what pmem2_map_get_size() reports */
+	size_t reserved_len;	/* content_len rounded up to pages: mapped */
+};
+
+/* The range checks of map_validate, after the source's own. */
+static int
+map_validate_range(const struct pmem2_config *cfg, size_t src_size,
+	struct map_geometry *geo)
 {
-	switch (g) {
-	case PMEM2_GRANULARITY_BYTE: return "BYTE";
-	case PMEM2_GRANULARITY_CACHE_LINE: return "CACHE_LINE";
-	case PMEM2_GRANULARITY_PAGE: return "PAGE";
-	}
-	return "?";
-}
-
-int
-pmem2_map_new(struct pmem2_map **map_ptr, const struct pmem2_config *cfg,
-	const struct pmem2_source *src)
-{
-	*map_ptr = NULL;
-	int ret;
-
-	if (cfg->requested_granularity == PMEM2_GRANULARITY_INVALID) {
-		ERR("no required store granularity was set in the config "
-			"(pmem2_config_set_required_store_granularity)");
-		return PMEM2_E_GRANULARITY_NOT_SET;
-	}
-
-	size_t align;
-	ret = pmem2_source_alignment(src, &align);
-	if (ret)
-		return ret;
-
-	size_t src_size;
-	ret = pmem2_source_size(src, &src_size);
-	if (ret)
-		return ret;
-
-	if (cfg->offset % align) {
-		ERR("offset %zu is not a multiple of the source alignment %zu",
-			cfg->offset, align);
-		return PMEM2_E_OFFSET_UNALIGNED;
-	}
-
-	if (cfg->sharing == PMEM2_PRIVATE && src->type == PMEM2_SOURCE_FD &&
-			src->value.ftype == PMEM2_FTYPE_DEVDAX) {
-		ERR("a device DAX cannot be mapped PMEM2_PRIVATE");
-		return PMEM2_E_SRC_DEVDAX_PRIVATE;
-	}
-
-	if (src_size == 0) {
-		ERR("the source is empty (size 0)");
-		return PMEM2_E_SOURCE_EMPTY;
-	}
-
-	if (cfg->length % align) {
-		ERR("length %zu is not a multiple of the source alignment %zu",
-			cfg->length, align);
-		return PMEM2_E_LENGTH_UNALIGNED;
-	}
-
 	size_t end = cfg->offset + cfg->length;
 	if (end < cfg->offset) {
 		ERR("offset %zu + length %zu overflows", cfg->offset,
@@ -298,12 +147,221 @@ pmem2_map_new(struct pmem2_map **map_ptr, const struct pmem2_config *cfg,
 		return PMEM2_E_MAP_RANGE;
 	}
 
-	size_t pg = pmem2_pagesize();
-	size_t reserved_len = PMEM2_ALIGN_UP(content_len, pg);
+	size_t reserved_len = PMEM2_ALIGN_UP(content_len, pmem2_pagesize());
 	if (reserved_len < content_len) {
 		ERR("length %zu is too large to map", content_len);
 		return PMEM2_E_MAP_RANGE;
 	}
+	geo->content_len = content_len;
+	geo->reserved_len = reserved_len;
+	return 0;
+}
+
+/*
+ * Step 1: the config against the source, nothing changed yet. The order of
+ * the checks is upstream's: which error wins when several things are wrong
+ * is part of the interface (tests/pmem2/map_check_order.c).
+ */
+static int
+map_validate(const struct pmem2_config *cfg, const struct pmem2_source *src,
+	struct map_geometry *geo)
+{
+	if (cfg->requested_granularity == PMEM2_GRANULARITY_INVALID) {
+		ERR("no required store granularity was set in the config "
+			"(pmem2_config_set_required_store_granularity)");
+		return PMEM2_E_GRANULARITY_NOT_SET;
+	}
+
+	size_t align, src_size;
+	int ret = pmem2_source_alignment(src, &align);
+	if (ret)
+		return ret;
+	ret = pmem2_source_size(src, &src_size);
+	if (ret)
+		return ret;
+
+	if (cfg->offset % align) {
+		ERR("offset %zu is not a multiple of the source alignment %zu",
+			cfg->offset, align);
+		return PMEM2_E_OFFSET_UNALIGNED;
+	}
+	if (cfg->sharing == PMEM2_PRIVATE && src->type == PMEM2_SOURCE_FD &&
+			src->value.ftype == PMEM2_FTYPE_DEVDAX) {
+		ERR("a device DAX cannot be mapped PMEM2_PRIVATE");
+		return PMEM2_E_SRC_DEVDAX_PRIVATE;
+	}
+	if (src_size == 0) {
+		ERR("the source is empty (size 0)");
+		return PMEM2_E_SOURCE_EMPTY;
+	}
+	if (cfg->length % align) {
+		ERR("length %zu is not a multiple of the source alignment %zu",
+			cfg->length, align);
+		return PMEM2_E_LENGTH_UNALIGNED;
+	}
+	geo->align = align;
+	return map_validate_range(cfg, src_size, geo);
+}
+
+/*
+ * Step 2 with a reservation: checks the range there and maps over it. On
+ * success the reservation stays write-locked until map_register (or
+ * map_unplace) so no other map can take the range meanwhile; on failure it
+ * is unlocked.
+ */
+static int
+map_place_in_reservation(const struct pmem2_config *cfg,
+	const struct pmem2_source *src, const struct map_geometry *geo,
+	int prot, void **addr, int *map_sync)
+{
+	struct pmem2_vm_reservation *rsv = cfg->reserv;
+	size_t roff = cfg->reserv_offset;
+	size_t len = geo->reserved_len;
+	size_t pg = pmem2_pagesize();
+	int ret;
+
+	pmem2_vm_reservation_wrlock(rsv);
+	if (roff % pg) {
+		ERR("reservation offset %zu is not a multiple of the page size %zu",
+			roff, pg);
+		ret = PMEM2_E_OFFSET_UNALIGNED;
+		goto err_unlock;
+	}
+	if (roff > rsv->size || len > rsv->size - roff) {
+		ERR("reservation offset %zu + length %zu is beyond the reservation size %zu",
+			roff, len, rsv->size);
+		ret = PMEM2_E_LENGTH_OUT_OF_RANGE;
+		goto err_unlock;
+	}
+	*addr = (char *)rsv->addr + roff;
+	if ((uintptr_t)*addr % geo->align) {
+		ERR("address %p in the reservation is not a multiple of the source alignment %zu",
+			*addr, geo->align);
+		ret = PMEM2_E_ADDRESS_UNALIGNED;
+		goto err_unlock;
+	}
+	if (pmem2_vm_reservation_find_locked(rsv, roff, len)) {
+		ERR("reservation range %zu + %zu is already occupied by a map",
+			roff, len);
+		ret = PMEM2_E_MAPPING_EXISTS;
+		goto err_unlock;
+	}
+	ret = map_fixed(*addr, len, prot, cfg->sharing, src, cfg->offset,
+		map_sync);
+	if (ret) {
+		/* a failed MAP_FIXED may have dropped the old pages */
+		mend_reservation_range(*addr, len);
+		goto err_unlock;
+	}
+	return 0;
+
+err_unlock:
+	pmem2_vm_reservation_unlock(rsv);
+	return ret;
+}
+
+/* Step 2 without a reservation: a fresh window of the map's own. */
+static int
+map_place_in_window(const struct pmem2_config *cfg,
+	const struct pmem2_source *src, const struct map_geometry *geo,
+	int prot, void **addr, int *map_sync)
+{
+	int ret = pmem2_reserve_aligned(geo->reserved_len, geo->align, addr);
+	if (ret)
+		return ret;
+	ret = map_fixed(*addr, geo->reserved_len, prot, cfg->sharing, src,
+		cfg->offset, map_sync);
+	if (ret)
+		munmap(*addr, geo->reserved_len);
+	return ret;
+}
+
+/* Undoes step 2 of a map not registered; unlocks the reservation. */
+static void
+map_unplace(struct pmem2_vm_reservation *rsv, void *addr, size_t len)
+{
+	if (rsv) {
+		mend_reservation_range(addr, len);
+		pmem2_vm_reservation_unlock(rsv);
+	} else {
+		munmap(addr, len);
+	}
+}
+
+/* Step 4: the map's fields, from what the earlier steps found. */
+static void
+map_fill(struct pmem2_map *map, const struct pmem2_config *cfg,
+	const struct pmem2_source *src, const struct map_geometry *geo,
+	void *addr, int prot, enum pmem2_granularity gran)
+{
+	map->addr = addr;
+	map->reserved_length = geo->reserved_len;
+	map->content_length = geo->content_len;
+	map->offset = cfg->offset;
+	map->effective_granularity = gran;
+	map->source = *src;
+	if (map->source.type == PMEM2_SOURCE_FD)
+		map->source.value.fd = -1;	/* not ours to keep */
+	map->reserv = cfg->reserv;
+	map->reserv_offset = cfg->reserv ? cfg->reserv_offset : 0;
+	map->from_existing = 0;
+	map->writable = (prot & PROT_WRITE) != 0;
+	map->ops = pmem2_ops_get(gran);
+	map->user_vdm = cfg->vdm;
+	map->async = NULL;
+}
+
+/*
+ * Step 5: makes the map known to its reservation and to the registry, then
+ * releases the reservation's lock taken in step 2. On failure nothing stays
+ * registered and the lock is still held, for map_unplace.
+ */
+static int
+map_register(struct pmem2_map *map)
+{
+	struct pmem2_vm_reservation *rsv = map->reserv;
+	int ret;
+	if (rsv) {
+		ret = pmem2_vm_reservation_add_locked(rsv, map);
+		if (ret)
+			return ret;
+	}
+	ret = pmem2_registry_add(map);
+	if (ret) {
+		if (rsv)
+			pmem2_vm_reservation_remove_locked(rsv, map);
+		return ret;
+	}
+	if (rsv)
+		pmem2_vm_reservation_unlock(rsv);
+	return 0;
+}
+
+/* Undoes steps 2 to 5 of a registered map (its async set-up failed). */
+static void
+map_unregister_unplace(struct pmem2_map *map)
+{
+	pmem2_registry_remove(map);
+	if (map->reserv) {
+		pmem2_vm_reservation_wrlock(map->reserv);
+		pmem2_vm_reservation_remove_locked(map->reserv, map);
+		mend_reservation_range(map->addr, map->reserved_length);
+		pmem2_vm_reservation_unlock(map->reserv);
+	} else {
+		munmap(map->addr, map->reserved_length);
+	}
+}
+
+int
+pmem2_map_new(struct pmem2_map **map_ptr, const struct pmem2_config *cfg,
+	const struct pmem2_source *src)
+{
+	*map_ptr = NULL;
+
+	struct map_geometry geo;
+	int ret = map_validate(cfg, src, &geo);
+	if (ret)
+		return ret;
 
 	struct pmem2_map *map = calloc(1, sizeof(*map));
 	if (!map) {
@@ -311,116 +369,35 @@ pmem2_map_new(struct pmem2_map **map_ptr, const struct pmem2_config *cfg,
 		return -ENOMEM;
 	}
 
-	struct pmem2_vm_reservation *rsv = cfg->reserv;
-	void *addr = NULL;
 	int prot = prot_from_flags(cfg->protection);
+	void *addr = NULL;
 	int map_sync = 0;
-
-	if (rsv) {
-		size_t roff = cfg->reserv_offset;
-		pmem2_vm_reservation_wrlock(rsv);
-		if (roff % pg) {
-			ERR("reservation offset %zu is not a multiple of the page size %zu",
-				roff, pg);
-			ret = PMEM2_E_OFFSET_UNALIGNED;
-			goto err_rsv_unlock;
-		}
-		if (roff > rsv->size || reserved_len > rsv->size - roff) {
-			ERR("reservation offset %zu + length %zu is beyond the reservation size %zu",
-				roff, reserved_len, rsv->size);
-			ret = PMEM2_E_LENGTH_OUT_OF_RANGE;
-			goto err_rsv_unlock;
-		}
-		addr = (char *)rsv->addr + roff;
-		if ((uintptr_t)addr % align) {
-			ERR("address %p in the reservation is not a multiple of the source alignment %zu",
-				addr, align);
-			ret = PMEM2_E_ADDRESS_UNALIGNED;
-			goto err_rsv_unlock;
-		}
-		if (pmem2_vm_reservation_find_locked(rsv, roff, reserved_len)) {
-			ERR("reservation range %zu + %zu is already occupied by a map",
-				roff, reserved_len);
-			ret = PMEM2_E_MAPPING_EXISTS;
-			goto err_rsv_unlock;
-		}
-		ret = map_fixed(addr, reserved_len, prot, cfg->sharing, src,
-			cfg->offset, &map_sync);
-		if (ret) {
-			/* a failed MAP_FIXED may have dropped the old pages */
-			mend_reservation_range(addr, reserved_len);
-			goto err_rsv_unlock;
-		}
-	} else {
-		ret = reserve_window(reserved_len, align, &addr);
-		if (ret)
-			goto err_free;
-		ret = map_fixed(addr, reserved_len, prot, cfg->sharing, src,
-			cfg->offset, &map_sync);
-		if (ret) {
-			munmap(addr, reserved_len);
-			goto err_free;
-		}
-	}
-
-	enum pmem2_granularity avail =
-		available_granularity(src, cfg->sharing, map_sync);
-	if (avail > cfg->requested_granularity) {
-		if (avail == PMEM2_GRANULARITY_PAGE) {
-			ERR("requested granularity not available because fd doesn't point to DAX-enabled file or kernel doesn't support MAP_SYNC flag (Linux >= 4.15)");
-		} else if (avail == PMEM2_GRANULARITY_CACHE_LINE) {
-			ERR("requested granularity not available because the platform doesn't support eADR");
-		} else {
-			ERR("requested granularity %s is finer than the available %s",
-				gran_name(cfg->requested_granularity),
-				gran_name(avail));
-		}
-		ret = PMEM2_E_GRANULARITY_NOT_SUPPORTED;
-		goto err_unmap;
-	}
-
-	map->addr = addr;
-	map->reserved_length = reserved_len;
-	map->content_length = content_len;
-	map->offset = cfg->offset;
-	map->effective_granularity = avail;
-	map->source = *src;
-	if (map->source.type == PMEM2_SOURCE_FD)
-		map->source.value.fd = -1;	/* not ours to keep */
-	map->reserv = rsv;
-	map->reserv_offset = rsv ? cfg->reserv_offset : 0;
-	map->from_existing = 0;
-	map->writable = (prot & PROT_WRITE) != 0;
-	map->ops = pmem2_ops_get(avail);
-	map->user_vdm = cfg->vdm;
-	map->async = NULL;
-
-	if (rsv) {
-		ret = pmem2_vm_reservation_add_locked(rsv, map);
-		if (ret)
-			goto err_unmap;
-	}
-	ret = pmem2_registry_add(map);
+	if (cfg->reserv)
+		ret = map_place_in_reservation(cfg, src, &geo, prot, &addr,
+			&map_sync);
+	else
+		ret = map_place_in_window(cfg, src, &geo, prot, &addr,
+			&map_sync);
 	if (ret)
-		goto err_rsv_remove;
-	if (rsv) {
-		pmem2_vm_reservation_unlock(rsv);
-		rsv = NULL;
-	}
+		goto err_free;
+
+	/* step 3: what the mapping offers, against what the config needs */
+	enum pmem2_granularity avail =
+		pmem2_granularity_available(src, cfg->sharing, map_sync);
+	ret = pmem2_granularity_check(cfg->requested_granularity, avail);
+	if (ret)
+		goto err_unplace;
+
+	map_fill(map, cfg, src, &geo, addr, prot, avail);
+	ret = map_register(map);
+	if (ret)
+		goto err_unplace;
 
 	ret = pmem2_async_map_init(map, src);
 	if (ret) {
 		if (!pmem2_errormsg()[0])
 			ERR("cannot set up the map's asynchronous operations");
-		pmem2_registry_remove(map);
-		if (map->reserv) {
-			pmem2_vm_reservation_wrlock(map->reserv);
-			pmem2_vm_reservation_remove_locked(map->reserv, map);
-			mend_reservation_range(addr, reserved_len);
-			pmem2_vm_reservation_unlock(map->reserv);
-		} else {
-			munmap(addr, reserved_len);
-		}
+		map_unregister_unplace(map);
 		free(map);
 		return ret;
 	}
@@ -428,17 +405,8 @@ pmem2_map_new(struct pmem2_map **map_ptr, const struct pmem2_config *cfg,
 	*map_ptr = map;
 	return 0;
 
-err_rsv_remove:
-	if (rsv)
-		pmem2_vm_reservation_remove_locked(rsv, map);
-err_unmap:
-	if (rsv)
-		mend_reservation_range(addr, reserved_len);
-	else
-		munmap(addr, reserved_len);
-err_rsv_unlock:
-	if (rsv)
-		pmem2_vm_reservation_unlock(rsv);
+err_unplace:
+	map_unplace(cfg->reserv, addr, geo.reserved_len);
 err_free:
 	free(map);
 	return ret;

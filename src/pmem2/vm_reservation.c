@@ -122,41 +122,40 @@ pmem2_vm_reservation_remove_locked(struct pmem2_vm_reservation *rsv,
 }
 
 /*
- * Reserves [addr, addr+size) exactly: with addr given it must be free;
- * otherwise an over-sized PROT_NONE range is trimmed to a 2 MiB (1 GiB for
- * 2 GiB and more) aligned window so that huge pages can back the maps.
+ * PROT_NONE over exactly [addr, addr+size), which must be free. Returns 0,
+ * -errno with a message, or PMEM2_E_MAPPING_EXISTS without one: the caller
+ * knows what the range is to the user.
  */
 static int
-reserve_range(void *addr, size_t size, void **out)
+claim_free_range(void *addr, size_t size)
 {
-	if (addr) {
-		void *p = mmap(addr, size, PROT_NONE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-		if (p == MAP_FAILED) {
-			int e = errno;
-			if (e == EEXIST) {
-				ERR("range %p + %zu is already (partly) mapped",
-					addr, size);
-				return PMEM2_E_MAPPING_EXISTS;
-			}
-			ERR_ERRNO(e, "mmap(%p, %zu)", addr, size);
-			return e ? -e : -EINVAL;
-		}
-		if (p != addr) {
-			/* a kernel without MAP_FIXED_NOREPLACE took it as a hint */
-			munmap(p, size);
-			ERR("range %p + %zu is already (partly) mapped", addr,
-				size);
+	void *p = mmap(addr, size, PROT_NONE,
+		MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		if (e == EEXIST)
 			return PMEM2_E_MAPPING_EXISTS;
-		}
-		*out = p;
-		return 0;
+		ERR_ERRNO(e, "mmap(%p, %zu)", addr, size);
+		return e ? -e : -EINVAL;
 	}
+	if (p != addr) {
+		/* a kernel without MAP_FIXED_NOREPLACE took it as a hint */
+		munmap(p, size);
+		return PMEM2_E_MAPPING_EXISTS;
+	}
+	return 0;
+}
 
+int
+pmem2_reserve_aligned(size_t size, size_t min_align, void **out)
+{
 	size_t align = size >= 2 * RSV_ALIGN_1G ? RSV_ALIGN_1G : RSV_ALIGN_2M;
-	size_t raw = PMEM2_ALIGN_UP(size, align) + align;
+	if (align < min_align)
+		align = min_align;
+	size_t raw = size + align;
 	if (raw < size) {
-		ERR("reservation size %zu is too large", size);
+		ERR("%zu bytes with %zu alignment do not fit in the address space",
+			size, align);
 		return -ENOMEM;
 	}
 	char *p = mmap(NULL, raw, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS |
@@ -174,6 +173,20 @@ reserve_range(void *addr, size_t size, void **out)
 		munmap(a + size, (size_t)(end - (a + size)));
 	*out = a;
 	return 0;
+}
+
+/* [addr, addr+size) exactly when addr is given (it must be free). */
+static int
+reserve_range(void *addr, size_t size, void **out)
+{
+	if (!addr)
+		return pmem2_reserve_aligned(size, 0, out);
+	int ret = claim_free_range(addr, size);
+	if (ret == PMEM2_E_MAPPING_EXISTS)
+		ERR("range %p + %zu is already (partly) mapped", addr, size);
+	else if (ret == 0)
+		*out = addr;
+	return ret;
 }
 
 int
@@ -282,31 +295,50 @@ pmem2_vm_reservation_extend(struct pmem2_vm_reservation *rsv, size_t size)
 		ret = PMEM2_E_LENGTH_OUT_OF_RANGE;
 		goto out;
 	}
-	void *p = mmap(end, size, PROT_NONE,
-		MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p == MAP_FAILED) {
-		int e = errno;
-		if (e == EEXIST) {
-			ERR("the %zu bytes after the reservation are already mapped",
-				size);
-			ret = PMEM2_E_MAPPING_EXISTS;
-		} else {
-			ERR_ERRNO(e, "mmap(%p, %zu)", (void *)end, size);
-			ret = e ? -e : -EINVAL;
-		}
-		goto out;
-	}
-	if (p != end) {
-		munmap(p, size);
+	ret = claim_free_range(end, size);
+	if (ret == PMEM2_E_MAPPING_EXISTS)
 		ERR("the %zu bytes after the reservation are already mapped",
 			size);
-		ret = PMEM2_E_MAPPING_EXISTS;
-		goto out;
-	}
-	rsv->size += size;
+	else if (ret == 0)
+		rsv->size += size;
 out:
 	pthread_rwlock_unlock(&rsv->lock);
 	return ret;
+}
+
+/*
+ * The checks of pmem2_vm_reservation_shrink that need the reservation's
+ * size and maps (write lock held), in upstream's order.
+ */
+static int
+shrink_check_locked(struct pmem2_vm_reservation *rsv, size_t offset,
+	size_t size)
+{
+	if (offset >= rsv->size) {
+		ERR("offset %zu is not below the reservation size %zu", offset,
+			rsv->size);
+		return PMEM2_E_OFFSET_OUT_OF_RANGE;
+	}
+	if (size == 0 || size > rsv->size - offset) {
+		ERR("range %zu + %zu does not fit in the reservation of %zu bytes",
+			offset, size, rsv->size);
+		return PMEM2_E_LENGTH_OUT_OF_RANGE;
+	}
+	if (offset != 0 && offset + size != rsv->size) {
+		ERR("only the start or the end of a reservation can be released");
+		return PMEM2_E_NOSUPP;
+	}
+	if (offset == 0 && size == rsv->size) {
+		ERR("releasing the whole reservation is not supported; "
+			"use pmem2_vm_reservation_delete");
+		return PMEM2_E_NOSUPP;
+	}
+	if (pmem2_vm_reservation_find_locked(rsv, offset, size)) {
+		ERR("range %zu + %zu of the reservation holds a map", offset,
+			size);
+		return PMEM2_E_VM_RESERVATION_NOT_EMPTY;
+	}
+	return 0;
 }
 
 int
@@ -324,37 +356,10 @@ pmem2_vm_reservation_shrink(struct pmem2_vm_reservation *rsv, size_t offset,
 		return PMEM2_E_LENGTH_UNALIGNED;
 	}
 
-	int ret = 0;
 	pthread_rwlock_wrlock(&rsv->lock);
-	if (offset >= rsv->size) {
-		ERR("offset %zu is not below the reservation size %zu", offset,
-			rsv->size);
-		ret = PMEM2_E_OFFSET_OUT_OF_RANGE;
+	int ret = shrink_check_locked(rsv, offset, size);
+	if (ret)
 		goto out;
-	}
-	if (size == 0 || size > rsv->size - offset) {
-		ERR("range %zu + %zu does not fit in the reservation of %zu bytes",
-			offset, size, rsv->size);
-		ret = PMEM2_E_LENGTH_OUT_OF_RANGE;
-		goto out;
-	}
-	if (offset != 0 && offset + size != rsv->size) {
-		ERR("only the start or the end of a reservation can be released");
-		ret = PMEM2_E_NOSUPP;
-		goto out;
-	}
-	if (offset == 0 && size == rsv->size) {
-		ERR("releasing the whole reservation is not supported; "
-			"use pmem2_vm_reservation_delete");
-		ret = PMEM2_E_NOSUPP;
-		goto out;
-	}
-	if (pmem2_vm_reservation_find_locked(rsv, offset, size)) {
-		ERR("range %zu + %zu of the reservation holds a map", offset,
-			size);
-		ret = PMEM2_E_VM_RESERVATION_NOT_EMPTY;
-		goto out;
-	}
 	char *start = (char *)rsv->addr + offset;
 	if (munmap(start, size) != 0) {
 		int e = errno;

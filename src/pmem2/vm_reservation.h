@@ -19,6 +19,14 @@ struct pmem2_vm_reservation {
 	size_t cap;
 };
 
+/*
+ * size bytes of fresh PROT_NONE address space, aligned to 2 MiB (1 GiB for
+ * 2 GiB and more) and to min_align, so that huge pages can back what is
+ * mapped there: the window of a reservation or of a map of its own.
+ * 0, or -errno with a message.
+ */
+int pmem2_reserve_aligned(size_t size, size_t min_align, void **out);
+
 /* Write lock held by the caller (map_new, map_delete) around these. */
 void pmem2_vm_reservation_wrlock(struct pmem2_vm_reservation *rsv);
 void pmem2_vm_reservation_unlock(struct pmem2_vm_reservation *rsv);

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 
 #include "core_util.h"
-#include "map_internal.h"
+#include "granularity.h"
 
 static char Root[256];
 
