@@ -21,9 +21,9 @@ cmake -S "$T/src" -B "$T/build" -DCMAKE_BUILD_TYPE="${TYPE:-Release}" \
 cmake --build "$T/build" -j2 --target miniasync >/dev/null
 for i in $(seq "$N"); do
 	echo "== round $i: $REV"
-	LD_LIBRARY_PATH=$T/build/src "$B/bench/miniasync/bench_runtime" | tail -6
+	LD_LIBRARY_PATH=$T/build/src "$B/bench/miniasync/bench_runtime" | grep "^runtime "
 	echo "== round $i: this build"
-	LD_LIBRARY_PATH=$B/src "$B/bench/miniasync/bench_runtime" | tail -6
+	LD_LIBRARY_PATH=$B/src "$B/bench/miniasync/bench_runtime" | grep "^runtime "
 done
 
 IR=$B/bench/miniasync/runtime_ir
