@@ -7,9 +7,12 @@
  * split by their current FUTURE_PROPERTY_ASYNC, each group keeping the order
  * of the previous pass (upstream stable-sorts the caller's array in place on
  * every spin). A chain's property follows its current step, so it can move
- * between the groups at any pass, even while it stays RUNNING. The split is
- * one linear walk of an index array, no sorting and no allocation per pass;
- * the caller's array is never reordered.
+ * between the groups at any pass, even while it stays RUNNING. Only the
+ * unfinished futures are asked, all of them after the previous pass ended
+ * (a poll may change another future's answer, so asking right after a
+ * future's own poll would not be the same order). The split is one walk
+ * from one order array into another, no sorting, copying back or allocation
+ * per pass; the caller's array is never reordered.
  *
  * When a pass makes no progress:
  *  - if some future said FUTURE_NOTIFIER_NONE or POLLER, it must be polled
@@ -128,77 +131,106 @@ runtime_sleep(struct runtime *r, uint32_t seen)
 	ma_futex_wait(&r->gen, seen | RT_SLEEPING, r->backstop_ns);
 }
 
+/* A future with the notifier it is polled with. */
+struct slot {
+	struct future *f;
+	struct future_notifier nt;
+};
+
 /*
- * Reorders order[0..m) for the next pass: unfinished asynchronous futures
- * first, then the other unfinished ones, each group in its previous order
- * (a stable partition; finished futures drop out, they are never polled
- * again). scratch has room for m entries. Returns how many remain.
+ * The order of a pass: the asynchronous group, then the other one. Two of
+ * these alternate, so that splitting the next pass's order is one walk
+ * over this one, with no copy back.
  */
-static size_t
-order_pass(struct future *futs[], size_t *order, size_t m, size_t *scratch)
+struct order {
+	struct slot **async, **other;
+	size_t na, no;
+};
+
+/* Appends the unfinished futures of [p, end) to o by current property. */
+static inline void
+order_split(struct order *o, struct slot **p, struct slot **end)
 {
-	/* one future has no order (upstream's sort asks nothing either) */
-	if (m == 1)
-		return futs[order[0]]->context.state != FUTURE_STATE_COMPLETE;
-	size_t nasync = 0, nother = 0;
-	for (size_t k = 0; k < m; k++) {
-		size_t i = order[k];
-		struct future *f = futs[i];
+	struct slot **a = o->async + o->na, **x = o->other + o->no;
+	for (; p != end; p++) {
+		struct future *f = (*p)->f;
 		if (f->context.state == FUTURE_STATE_COMPLETE)
 			continue;
-		/* nasync <= k: writing in place never overtakes the reading */
-		if (future_has_property(f, FUTURE_PROPERTY_ASYNC) == 1)
-			order[nasync++] = i;
+		future_has_property_fn hp = f->has_property;
+		if (hp != NULL && hp(f, FUTURE_PROPERTY_ASYNC) == 1)
+			*a++ = *p;
 		else
-			scratch[nother++] = i;
+			*x++ = *p;
 	}
-	for (size_t k = 0; k < nother; k++)
-		order[nasync + k] = scratch[k];
-	return nasync + nother;
+	o->na = (size_t)(a - o->async);
+	o->no = (size_t)(x - o->other);
 }
 
-/* order[] has room for 2n entries; the upper half is scratch. */
+/* What a pass saw, one bit each. */
+#define PASS_PROGRESS 1u	/* some future changed state */
+#define PASS_LEFT 2u		/* some future is unfinished */
+#define PASS_REPOLL 4u		/* ... and will not call our waker */
+
+static inline unsigned
+poll_run(struct slot **p, struct slot **end)
+{
+	unsigned seen = 0;
+	for (; p != end; p++) {
+		struct slot *s = *p;
+		enum future_state before = s->f->context.state;
+		if (before == FUTURE_STATE_COMPLETE)
+			continue;	/* finished by another future's poll */
+		enum future_state now = s->f->task(&s->f->context, &s->nt);
+		s->f->context.state = now;
+		seen |= (now != before) * PASS_PROGRESS;
+		if (now != FUTURE_STATE_COMPLETE)
+			seen |= PASS_LEFT | (s->nt.notifier_used !=
+				FUTURE_NOTIFIER_WAKER) * PASS_REPOLL;
+	}
+	return seen;
+}
+
+/*
+ * ords has room for 4n pointers: two orders of two groups each. The first
+ * pass splits the caller's order, so it all starts in one group.
+ */
 static void
 wait_some(struct runtime *r, struct future *futs[], size_t n,
-	size_t *order, struct future_notifier *nts)
+	struct slot **ords, struct slot *slots)
 {
-	size_t m = 0;
+	struct order cur = { ords, ords + n, 0, 0 };
+	struct order next = { ords + 2 * n, ords + 3 * n, 0, 0 };
 	for (size_t i = 0; i < n; i++) {
 		if (futs[i]->context.state == FUTURE_STATE_COMPLETE)
 			continue;
-		order[m++] = i;
-		nts[i].waker.data = r;
-		nts[i].waker.wake = runtime_wake;
-		nts[i].poller.ptr_to_monitor = NULL;
-		nts[i].notifier_used = FUTURE_NOTIFIER_NONE;
-		nts[i].padding = 0;
+		struct slot *s = &slots[i];
+		s->f = futs[i];
+		s->nt.waker.data = r;
+		s->nt.waker.wake = runtime_wake;
+		s->nt.poller.ptr_to_monitor = NULL;
+		s->nt.notifier_used = FUTURE_NOTIFIER_NONE;
+		s->nt.padding = 0;
+		cur.other[cur.no++] = s;
 	}
 
 	uint64_t idle_since = 0;
 	for (;;) {
 		uint32_t gen = runtime_gen(r);
-		int progressed = 0, repoll = 0;
-		size_t left = 0;
 
-		m = order_pass(futs, order, m, order + n);
-		for (size_t k = 0; k < m; k++) {
-			struct future *f = futs[order[k]];
-			enum future_state before = f->context.state;
-			if (before == FUTURE_STATE_COMPLETE)
-				continue;
-			struct future_notifier *nt = &nts[order[k]];
-			enum future_state now = future_poll(f, nt);
-			if (now != before)
-				progressed = 1;
-			if (now == FUTURE_STATE_COMPLETE)
-				continue;
-			left++;
-			if (nt->notifier_used != FUTURE_NOTIFIER_WAKER)
-				repoll = 1;
+		/* one future has no order (upstream's sort asks nothing) */
+		if (cur.na + cur.no > 1) {
+			next.na = next.no = 0;
+			order_split(&next, cur.async, cur.async + cur.na);
+			order_split(&next, cur.other, cur.other + cur.no);
+			struct order t = cur;
+			cur = next;
+			next = t;
 		}
-		if (left == 0)
+		unsigned seen = poll_run(cur.async, cur.async + cur.na) |
+			poll_run(cur.other, cur.other + cur.no);
+		if (!(seen & PASS_LEFT))
 			return;
-		if (progressed) {
+		if (seen & PASS_PROGRESS) {
 			idle_since = 0;
 			continue;
 		}
@@ -210,7 +242,7 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
 			ma_pause();
 			continue;
 		}
-		if (repoll) {
+		if (seen & PASS_REPOLL) {
 			/* must poll again, but let others run meanwhile */
 			sched_yield();
 			continue;
@@ -231,28 +263,28 @@ runtime_wait_multiple(struct runtime *r, struct future *futs[], size_t nfuts)
 		return;
 
 	if (nfuts <= RT_STACK_FUTS) {
-		size_t order[2 * RT_STACK_FUTS];
-		struct future_notifier nts[RT_STACK_FUTS];
-		wait_some(r, futs, nfuts, order, nts);
+		struct slot *ords[4 * RT_STACK_FUTS];
+		struct slot slots[RT_STACK_FUTS];
+		wait_some(r, futs, nfuts, ords, slots);
 		return;
 	}
 
-	size_t *order = malloc(2 * nfuts * sizeof(*order));
-	struct future_notifier *nts = malloc(nfuts * sizeof(*nts));
-	if (order != NULL && nts != NULL) {
-		wait_some(r, futs, nfuts, order, nts);
+	struct slot **ords = malloc(4 * nfuts * sizeof(*ords));
+	struct slot *slots = malloc(nfuts * sizeof(*slots));
+	if (ords != NULL && slots != NULL) {
+		wait_some(r, futs, nfuts, ords, slots);
 	} else {
 		/* no memory for the bookkeeping: finish them in batches */
-		size_t sorder[2 * RT_STACK_FUTS];
-		struct future_notifier snts[RT_STACK_FUTS];
+		struct slot *sords[4 * RT_STACK_FUTS];
+		struct slot sslots[RT_STACK_FUTS];
 		for (size_t b = 0; b < nfuts; b += RT_STACK_FUTS) {
 			size_t cnt = nfuts - b < RT_STACK_FUTS ?
 				nfuts - b : RT_STACK_FUTS;
-			wait_some(r, futs + b, cnt, sorder, snts);
+			wait_some(r, futs + b, cnt, sords, sslots);
 		}
 	}
-	free(order);
-	free(nts);
+	free(ords);
+	free(slots);
 }
 
 void
