@@ -454,10 +454,24 @@ wake_workers(struct data_mover_threads *dmt, int tickets)
 }
 
 /*
+ * Does this worker run on the CPU work was last submitted from? Then its
+ * spinning would keep the submitter (preempted by our wake-up, say) off
+ * its CPU until the spin ends: it sleeps instead.
+ */
+static inline int
+on_submit_cpu(struct data_mover_threads *dmt)
+{
+	int cpu = sched_getcpu();
+	return cpu >= 0 &&
+		cpu == __atomic_load_n(&dmt->submit_cpu, __ATOMIC_RELAXED);
+}
+
+/*
  * A worker that popped `it` asks a sleeper to help with the rest of the
  * queue when that pays for a wake-up (which under a hypervisor costs
- * microseconds on both sides): after a large operation, or behind a long
- * backlog. `waking` keeps it to one wake-up at a time.
+ * microseconds on both sides): after a large operation, behind a long
+ * backlog, or when it shares its CPU with the submitting thread (which
+ * then gets only part of it). `waking` keeps it to one wake-up at a time.
  */
 static void
 maybe_help(struct data_mover_threads *dmt, const struct dmt_item *it)
@@ -468,7 +482,8 @@ maybe_help(struct data_mover_threads *dmt, const struct dmt_item *it)
 	size_t backlog = __atomic_load_n(&dmt->tail, __ATOMIC_RELAXED) -
 		__atomic_load_n(&dmt->head, __ATOMIC_RELAXED);
 	if (backlog == 0 || (backlog < HELP_BACKLOG &&
-			op_length(&it->op) < HELP_BYTES))
+			op_length(&it->op) < HELP_BYTES &&
+			!on_submit_cpu(dmt)))
 		return;
 	if (__atomic_exchange_n(&dmt->waking, 1, __ATOMIC_SEQ_CST) != 0)
 		return;
@@ -777,19 +792,6 @@ run_split(struct data_mover_threads *dmt, struct dmt_node *node)
 }
 
 /* ---- workers ---- */
-
-/*
- * Does this worker run on the CPU work was last submitted from? Then its
- * spinning would keep the submitter (preempted by our wake-up, say) off
- * its CPU until the spin ends: it sleeps instead.
- */
-static inline int
-on_submit_cpu(struct data_mover_threads *dmt)
-{
-	int cpu = sched_getcpu();
-	return cpu >= 0 &&
-		cpu == __atomic_load_n(&dmt->submit_cpu, __ATOMIC_RELAXED);
-}
 
 static void *
 worker(void *arg)
