@@ -105,9 +105,9 @@ struct dmt_node {
 } __attribute__((aligned(CACHELINE)));
 
 /*
- * What a worker gets: the operation itself (or one part of it, with its
- * pointers and size adjusted and `padding` set to 1) travels in the queue
- * slot, so the worker touches only the slot and, when done, the node.
+ * What a worker gets: the operation itself travels in the queue slot, so
+ * the worker touches only the slot and, when done, the node; for a split
+ * operation, a ticket (`padding` PART_SPLIT): the parts come from the node.
  */
 struct dmt_item {
 	struct dmt_node *node;
@@ -203,7 +203,7 @@ fn_done(const void *d, size_t n, uint64_t fl)
 }
 
 /*
- * Runs the operation (or a part of it: see op_part).
+ * Runs the operation (or a part of it: see split_part).
  *
  * With DMT_FLAGS (or PART_STREAM) and the default functions, the bytes are
  * written with streaming (non-temporal) stores, the partial lines at the
