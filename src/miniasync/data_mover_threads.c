@@ -9,15 +9,23 @@
  *  - op_start (first poll) either runs a very small operation right away in
  *    the polling thread (n <= inline_max, MINIASYNC_THREADS_INLINE_MAX), or
  *    pushes the node and a copy of the operation (one cache line) onto a
- *    bounded lock-free queue (Vyukov's MPMC ring, ringbuf_size slots). A large
- *    operation (>= split_min) is cut into one part per worker. A full queue
- *    makes op_start return non-zero: the future stays IDLE and the next
- *    poll tries again, nothing is lost. op_start only reads the operation
- *    it is given, so wrapping movers may pass their own copy.
- *  - a worker pops the part, runs it, and the worker finishing the last
- *    part publishes completion (complete = 1, the word a POLLER notifier
- *    watches), calls the waker if the future asked for one, then sets
- *    `released`, after which it never touches the node again.
+ *    bounded lock-free queue (Vyukov's MPMC ring, ringbuf_size slots). A full
+ *    queue makes op_start return non-zero: the future stays IDLE and the
+ *    next poll tries again, nothing is lost. op_start only reads the
+ *    operation it is given, so wrapping movers may pass their own copy.
+ *  - a large operation (>= split_min, MINIASYNC_THREADS_SPLIT_MIN) is the
+ *    one thing the mover splits: it is kept in the node and cut into
+ *    fixed-size parts (part_size, MINIASYNC_THREADS_PART_SIZE, ending on
+ *    multiples of it in the destination), and one ticket per worker goes
+ *    into the queue. A worker holding a ticket takes parts (an atomic
+ *    counter) until none is left, so the parts go to whichever workers are
+ *    awake: one slow to wake, or preempted, holds back only the part it
+ *    runs. A queue too full for every ticket just means fewer helpers.
+ *  - a worker pops an operation (or a ticket), runs it, and the worker
+ *    finishing the last part publishes completion (complete = 1, the word
+ *    a POLLER notifier watches) and calls the waker if the future asked for
+ *    one; then `released` is set (for a split operation by the worker
+ *    giving back the last ticket), after which no worker touches the node.
  *  - op_check reports COMPLETE once `complete` is set; op_delete waits for
  *    `released` (a few instructions, or one futex wake) and returns the
  *    node to the free list, so a waker is never called after the future's
@@ -36,11 +44,15 @@
  * under a hypervisor an interrupt to another virtual CPU), then sleeps on
  * a futex. Only one worker spins at a time: the others sleep at once, so
  * an idle mover burns at most one CPU, for spin_ns, and the spinner does
- * not compete with the submitting thread on a small machine. Producers
- * wake a sleeper only when nobody spins (or for the extra parts of a
- * split operation), and a spinner that takes work wakes a sleeper if more
- * is queued. Both sides check the other's word after publishing their own
- * (Dekker-style, sequentially consistent), so no wake-up is lost.
+ * not compete with the submitting thread on a small machine. Wake-ups are
+ * spent only where they pay: a producer wakes a sleeper for an operation
+ * only when every worker sleeps (an awake one, spinning or busy, pops the
+ * queue again before it sleeps), and one per ticket of a split operation
+ * beyond a spinning worker; a worker wakes one helper when it pops a large
+ * operation with more queued, or sees a long backlog. A stream of small
+ * operations thus stays with one worker instead of paying a wake-up per
+ * handful of them. Both sides check the other's word after publishing
+ * their own (Dekker-style, sequentially consistent), so no wake-up is lost.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -59,10 +71,14 @@
 #define WORKER_SPIN_NS 50000ull
 #define DEFAULT_INLINE_MAX 256
 #define DEFAULT_SPLIT_MIN (1u << 20)
+#define DEFAULT_PART_SIZE (512u << 10)
 /* bits of a queued operation's `padding` */
-#define PART_SPLIT 1u	/* one part of a split operation */
+#define PART_SPLIT 1u	/* a ticket: take parts of node->op */
 #define PART_STREAM 2u	/* a large plain one: streaming stores */
-#define SPLIT_ALIGN 4096
+/* a worker that pops an operation this big wakes a sleeper for the rest */
+#define HELP_BYTES (64u << 10)
+/* ... and so does one that sees this many operations queued */
+#define HELP_BACKLOG 64
 #define NODES_PER_CHUNK 64
 #define CACHELINE 64
 
@@ -70,19 +86,28 @@ struct data_mover_threads;
 
 struct dmt_node {
 	uint64_t complete;	/* 0 -> 1 when the bytes are done */
-	uint32_t released;	/* 0 -> 1 when the worker is done with us */
-	uint32_t parts;		/* parts still running (split operations) */
+	uint32_t released;	/* 0 -> 1 when the workers are done with us */
+	uint32_t parts;		/* parts not yet done (split operations) */
 	enum future_notifier_type notifier;
 	uint32_t padding;
 	struct future_waker waker;
 	struct data_mover_threads *dmt;
 	struct dmt_node *next_free;
+
+	/* a split operation: the workers holding a ticket take its parts */
+	uint32_t next_part;	/* the next part nobody took yet */
+	uint32_t nparts;
+	uint32_t tickets;	/* tickets not yet given back */
+	uint32_t stream;	/* PART_STREAM or 0 */
+	size_t part_size;
+	size_t skew;		/* dest % part_size: parts end on boundaries */
+	struct vdm_operation op;	/* the whole operation */
 } __attribute__((aligned(CACHELINE)));
 
 /*
- * What a worker gets: the operation itself (or one part of it, with its
- * pointers and size adjusted and `padding` set to 1) travels in the queue
- * slot, so the worker touches only the slot and, when done, the node.
+ * What a worker gets: the operation itself travels in the queue slot, so
+ * the worker touches only the slot and, when done, the node; for a split
+ * operation, a ticket (`padding` PART_SPLIT): the parts come from the node.
  */
 struct dmt_item {
 	struct dmt_node *node;
@@ -104,6 +129,7 @@ struct data_mover_threads {
 	enum future_notifier_type notifier;
 	size_t inline_max;
 	size_t split_min;
+	size_t part_size;
 	size_t stream_min;	/* plain operations from this size stream */
 
 	/* replaceable operations; read by workers, so accessed atomically */
@@ -123,6 +149,7 @@ struct data_mover_threads {
 	uint32_t work_gen __attribute__((aligned(CACHELINE)));
 	uint32_t sleepers;
 	uint32_t spinning;	/* 1 while a worker spins for work */
+	uint32_t waking;	/* 1 from a helper wake-up until a worker wakes */
 	int submit_cpu;		/* where the latest push came from */
 	int stop;
 	uint64_t spin_ns;
@@ -176,7 +203,7 @@ fn_done(const void *d, size_t n, uint64_t fl)
 }
 
 /*
- * Runs the operation (or a part of it: see op_part).
+ * Runs the operation (or a part of it: see split_part).
  *
  * With DMT_FLAGS (or PART_STREAM) and the default functions, the bytes are
  * written with streaming (non-temporal) stores, the partial lines at the
@@ -272,13 +299,13 @@ op_flags(const struct vdm_operation *op)
 	}
 }
 
-/* out = bytes [off, off+len) of op; `split` marks a part in padding. */
+/* out = bytes [off, off+len) of op, with `padding` (our bits) cleared */
 static void
-op_part(const struct vdm_operation *op, size_t off, size_t len, int split,
+op_part(const struct vdm_operation *op, size_t off, size_t len,
 	struct vdm_operation *out)
 {
 	*out = *op;
-	out->padding = split ? PART_SPLIT : 0;
+	out->padding = 0;
 	switch (op->type) {
 	case VDM_OPERATION_MEMCPY:
 		out->data.memcpy.dest = (char *)op->data.memcpy.dest + off;
@@ -300,6 +327,22 @@ op_part(const struct vdm_operation *op, size_t off, size_t len, int split,
 		break;
 	default:
 		break;
+	}
+}
+
+/* The first byte the operation writes (flush: writes back). */
+static uintptr_t
+op_dest(const struct vdm_operation *op)
+{
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		return (uintptr_t)op->data.memcpy.dest;
+	case VDM_OPERATION_MEMMOVE:
+		return (uintptr_t)op->data.memmove.dest;
+	case VDM_OPERATION_MEMSET:
+		return (uintptr_t)op->data.memset.str;
+	default:
+		return (uintptr_t)op->data.flush.dest;
 	}
 }
 
@@ -380,23 +423,72 @@ queue_nonempty(struct data_mover_threads *dmt)
 }
 
 /*
- * After pushing `pushed` items: wake as many sleeping workers as needed,
- * if any sleep. A spinning worker takes the first item without help.
+ * After pushing one operation, or `tickets` tickets of a split one: wake
+ * sleeping workers if needed. A worker that is awake (spinning, or running
+ * something) takes a plain operation without help: it pops the queue again
+ * before it sleeps. Each ticket beyond a spinning worker's wakes one.
  */
 static void
-wake_workers(struct data_mover_threads *dmt, int pushed)
+wake_workers(struct data_mover_threads *dmt, int tickets)
 {
 	/* written only when it changes: the line stays shared */
 	int cpu = sched_getcpu();
 	if (cpu != __atomic_load_n(&dmt->submit_cpu, __ATOMIC_RELAXED))
 		__atomic_store_n(&dmt->submit_cpu, cpu, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&dmt->spinning, __ATOMIC_SEQ_CST) != 0)
-		pushed--;
-	if (pushed <= 0 || __atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST) == 0)
+	uint32_t sl = __atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST);
+	if (sl == 0)
+		return;
+	int want;
+	if (tickets == 0) {
+		want = sl >= dmt->nthreads;	/* everybody sleeps */
+	} else {
+		want = tickets;
+		if (__atomic_load_n(&dmt->spinning, __ATOMIC_SEQ_CST) != 0)
+			want--;
+	}
+	if (want <= 0)
 		return;
 	__atomic_fetch_add(&dmt->work_gen, 1, __ATOMIC_SEQ_CST);
-	ma_futex_wake(&dmt->work_gen, pushed);
+	ma_futex_wake(&dmt->work_gen, want);
+}
+
+/*
+ * Does this worker run on the CPU work was last submitted from? Then its
+ * spinning would keep the submitter (preempted by our wake-up, say) off
+ * its CPU until the spin ends: it sleeps instead.
+ */
+static inline int
+on_submit_cpu(struct data_mover_threads *dmt)
+{
+	int cpu = sched_getcpu();
+	return cpu >= 0 &&
+		cpu == __atomic_load_n(&dmt->submit_cpu, __ATOMIC_RELAXED);
+}
+
+/*
+ * A worker that popped `it` asks a sleeper to help with the rest of the
+ * queue when that pays for a wake-up (which under a hypervisor costs
+ * microseconds on both sides): after a large operation, behind a long
+ * backlog, or when it shares its CPU with the submitting thread (which
+ * then gets only part of it). `waking` keeps it to one wake-up at a time.
+ */
+static void
+maybe_help(struct data_mover_threads *dmt, const struct dmt_item *it)
+{
+	if ((it->op.padding & PART_SPLIT) != 0 ||
+			__atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST) == 0)
+		return;
+	size_t backlog = __atomic_load_n(&dmt->tail, __ATOMIC_RELAXED) -
+		__atomic_load_n(&dmt->head, __ATOMIC_RELAXED);
+	if (backlog == 0 || (backlog < HELP_BACKLOG &&
+			op_length(&it->op) < HELP_BYTES &&
+			!on_submit_cpu(dmt)))
+		return;
+	if (__atomic_exchange_n(&dmt->waking, 1, __ATOMIC_SEQ_CST) != 0)
+		return;
+	__atomic_fetch_add(&dmt->work_gen, 1, __ATOMIC_SEQ_CST);
+	ma_futex_wake(&dmt->work_gen, 1);
 }
 
 /* ---- node allocation: a free list that grows, never runs dry ---- */
@@ -451,6 +543,8 @@ node_get_batch(struct data_mover_threads *dmt, struct dmt_node **out,
 				MA_NOCHECK(&x->complete, sizeof(x->complete));
 				MA_NOCHECK(&x->released, sizeof(x->released));
 				MA_NOCHECK(&x->parts, sizeof(x->parts));
+				MA_NOCHECK(&x->next_part, sizeof(x->next_part));
+				MA_NOCHECK(&x->tickets, sizeof(x->tickets));
 				x->dmt = dmt;
 				x->next_free = (i + 1 < NODES_PER_CHUNK) ?
 					&c->nodes[i + 1] : NULL;
@@ -627,8 +721,9 @@ registry_remove(struct data_mover_threads *dmt)
 
 /* ---- completion ---- */
 
+/* The bytes are done: the future completes, its waker is called. */
 static void
-node_finish(struct dmt_node *node)
+node_publish(struct dmt_node *node)
 {
 	int waker = node->notifier == FUTURE_NOTIFIER_WAKER;
 	struct future_waker w = node->waker;
@@ -637,48 +732,66 @@ node_finish(struct dmt_node *node)
 	__atomic_store_n(&node->complete, 1, __ATOMIC_RELEASE);
 	if (waker && w.wake != NULL)
 		w.wake(w.data);
+}
+
+/* Nobody of ours touches the node from here on: op_delete may recycle it. */
+static void
+node_release(struct dmt_node *node)
+{
+	MA_HB(node);
 	__atomic_store_n(&node->released, 1, __ATOMIC_RELEASE);
 }
 
+/*
+ * Part i of a split operation: the parts end where the destination crosses
+ * a multiple of part_size, so every part but the first and the last is
+ * whole and aligned (the streaming stores then need no partial lines).
+ */
 static void
-item_done(struct dmt_node *node, int split)
+split_part(const struct dmt_node *node, uint32_t i, struct vdm_operation *out)
 {
-	if (split) {
+	size_t size = op_length(&node->op);
+	size_t end = (size_t)(i + 1) * node->part_size - node->skew;
+	size_t off = i == 0 ? 0 : end - node->part_size;
+	if (end > size)
+		end = size;
+	op_part(&node->op, off, end - off, out);
+	out->padding = node->stream;
+}
+
+/*
+ * A worker holding a ticket of a split operation takes parts until none is
+ * left; whoever finishes the last part completes the future, and whoever
+ * gives back the last ticket releases the node. Another worker that is
+ * slow to wake (or preempted) thus delays nothing: the parts it does not
+ * take, the others do.
+ */
+static void
+run_split(struct data_mover_threads *dmt, struct dmt_node *node)
+{
+	uint32_t n = node->nparts;
+	for (;;) {
+		uint32_t i = __atomic_fetch_add(&node->next_part, 1,
+			__ATOMIC_RELAXED);
+		if (i >= n)
+			break;
+		struct vdm_operation part;
+		split_part(node, i, &part);
+		run_part(dmt, &part);
 		MA_HB(&node->parts);
-		if (__atomic_sub_fetch(&node->parts, 1, __ATOMIC_ACQ_REL) != 0)
-			return;
-		MA_HA(&node->parts);
+		if (__atomic_sub_fetch(&node->parts, 1, __ATOMIC_ACQ_REL) == 0) {
+			MA_HA(&node->parts);
+			node_publish(node);
+		}
 	}
-	node_finish(node);
+	MA_HB(&node->tickets);
+	if (__atomic_sub_fetch(&node->tickets, 1, __ATOMIC_ACQ_REL) == 0) {
+		MA_HA(&node->tickets);
+		node_release(node);
+	}
 }
 
 /* ---- workers ---- */
-
-/*
- * Does this worker run on the CPU work was last submitted from? Then its
- * spinning would keep the submitter (preempted by our wake-up, say) off
- * its CPU until the spin ends: it sleeps instead.
- */
-static inline int
-on_submit_cpu(struct data_mover_threads *dmt)
-{
-	int cpu = sched_getcpu();
-	return cpu >= 0 &&
-		cpu == __atomic_load_n(&dmt->submit_cpu, __ATOMIC_RELAXED);
-}
-
-/* The spinner stops spinning; more work queued goes to a sleeper. */
-static void
-spin_end(struct data_mover_threads *dmt)
-{
-	__atomic_store_n(&dmt->spinning, 0, __ATOMIC_SEQ_CST);
-	/* a producer that saw us spinning woke nobody for its item */
-	if (queue_nonempty(dmt) &&
-			__atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST) != 0) {
-		__atomic_fetch_add(&dmt->work_gen, 1, __ATOMIC_SEQ_CST);
-		ma_futex_wake(&dmt->work_gen, 1);
-	}
-}
 
 static void *
 worker(void *arg)
@@ -693,10 +806,17 @@ worker(void *arg)
 		if (queue_pop(dmt, &it) == 0) {
 			if (spinner) {
 				spinner = 0;
-				spin_end(dmt);
+				__atomic_store_n(&dmt->spinning, 0,
+					__ATOMIC_SEQ_CST);
 			}
-			run_part(dmt, &it.op);
-			item_done(it.node, (it.op.padding & PART_SPLIT) != 0);
+			maybe_help(dmt, &it);
+			if (it.op.padding & PART_SPLIT) {
+				run_split(dmt, it.node);
+			} else {
+				run_part(dmt, &it.op);
+				node_publish(it.node);
+				node_release(it.node);
+			}
 			idle_since = 0;
 			continue;
 		}
@@ -733,6 +853,8 @@ worker(void *arg)
 				!__atomic_load_n(&dmt->stop, __ATOMIC_SEQ_CST))
 			ma_futex_wait(&dmt->work_gen, gen, 0);
 		__atomic_fetch_sub(&dmt->sleepers, 1, __ATOMIC_SEQ_CST);
+		if (__atomic_load_n(&dmt->waking, __ATOMIC_RELAXED) != 0)
+			__atomic_store_n(&dmt->waking, 0, __ATOMIC_SEQ_CST);
 		idle_since = 0;
 	}
 	if (spinner)
@@ -816,60 +938,65 @@ threads_op_start(void *data, const struct vdm_operation *op,
 			(op_flags(op) & DMT_FLAGS) == 0)
 		stream = PART_STREAM;
 
-	size_t parts = 1;
-	if (size >= dmt->split_min && dmt->nthreads > 1 && op_splittable(op)) {
-		parts = dmt->nthreads;
-		if (parts > dmt->mask + 1)
-			parts = dmt->mask + 1;
-	}
-	size_t chunk = size;
-	if (parts > 1) {
-		chunk = (size / parts + SPLIT_ALIGN - 1) &
-			~(size_t)(SPLIT_ALIGN - 1);
-		/* fewer bytes than parts (a tiny SPLIT_MIN): one aligned part */
-		if (chunk == 0)
-			chunk = SPLIT_ALIGN;
-		parts = (size + chunk - 1) / chunk;
-	}
-	node->parts = (uint32_t)parts;
-
 	struct dmt_item it;
 	it.node = node;
-	op_part(op, 0, parts > 1 ? chunk : size, parts > 1, &it.op);
-	it.op.padding |= stream;
+	if (size < dmt->split_min || dmt->nthreads < 2 || !op_splittable(op)) {
+		op_part(op, 0, size, &it.op);
+		it.op.padding = stream;
+		if (queue_push(dmt, &it) != 0) {
+			if (n != NULL) {
+				n->notifier_used = FUTURE_NOTIFIER_NONE;
+				n->poller.ptr_to_monitor = NULL;
+			}
+			return 1;	/* full: stays IDLE, retried next poll */
+		}
+		wake_workers(dmt, 0);
+		return 0;
+	}
+
+	/*
+	 * Split: fixed-size parts that the workers holding a ticket take
+	 * one by one (run_split), one ticket per worker that may help.
+	 */
+	node->op = *op;
+	node->stream = stream;
+	/* at most 2^30 parts: the part counters never wrap */
+	size_t ps = dmt->part_size;
+	while (size / ps >= ((size_t)1 << 30))
+		ps *= 2;
+	node->part_size = ps;
+	node->skew = op_dest(op) % ps;
+	size_t np = (size + node->skew + ps - 1) / ps;
+	node->nparts = (uint32_t)np;
+	node->parts = (uint32_t)np;
+	node->next_part = 0;
+	size_t tickets = dmt->nthreads < np ? dmt->nthreads : np;
+	if (tickets > dmt->mask + 1)
+		tickets = dmt->mask + 1;
+	node->tickets = (uint32_t)tickets;
+
+	memset(&it.op, 0, sizeof(it.op));
+	it.op.type = op->type;
+	it.op.padding = PART_SPLIT;
 	if (queue_push(dmt, &it) != 0) {
 		if (n != NULL) {
 			n->notifier_used = FUTURE_NOTIFIER_NONE;
 			n->poller.ptr_to_monitor = NULL;
 		}
-		return 1;	/* full: stays IDLE, retried on the next poll */
+		return 1;
 	}
 	size_t pushed = 1;
-	for (; pushed < parts; pushed++) {
-		size_t off = pushed * chunk;
-		op_part(op, off, size - off < chunk ? size - off : chunk, 1,
-			&it.op);
-		it.op.padding |= stream;
-		if (queue_push(dmt, &it) != 0)
-			break;
-	}
+	while (pushed < tickets && queue_push(dmt, &it) == 0)
+		pushed++;
 	wake_workers(dmt, (int)pushed);
-
-	/*
-	 * The queue filled up in the middle of a split: the polling thread
-	 * does the rest itself rather than lose it.
-	 */
-	if (pushed < parts) {
-		size_t off = pushed * chunk;
-		struct vdm_operation rest;
-		op_part(op, off, size - off, 1, &rest);
-		rest.padding |= stream;
-		run_part(dmt, &rest);
-		MA_HB(&node->parts);
-		if (__atomic_sub_fetch(&node->parts, (uint32_t)(parts - pushed),
+	/* a full queue took fewer tickets: the holders do all the parts */
+	if (pushed < tickets) {
+		MA_HB(&node->tickets);
+		if (__atomic_sub_fetch(&node->tickets,
+				(uint32_t)(tickets - pushed),
 				__ATOMIC_ACQ_REL) == 0) {
-			MA_HA(&node->parts);
-			node_finish(node);
+			MA_HA(&node->tickets);
+			node_release(node);
 		}
 	}
 	return 0;
@@ -1013,6 +1140,13 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 		DEFAULT_SPLIT_MIN);
 	if (dmt->split_min == 0)
 		dmt->split_min = 1;
+	/* whole cache lines */
+	dmt->part_size = env_size("MINIASYNC_THREADS_PART_SIZE",
+		DEFAULT_PART_SIZE);
+	if (dmt->part_size == 0 || dmt->part_size > ((size_t)1 << 40))
+		dmt->part_size = DEFAULT_PART_SIZE;
+	dmt->part_size = (dmt->part_size + CACHELINE - 1) &
+		~(size_t)(CACHELINE - 1);
 	dmt->stream_min = env_size("MINIASYNC_THREADS_STREAM_MIN",
 		ma_stream_plain_min());
 	dmt->submit_cpu = -1;
@@ -1023,6 +1157,7 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 	MA_NOCHECK(&dmt->work_gen, sizeof(dmt->work_gen));
 	MA_NOCHECK(&dmt->sleepers, sizeof(dmt->sleepers));
 	MA_NOCHECK(&dmt->spinning, sizeof(dmt->spinning));
+	MA_NOCHECK(&dmt->waking, sizeof(dmt->waking));
 	MA_NOCHECK(&dmt->submit_cpu, sizeof(dmt->submit_cpu));
 	MA_NOCHECK(&dmt->stop, sizeof(dmt->stop));
 	MA_NOCHECK(&dmt->free_lock, sizeof(dmt->free_lock));

@@ -406,7 +406,7 @@ test_wrapped(struct vdm *inner)
 	runtime_delete(rt);
 }
 
-/* Splits that meet a nearly full ring: the rest is done by the poller. */
+/* Splits that meet a nearly full ring: fewer tickets, the same parts. */
 static void
 test_split_full(int rounds)
 {

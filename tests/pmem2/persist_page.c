@@ -4,7 +4,7 @@
  * library: after persist (or a flushing memcpy/memset) the kernel's page
  * cache reports no dirty or under-writeback page in the range (cachestat(2),
  * Linux 6.5+). Skips loudly where cachestat is missing or the directory is
- * not disk backed.
+ * not disk backed. A successful call leaves errno as it found it.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -92,7 +92,9 @@ main(void)
 	printf("after stores: %llu dirty of %llu cached\n",
 		(unsigned long long)before.nr_dirty,
 		(unsigned long long)before.nr_cache);
+	errno = EDOM;
 	pmem2_get_persist_fn(map)(a + 8 * pg + 100, 8 * pg);
+	CHECK_EQ(errno, EDOM);
 	check_clean(8 * pg, 9 * pg, "persist");
 
 	/* flush (msync for PAGE) + drain */
@@ -104,7 +106,9 @@ main(void)
 	/* memcpy / memset functions persist what they write */
 	static char buf[16384];
 	memset(buf, 3, sizeof(buf));
+	errno = EDOM;
 	pmem2_get_memcpy_fn(map)(a + 30 * pg + 5, buf, 3 * pg, 0);
+	CHECK_EQ(errno, EDOM);
 	check_clean(30 * pg, 4 * pg, "memcpy_fn");
 	pmem2_get_memmove_fn(map)(a + 40 * pg, a + 40 * pg + 10, 2 * pg, 0);
 	check_clean(40 * pg, 2 * pg, "memmove_fn");

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "memops.h"
@@ -130,12 +131,39 @@ byte_flush(const void *addr, size_t len)
  * registry clip the range to the registered maps and skip the gaps.
  */
 static uintptr_t Page_mask;	/* ~(page size - 1), set at load */
+#ifdef PMEM2_HAVE_VALGRIND
+int Pmem2_on_valgrind;		/* vg_quiet.h */
+#endif
+
+/*
+ * msync of [a, a+n), returning 0 or -errno and leaving errno alone. On
+ * x86-64 it is the system call itself: libc's wrapper would add a
+ * thread-local errno access and, once the process has a second thread,
+ * the bookkeeping of a cancellation point, around every PAGE copy.
+ */
+static inline long
+page_msync(uintptr_t a, size_t n)
+{
+#if defined(__x86_64__) && defined(__linux__)
+	long r;
+	__asm__ volatile("syscall"
+		: "=a"(r)
+		: "0"((long)SYS_msync), "D"(a), "S"(n), "d"((long)MS_SYNC)
+		: "rcx", "r11", "memory");
+	return r;
+#else
+	int saved = errno;
+	long r = msync((void *)a, n, MS_SYNC) == 0 ? 0 : -errno;
+	errno = saved;
+	return r;
+#endif
+}
 
 /* After the first msync failed with err: EINTR retries, ENOMEM gaps. */
 __attribute__((noinline)) static void
-page_persist_slow(const void *addr, size_t len, uintptr_t a, int err,
-	int saved)
+page_persist_slow(const void *addr, size_t len, uintptr_t a, int err)
 {
+	int saved = errno;
 	int ret = -err;
 	if (err == EINTR)
 		ret = pmem2_msync_retry(a, (size_t)((uintptr_t)addr + len - a));
@@ -159,19 +187,18 @@ page_persist_slow(const void *addr, size_t len, uintptr_t a, int err,
 
 /*
  * The fast path is one msync and nothing else but a load of a counter that
- * stays 0 until some write-back fails (a successful msync leaves errno
- * alone): at 4 KiB the syscall is most of the cost of a PAGE copy,
- * and any extra work shows against a bare memcpy+msync.
+ * stays 0 until some write-back fails: at 4 KiB the system call is most of
+ * the cost of a PAGE copy, and any extra work shows against a bare
+ * memcpy+msync. errno is touched only on failure.
  */
 static inline void
 page_persist_inline(const void *addr, size_t len)
 {
 	if (len == 0)
 		return;
-	int saved = errno;
 	uintptr_t a = (uintptr_t)addr & Page_mask;
 	PMEM2_VG_QUIET_BEGIN();
-	int r = msync((void *)a, (size_t)((uintptr_t)addr + len - a), MS_SYNC);
+	long r = page_msync(a, (size_t)((uintptr_t)addr + len - a));
 	PMEM2_VG_QUIET_END();
 	if (r == 0) {
 		/* a map's earlier failed write-back: see page_persist_slow */
@@ -186,7 +213,7 @@ page_persist_inline(const void *addr, size_t len)
 		pmem2_check_sync(addr, len);
 		return;
 	}
-	page_persist_slow(addr, len, a, errno, saved);
+	page_persist_slow(addr, len, a, (int)-r);
 }
 
 static void
@@ -304,6 +331,9 @@ select_isa(void)
 __attribute__((constructor(102))) static void
 memops_init(void)
 {
+#ifdef PMEM2_HAVE_VALGRIND
+	Pmem2_on_valgrind = RUNNING_ON_VALGRIND != 0;
+#endif
 	pmem2_flush_kind = cpu_flush_kind();
 	long pg = sysconf(_SC_PAGESIZE);
 	Page_mask = ~((uintptr_t)(pg > 0 ? pg : 4096) - 1);
