@@ -27,9 +27,7 @@
 #include <time.h>
 #include "rutil.h"
 
-#ifdef REL_HAVE_MINIASYNC
 #include <libminiasync.h>
-#endif
 
 #define REC 4096u
 #define NREC 1024u
@@ -82,7 +80,6 @@ child(const char *path, int gran, int mover, int wfd)
 			pmem2_config_set_required_store_granularity(m.cfg,
 				PMEM2_GRANULARITY_PAGE))
 		_exit(11);
-#ifdef REL_HAVE_MINIASYNC
 	struct data_mover_threads *dmt = NULL;
 	if (mover == 1) {
 		dmt = data_mover_threads_new(1, 64, FUTURE_NOTIFIER_WAKER);
@@ -90,9 +87,6 @@ child(const char *path, int gran, int mover, int wfd)
 			_exit(12);
 		pmem2_config_set_vdm(m.cfg, data_mover_threads_get_vdm(dmt));
 	}
-#else
-	(void)mover;
-#endif
 	if (pmem2_map_new(&m.map, m.cfg, m.src))
 		_exit(13);
 	if ((int)pmem2_map_get_store_granularity(m.map) != gran)
@@ -322,10 +316,7 @@ main(void)
 	const char *e = getenv("PMEM2_CRASH_SECONDS");
 	double secs = e && *e ? atof(e) : (rt_quick() ? 2 : 6);
 	uint64_t rng = rt_seed();
-	int nmovers = 1;
-#ifdef REL_HAVE_MINIASYNC
-	nmovers = 2;
-#endif
+	int nmovers = 2;
 	double end = now() + secs;
 	unsigned long it = 0;
 	while (now() < end || it < 4) {

@@ -20,9 +20,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/wait.h>
-#ifdef REL_HAVE_MINIASYNC
 #include <libminiasync.h>
-#endif
 #include "rutil.h"
 
 enum mover { M_DEFAULT, M_DEFAULT_STORES, M_SYNC, M_THREADS, M_NMOVERS };
@@ -50,12 +48,10 @@ async_past_end(enum mover mv, int op, const char *dir)
 	signal(SIGBUS, SIG_DFL);
 	if (mv == M_DEFAULT_STORES)
 		setenv("PMEM2_ASYNC_NO_PWRITE", "1", 1);
-#ifdef REL_HAVE_MINIASYNC
 	if (mv == M_SYNC)
 		Vdm = data_mover_sync_get_vdm(data_mover_sync_new());
 	if (mv == M_THREADS)
 		Vdm = data_mover_threads_get_vdm(data_mover_threads_default());
-#endif
 	struct rt_map m;
 	rt_map_open(&m, dir, "trunc-async", size, set_vdm, NULL);
 	CHECK(m.gran == PMEM2_GRANULARITY_PAGE);
@@ -77,10 +73,6 @@ check_async(const char *dir)
 {
 	int n = 0;
 	for (int mv = 0; mv < M_NMOVERS; mv++) {
-#ifndef REL_HAVE_MINIASYNC
-		if (mv == M_SYNC || mv == M_THREADS)
-			continue;
-#endif
 		for (int op = 0; op < 2; op++) {
 			char path[512];
 			fflush(NULL);
