@@ -25,7 +25,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
-#include "rutil.h"
+#include "helpers.h"
 
 #include <libminiasync.h>
 
@@ -57,7 +57,7 @@ make_record(unsigned char *buf, uint64_t seq)
 	struct rec_hdr h = { MAGIC, seq, 0, 0 };
 	uint64_t s = seq * 0x9E3779B97F4A7C15ULL + 1;
 	for (size_t i = sizeof(h); i < REC; i++)
-		buf[i] = (unsigned char)(rt_rand(&s) >> 13);
+		buf[i] = (unsigned char)(test_rand(&s) >> 13);
 	h.sum = payload_sum(buf + sizeof(h), REC - sizeof(h));
 	memcpy(buf, &h, sizeof(h));
 }
@@ -66,9 +66,9 @@ make_record(unsigned char *buf, uint64_t seq)
 static void __attribute__((noreturn))
 child(const char *path, int gran, int mover, int wfd)
 {
-	struct rt_map m;
+	struct test_map m;
 	(void)path;
-	const char *dir = rt_dir_for(gran);
+	const char *dir = test_gran_dir(gran);
 	(void)dir;
 	memset(&m, 0, sizeof(m));
 	/* map the file the parent created */
@@ -190,8 +190,8 @@ static void
 iteration(int gran, int mover, uint64_t *rng)
 {
 	char path[512];
-	snprintf(path, sizeof(path), "%s/pmem2-crash-%s-%d", rt_dir_for(gran),
-		rt_gran_name(gran), (int)getpid());
+	snprintf(path, sizeof(path), "%s/pmem2-crash-%s-%d", test_gran_dir(gran),
+		test_gran_name(gran), (int)getpid());
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, (off_t)FSIZE) != 0)
 		FAIL("%s: %s", path, strerror(errno));
@@ -208,7 +208,7 @@ iteration(int gran, int mover, uint64_t *rng)
 
 	static unsigned char reported[NREC];
 	memset(reported, 0, sizeof(reported));
-	double deadline = now() + (double)(rt_rand(rng) % 40000) * 1e-6;
+	double deadline = now() + (double)(test_rand(rng) % 40000) * 1e-6;
 	uint64_t seq;
 	int killed = 0;
 	for (;;) {
@@ -244,7 +244,7 @@ iteration(int gran, int mover, uint64_t *rng)
 			[17] = "pipe write" };
 		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 		FAIL("%s mover %d: child ended with status %#x (%s), not by "
-			"SIGKILL", rt_gran_name(gran), mover, st,
+			"SIGKILL", test_gran_name(gran), mover, st,
 			code >= 10 && code <= 17 ? why[code] : "?");
 	}
 	kills++;
@@ -265,7 +265,7 @@ iteration(int gran, int mover, uint64_t *rng)
 					REC - sizeof(h)))
 			FAIL("%s mover %d: record %llu reported complete but "
 				"not intact after SIGKILL (magic %#llx seq %llu)",
-				rt_gran_name(gran), mover,
+				test_gran_name(gran), mover,
 				(unsigned long long)s,
 				(unsigned long long)h.magic,
 				(unsigned long long)h.seq);
@@ -314,8 +314,8 @@ main(void)
 	atexit(remove_cur);
 	cachestat_selftest();
 	const char *e = getenv("PMEM2_CRASH_SECONDS");
-	double secs = e && *e ? atof(e) : (rt_quick() ? 2 : 6);
-	uint64_t rng = rt_seed();
+	double secs = e && *e ? atof(e) : (test_quick() ? 2 : 6);
+	uint64_t rng = test_seed();
 	int nmovers = 2;
 	double end = now() + secs;
 	unsigned long it = 0;
