@@ -15,7 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ma_test.h"
+#include <libminiasync.h>
+#include "helpers.h"
 
 static uint64_t
 now_ns(void)

@@ -3,7 +3,8 @@
  * test_future.c -- the future state machine, notifier pass-through, chains
  * with map functions, lazily built entries and the chain's property.
  */
-#include "ma_test.h"
+#include <libminiasync.h>
+#include "helpers.h"
 
 /* A future that needs `polls` RUNNING polls before it completes. */
 struct countdown_data {

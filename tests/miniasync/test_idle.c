@@ -17,7 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ma_test.h"
+#include <libminiasync.h>
+#include "helpers.h"
 
 #define MAXW 16
 
@@ -125,7 +126,7 @@ main(int argc, char *argv[])
 	struct vdm *vdm = data_mover_threads_get_vdm(dmt);
 
 	/* valgrind runs the threads one at a time, far slower */
-	long settle = ma_quick() ? 1000 : 100, watch = ma_quick() ? 500 : 200;
+	long settle = test_quick() ? 1000 : 100, watch = test_quick() ? 500 : 200;
 	struct task t0[MAXW], t1[MAXW];
 
 	for (int round = 0; round < 3; round++) {

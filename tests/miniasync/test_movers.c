@@ -6,7 +6,8 @@
  * Futures are driven three ways: runtime_wait, FUTURE_BUSY_POLL and a
  * hand-written poll loop that follows the notifier the future reports.
  */
-#include "ma_test.h"
+#include <libminiasync.h>
+#include "helpers.h"
 
 static const size_t sizes[] = {
 	0, 1, 7, 63, 64, 65, 255, 256, 257, 1000, 4095, 4096, 4097, 65537,
@@ -60,9 +61,9 @@ run_all(struct vdm *vdm, int threads)
 {
 	size_t max = sizes[NSIZES - 1];
 	size_t pad = 8192;
-	unsigned char *src = ma_alloc(max + 2 * pad);
-	unsigned char *dst = ma_alloc(max + 2 * pad);
-	unsigned char *ref = ma_alloc(max + 2 * pad);
+	unsigned char *src = test_alloc(max + 2 * pad);
+	unsigned char *dst = test_alloc(max + 2 * pad);
+	unsigned char *ref = test_alloc(max + 2 * pad);
 	int how = 0;
 
 	/*
@@ -80,12 +81,12 @@ run_all(struct vdm *vdm, int threads)
 		size_t tot = n + 2 * pad;
 		/* quick (sanitizers, valgrind): up to 64 KiB; the *_workers
 		 * variants still split those across workers */
-		if (ma_quick() && n > 65537)
+		if (test_quick() && n > 65537)
 			continue;
 
 		/* memcpy, at an odd offset */
-		ma_fill(src, tot, si + 1);
-		ma_fill(dst, tot, si + 1000);
+		test_pattern(src, tot, si + 1);
+		test_pattern(dst, tot, si + 1000);
 		memcpy(ref, dst, tot);
 		memcpy(ref + pad + 3, src + 5, n);
 		struct vdm_operation_future f = vdm_memcpy(vdm, dst + pad + 3,
@@ -98,7 +99,7 @@ run_all(struct vdm *vdm, int threads)
 		CHECK_MEM(dst, ref, tot);
 
 		/* memmove, separate buffers */
-		ma_fill(dst, tot, si + 2000);
+		test_pattern(dst, tot, si + 2000);
 		memcpy(ref, dst, tot);
 		memcpy(ref + pad, src + pad, n);
 		f = vdm_memmove(vdm, dst + pad, src + pad, n, 0);
@@ -110,14 +111,14 @@ run_all(struct vdm *vdm, int threads)
 		size_t shifts[] = { 1, 64, 4096 + 7 };
 		for (size_t k = 0; k < 3; k++) {
 			size_t s = shifts[k];
-			ma_fill(dst, tot, si + 3000 + k);
+			test_pattern(dst, tot, si + 3000 + k);
 			memcpy(ref, dst, tot);
 			memmove(ref + pad + s, ref + pad, n);
 			f = vdm_memmove(vdm, dst + pad + s, dst + pad, n, 0);
 			drive(&f, how++);
 			CHECK_MEM(dst, ref, tot);
 
-			ma_fill(dst, tot, si + 4000 + k);
+			test_pattern(dst, tot, si + 4000 + k);
 			memcpy(ref, dst, tot);
 			memmove(ref + pad - s, ref + pad, n);
 			f = vdm_memmove(vdm, dst + pad - s, dst + pad, n, 0);
@@ -126,7 +127,7 @@ run_all(struct vdm *vdm, int threads)
 		}
 
 		/* memset */
-		ma_fill(dst, tot, si + 5000);
+		test_pattern(dst, tot, si + 5000);
 		memcpy(ref, dst, tot);
 		memset(ref + pad + 1, 0x5c, n);
 		f = vdm_memset(vdm, dst + pad + 1, 0x5c, n, 0);

@@ -7,7 +7,8 @@
  * current step, so a chain moves between the groups while it stays RUNNING.
  * Every poll is logged; the checks compare whole logs.
  */
-#include "ma_test.h"
+#include <libminiasync.h>
+#include "helpers.h"
 
 #define LOG_MAX 4096
 static int Log[LOG_MAX];

@@ -9,7 +9,8 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "ma_test.h"
+#include <libminiasync.h>
+#include "helpers.h"
 
 /* ---- a user future completed by a helper thread through the waker ---- */
 struct remote_data {
@@ -170,10 +171,10 @@ static void
 test_mixed(struct runtime *rt, struct vdm *sync, struct vdm *thr, int rounds)
 {
 	size_t n = 256 * 1024;
-	char *a = ma_alloc(n), *b = ma_alloc(n), *c = ma_alloc(n),
-		*d = ma_alloc(n);
+	char *a = test_alloc(n), *b = test_alloc(n), *c = test_alloc(n),
+		*d = test_alloc(n);
 	for (int r = 0; r < rounds; r++) {
-		ma_fill(a, n, (uint64_t)r + 1);
+		test_pattern(a, n, (uint64_t)r + 1);
 		memset(b, 0, n);
 		memset(d, 0, n);
 		struct vdm_operation_future f1 = vdm_memcpy(thr, b, a, n, 0);
@@ -239,7 +240,7 @@ test_many(struct runtime *rt, struct vdm *thr)
 	static struct future *arr[N];
 	static char src[N][512], dst[N][512];
 	for (int i = 0; i < N; i++) {
-		ma_fill(src[i], sizeof(src[i]), (uint64_t)i);
+		test_pattern(src[i], sizeof(src[i]), (uint64_t)i);
 		memset(dst[i], 0, sizeof(dst[i]));
 		f[i] = vdm_memcpy(thr, dst[i], src[i], sizeof(src[i]), 0);
 		arr[i] = FUTURE_AS_RUNNABLE(&f[i]);
@@ -262,7 +263,7 @@ share_thread(void *arg)
 	struct sharer *s = arg;
 	char a[4096], b[4096];
 	for (int r = 0; r < s->rounds; r++) {
-		ma_fill(a, sizeof(a), (uint64_t)r);
+		test_pattern(a, sizeof(a), (uint64_t)r);
 		struct vdm_operation_future f = vdm_memcpy(s->thr, b, a,
 			sizeof(a), 0);
 		runtime_wait(s->rt, FUTURE_AS_RUNNABLE(&f));
@@ -286,10 +287,10 @@ main(void)
 
 	test_order(rt);
 	test_complete(rt);
-	test_mixed(rt, sync, thr, ma_quick() ? 10 : 200);
+	test_mixed(rt, sync, thr, test_quick() ? 10 : 200);
 	test_many(rt, thr);
 
-	struct sharer s = { rt, thr, ma_quick() ? 50 : 2000 };
+	struct sharer s = { rt, thr, test_quick() ? 50 : 2000 };
 	pthread_t t[2];
 	for (int i = 0; i < 2; i++)
 		CHECK(pthread_create(&t[i], NULL, share_thread, &s) == 0);

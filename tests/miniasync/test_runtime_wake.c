@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "ma_test.h"
+#include <libminiasync.h>
+#include "helpers.h"
 
 #define NFUT 32
 
@@ -170,7 +171,7 @@ main(void)
 	if (bs == NULL || strcmp(bs, "0") != 0)
 		fprintf(stderr, "note: without MINIASYNC_RUNTIME_BACKSTOP_MS=0 "
 			"a lost wake only costs time and cannot fail this test\n");
-	int rounds = ma_quick() ? 200 : 3000;
+	int rounds = test_quick() ? 200 : 3000;
 
 	/* one waiter, one completer */
 	struct runtime *r = runtime_new();

@@ -2,7 +2,8 @@
 /* test_sizes.c -- the struct layouts programs built for miniasync 0.2.1 expect. */
 #include <stddef.h>
 
-#include "ma_test.h"
+#include <libminiasync.h>
+#include "helpers.h"
 
 _Static_assert(sizeof(struct future) == 40, "struct future");
 _Static_assert(sizeof(struct future_context) == 24, "struct future_context");

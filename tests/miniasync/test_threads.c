@@ -23,7 +23,8 @@
 #define RUNNING_ON_VALGRIND 0
 #endif
 
-#include "ma_test.h"
+#include <libminiasync.h>
+#include "helpers.h"
 
 static struct data_mover_threads *
 mover(size_t nthreads, size_t ring, enum future_notifier_type nt,
@@ -171,9 +172,9 @@ test_delete_in_flight(void)
 		"0", "1048576");
 	struct vdm *v = data_mover_threads_get_vdm(d);
 	enum { N = 48 };
-	size_t sz = ma_quick() ? 16384 : 262144;
-	unsigned char *src = ma_alloc(sz), *dst = ma_alloc(N * sz);
-	ma_fill(src, sz, 77);
+	size_t sz = test_quick() ? 16384 : 262144;
+	unsigned char *src = test_alloc(sz), *dst = test_alloc(N * sz);
+	test_pattern(src, sz, 77);
 	memset(dst, 0, N * sz);
 	static struct vdm_operation_future f[N];
 	int started = 0;
@@ -231,7 +232,7 @@ test_set_fns(const char *inline_max)
 	data_mover_threads_set_memmove_fn(d, my_memmove);
 	data_mover_threads_set_memset_fn(d, my_memset);
 	char a[1024], b[1024];
-	ma_fill(a, sizeof(a), 5);
+	test_pattern(a, sizeof(a), 5);
 	memset(seen_calls, 0, sizeof(seen_calls));
 
 	uint64_t flagsets[] = { 0, VDM_F_MEM_DURABLE, VDM_F_NO_CACHE_HINT,
@@ -293,9 +294,9 @@ static void
 test_moved(struct vdm *v, int rounds)
 {
 	size_t sz = 128 * 1024;
-	unsigned char *src = ma_alloc(sz), *dst = ma_alloc(sz);
+	unsigned char *src = test_alloc(sz), *dst = test_alloc(sz);
 	for (int r = 0; r < rounds; r++) {
-		ma_fill(src, sz, (uint64_t)r + 9);
+		test_pattern(src, sz, (uint64_t)r + 9);
 		memset(dst, 0, sz);
 		struct vdm_operation_future f = vdm_memcpy(v, dst, src, sz, 0);
 		struct future_notifier n;
@@ -304,7 +305,7 @@ test_moved(struct vdm *v, int rounds)
 		CHECK(rt != NULL);
 		if (r % 2)	/* started here (or not, every other round) */
 			future_poll(FUTURE_AS_RUNNABLE(&f), NULL);
-		struct vdm_operation_future *moved = ma_alloc(sizeof(*moved));
+		struct vdm_operation_future *moved = test_alloc(sizeof(*moved));
 		memcpy(moved, &f, sizeof(f));
 		memset(&f, 0xee, sizeof(f));
 		struct handoff h = { moved, r % 4 < 2 };
@@ -322,77 +323,21 @@ test_moved(struct vdm *v, int rounds)
 }
 
 /* ---- a mover that wraps another one and passes its own copy ---- */
-struct wrap_vdm {
-	struct vdm base;
-	struct vdm *inner;
-};
-struct wrap_op {
-	struct vdm *inner;
-	void *inner_data;
-	struct vdm_operation copy;
-};
-
-static void *
-wrap_new(struct vdm *vdm, const enum vdm_operation_type type)
-{
-	struct wrap_vdm *w = (struct wrap_vdm *)vdm;
-	struct wrap_op *op = malloc(sizeof(*op));
-	if (op == NULL)
-		return NULL;
-	op->inner = w->inner;
-	op->inner_data = w->inner->op_new(w->inner, type);
-	if (op->inner_data == NULL) {
-		free(op);
-		return NULL;
-	}
-	return op;
-}
-
-static int
-wrap_start(void *data, const struct vdm_operation *o,
-	struct future_notifier *n)
-{
-	struct wrap_op *op = data;
-	op->copy = *o;
-	return op->inner->op_start(op->inner_data, &op->copy, n);
-}
-
-static enum future_state
-wrap_check(void *data, const struct vdm_operation *o)
-{
-	(void)o;
-	struct wrap_op *op = data;
-	return op->inner->op_check(op->inner_data, &op->copy);
-}
-
-static void
-wrap_delete(void *data, const struct vdm_operation *o,
-	struct vdm_operation_output *out)
-{
-	(void)o;
-	struct wrap_op *op = data;
-	op->inner->op_delete(op->inner_data, &op->copy, out);
-	free(op);
-}
-
 static void
 test_wrapped(struct vdm *inner)
 {
-	struct wrap_vdm w;
-	memset(&w, 0, sizeof(w));
-	w.inner = inner;
-	w.base.op_new = wrap_new;
-	w.base.op_start = wrap_start;
-	w.base.op_check = wrap_check;
-	w.base.op_delete = wrap_delete;
+	/* inner's op_* called with a copy of the operation, not the future's */
+	struct test_mover w;
+	test_mover_init(&w, inner);
+	w.forward_raw = 1;
 	w.base.has_property = inner->has_property;
 	struct runtime *rt = runtime_new();
 	CHECK(rt != NULL);
 	size_t sizes[] = { 0, 64, 100000, 3u << 20 };
 	for (size_t i = 0; i < 4; i++) {
 		size_t sz = sizes[i];
-		unsigned char *a = ma_alloc(sz), *b = ma_alloc(sz);
-		ma_fill(a, sz, i);
+		unsigned char *a = test_alloc(sz), *b = test_alloc(sz);
+		test_pattern(a, sz, i);
 		struct vdm_operation_future f = vdm_memcpy(&w.base, b, a, sz, 0);
 		void *mine = f.data.data;
 		runtime_wait(rt, FUTURE_AS_RUNNABLE(&f));
@@ -417,9 +362,9 @@ test_split_full(int rounds)
 	CHECK(rt != NULL);
 	enum { N = 12 };
 	size_t sz = 40000;
-	unsigned char *src = ma_alloc(sz), *dst = ma_alloc(N * sz);
+	unsigned char *src = test_alloc(sz), *dst = test_alloc(N * sz);
 	for (int r = 0; r < rounds; r++) {
-		ma_fill(src, sz, (uint64_t)r);
+		test_pattern(src, sz, (uint64_t)r);
 		memset(dst, 0, N * sz);
 		struct vdm_operation_future f[N];
 		struct future *arr[N];
@@ -440,7 +385,7 @@ test_split_full(int rounds)
 int
 main(void)
 {
-	int q = ma_quick();
+	int q = test_quick();
 	test_errors();
 	test_small_ring(1, q ? 5000 : 1000000);
 	test_small_ring(2, q ? 5000 : 100000);
