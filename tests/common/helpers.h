@@ -105,7 +105,16 @@ int test_cachestat(int fd, uint64_t off, uint64_t len, struct test_cstat *cs);
  */
 int test_check_no_dirty_page(int fd, uint64_t off, uint64_t len);
 
-/* ---- helpers_map.c: a whole fresh file mapped ---- */
+/* ---- helpers_map.c: files, configs, a whole fresh file mapped ---- */
+
+/* A unique path in dir for this process (malloc'd; the caller frees it). */
+char *test_path(const char *dir, const char *tag);
+
+/* Creates (truncating) path with size bytes; returns it opened with flags. */
+int test_file(const char *path, size_t size, int flags);
+
+/* A new config requiring granularity g. */
+struct pmem2_config *test_config(enum pmem2_granularity g);
 
 struct test_map {
 	struct pmem2_map *map;

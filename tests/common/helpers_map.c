@@ -9,6 +9,42 @@
 
 #include "helpers.h"
 
+char *
+test_path(const char *dir, const char *tag)
+{
+	static unsigned seq;
+	char *p = test_alloc(512);
+	snprintf(p, 512, "%s/pmem2-test-%s-%d-%u", dir, tag, (int)getpid(),
+		__atomic_fetch_add(&seq, 1, __ATOMIC_RELAXED));
+	return p;
+}
+
+int
+test_file(const char *path, size_t size, int flags)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		FAIL("open %s: %s", path, strerror(errno));
+	if (ftruncate(fd, (off_t)size) != 0)
+		FAIL("ftruncate %s: %s", path, strerror(errno));
+	if (flags != O_RDWR) {
+		close(fd);
+		fd = open(path, flags);
+		if (fd < 0)
+			FAIL("open %s: %s", path, strerror(errno));
+	}
+	return fd;
+}
+
+struct pmem2_config *
+test_config(enum pmem2_granularity g)
+{
+	struct pmem2_config *cfg;
+	CHECK_PMEM2_OK(pmem2_config_new(&cfg));
+	CHECK_PMEM2_OK(pmem2_config_set_required_store_granularity(cfg, g));
+	return cfg;
+}
+
 void
 test_map_open_in(struct test_map *m, const char *dir, const char *tag,
 	size_t size, struct vdm *vdm,
@@ -18,15 +54,9 @@ test_map_open_in(struct test_map *m, const char *dir, const char *tag,
 	m->size = size;
 	snprintf(m->path, sizeof(m->path), "%s/pmem2-test-%s-%d", dir, tag,
 		(int)getpid());
-	m->fd = open(m->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	if (m->fd < 0)
-		FAIL("open %s: %s", m->path, strerror(errno));
-	if (ftruncate(m->fd, (off_t)size) != 0)
-		FAIL("ftruncate %s: %s", m->path, strerror(errno));
+	m->fd = test_file(m->path, size, O_RDWR);
 	CHECK_PMEM2_OK(pmem2_source_from_fd(&m->src, m->fd));
-	CHECK_PMEM2_OK(pmem2_config_new(&m->cfg));
-	CHECK_PMEM2_OK(pmem2_config_set_required_store_granularity(m->cfg,
-		PMEM2_GRANULARITY_PAGE));
+	m->cfg = test_config(PMEM2_GRANULARITY_PAGE);
 	if (vdm)
 		CHECK_EQ(pmem2_config_set_vdm(m->cfg, vdm), 0);
 	if (cfg_hook)

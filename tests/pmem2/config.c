@@ -2,7 +2,7 @@
 /* config.c -- every config setter: accepted values and rejected ones. */
 #include <stdint.h>
 
-#include "core_util.h"
+#include "helpers.h"
 
 int
 main(void)

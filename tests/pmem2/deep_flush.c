@@ -6,7 +6,7 @@
  */
 #include <stdint.h>
 
-#include "core_util.h"
+#include "helpers.h"
 
 static void
 ranges(struct pmem2_map *map, int expect_ok)
@@ -36,8 +36,8 @@ int
 main(void)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	char *path = tu_path(test_dir(), "deepflush");
-	int fd = tu_file(path, 8 * pg + 10, O_RDWR);
+	char *path = test_path(test_dir(), "deepflush");
+	int fd = test_file(path, 8 * pg + 10, O_RDWR);
 	struct pmem2_source *src;
 	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
 
@@ -47,7 +47,7 @@ main(void)
 			setenv("PMEM2_FORCE_GRANULARITY", force[i], 1);
 		else
 			unsetenv("PMEM2_FORCE_GRANULARITY");
-		struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_PAGE);
+		struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 		CHECK_PMEM2_OK(pmem2_config_set_offset(cfg, pg));
 		struct pmem2_map *map;
 		CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
@@ -60,7 +60,7 @@ main(void)
 
 	struct pmem2_source *anon;
 	CHECK_PMEM2_OK(pmem2_source_from_anon(&anon, 4 * pg));
-	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 	struct pmem2_map *map;
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, anon));
 	ranges(map, 0);

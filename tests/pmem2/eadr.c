@@ -6,7 +6,7 @@
  */
 #include <sys/stat.h>
 
-#include "core_util.h"
+#include "helpers.h"
 #include "map_internal.h"
 
 static char Root[256];

@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "core_util.h"
+#include "helpers.h"
 
 static size_t Pg;
 static struct pmem2_config *Sentinel_cfg;
@@ -48,8 +48,8 @@ main(void)
 	Pg = (size_t)sysconf(_SC_PAGESIZE);
 	CHECK_PMEM2_OK(pmem2_config_new(&Sentinel_cfg));
 	const char *dir = test_dir();
-	char *path = tu_path(dir, "matrix");
-	int fd = tu_file(path, 16 * Pg, O_RDWR);
+	char *path = test_path(dir, "matrix");
+	int fd = test_file(path, 16 * Pg, O_RDWR);
 	struct pmem2_source *src, *anon, *out;
 	struct pmem2_config *cfg;
 	struct pmem2_map *map, *map2;
@@ -131,8 +131,8 @@ main(void)
 	CHECK_PMEM2_OK(pmem2_config_set_offset(cfg, 0));
 
 	/* an empty file / anonymous source */
-	char *epath = tu_path(dir, "empty");
-	int efd = tu_file(epath, 0, O_RDWR);
+	char *epath = test_path(dir, "empty");
+	int efd = test_file(epath, 0, O_RDWR);
 	struct pmem2_source *esrc;
 	CHECK_PMEM2_OK(pmem2_source_from_fd(&esrc, efd));
 	EXPECT(pmem2_map_new(&map, cfg, esrc), PMEM2_E_SOURCE_EMPTY);
@@ -183,7 +183,7 @@ main(void)
 	CHECK(map2 == NULL);
 	CHECK_PMEM2_OK(pmem2_map_delete(&map));
 
-	struct pmem2_config *acfg = tu_config(PMEM2_GRANULARITY_BYTE);
+	struct pmem2_config *acfg = test_config(PMEM2_GRANULARITY_BYTE);
 	struct pmem2_map *amap;
 	CHECK_PMEM2_OK(pmem2_map_new(&amap, acfg, anon));
 	EXPECT(pmem2_deep_flush(amap, pmem2_map_get_address(amap), Pg),

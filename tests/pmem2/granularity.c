@@ -4,7 +4,7 @@
  * ctest) decides the effective granularity of shared file maps; argv[1]
  * names the one expected. Private and anonymous maps are always BYTE.
  */
-#include "core_util.h"
+#include "helpers.h"
 
 static enum pmem2_granularity
 parse(const char *s)
@@ -25,15 +25,15 @@ main(int argc, char *argv[])
 		FAIL("usage: %s BYTE|CACHE_LINE|PAGE", argv[0]);
 	enum pmem2_granularity expect = parse(argv[1]);
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	char *path = tu_path(test_dir(), "gran");
-	int fd = tu_file(path, 8 * pg, O_RDWR);
+	char *path = test_path(test_dir(), "gran");
+	int fd = test_file(path, 8 * pg, O_RDWR);
 	struct pmem2_source *src;
 	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
 
 	/* every requirement at or above the forced level succeeds */
 	for (int req = PMEM2_GRANULARITY_BYTE; req <= PMEM2_GRANULARITY_PAGE;
 			req++) {
-		struct pmem2_config *cfg = tu_config((enum pmem2_granularity)req);
+		struct pmem2_config *cfg = test_config((enum pmem2_granularity)req);
 		struct pmem2_map *map;
 		int r = pmem2_map_new(&map, cfg, src);
 		if ((enum pmem2_granularity)req < expect) {
@@ -56,7 +56,7 @@ main(int argc, char *argv[])
 	}
 
 	/* the variable does not apply to PRIVATE maps */
-	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_BYTE);
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_BYTE);
 	CHECK_PMEM2_OK(pmem2_config_set_sharing(cfg, PMEM2_PRIVATE));
 	struct pmem2_map *map;
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
@@ -67,7 +67,7 @@ main(int argc, char *argv[])
 	/* nor to anonymous ones */
 	struct pmem2_source *anon;
 	CHECK_PMEM2_OK(pmem2_source_from_anon(&anon, 2 * pg));
-	cfg = tu_config(PMEM2_GRANULARITY_BYTE);
+	cfg = test_config(PMEM2_GRANULARITY_BYTE);
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, anon));
 	CHECK_EQ(pmem2_map_get_store_granularity(map), PMEM2_GRANULARITY_BYTE);
 	CHECK_PMEM2_OK(pmem2_map_delete(&map));

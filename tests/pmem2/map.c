@@ -10,7 +10,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
-#include "core_util.h"
+#include "helpers.h"
 
 static size_t Pg;
 
@@ -26,11 +26,11 @@ src_of(int fd)
 static void
 test_ranges(const char *dir)
 {
-	char *path = tu_path(dir, "ranges");
+	char *path = test_path(dir, "ranges");
 	size_t fsize = 16 * Pg + 123;	/* not page-aligned on purpose */
-	int fd = tu_file(path, fsize, O_RDWR);
+	int fd = test_file(path, fsize, O_RDWR);
 	struct pmem2_source *src = src_of(fd);
-	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 
 	/* whole file: size is the file size, not page rounded */
 	struct pmem2_map *map;
@@ -108,11 +108,11 @@ test_ranges(const char *dir)
 static void
 test_private(const char *dir)
 {
-	char *path = tu_path(dir, "private");
-	int fd = tu_file(path, 4 * Pg, O_RDWR);
+	char *path = test_path(dir, "private");
+	int fd = test_file(path, 4 * Pg, O_RDWR);
 	CHECK_EQ(pwrite(fd, "file", 4, 0), 4);
 	struct pmem2_source *src = src_of(fd);
-	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_BYTE);
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_BYTE);
 	CHECK_PMEM2_OK(pmem2_config_set_sharing(cfg, PMEM2_PRIVATE));
 	struct pmem2_map *map;
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
@@ -180,10 +180,10 @@ faults(volatile char *p, int write)
 static void
 test_protection(const char *dir)
 {
-	char *path = tu_path(dir, "prot");
-	int fd = tu_file(path, 4 * Pg, O_RDWR);
+	char *path = test_path(dir, "prot");
+	int fd = test_file(path, 4 * Pg, O_RDWR);
 	struct pmem2_source *src = src_of(fd);
-	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 	struct pmem2_map *map;
 
 	/* read-only map: reads work, a write raises SIGSEGV */
@@ -249,7 +249,7 @@ test_anon(void)
 {
 	struct pmem2_source *src;
 	CHECK_PMEM2_OK(pmem2_source_from_anon(&src, 8 * Pg));
-	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_BYTE);
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_BYTE);
 	CHECK_PMEM2_OK(pmem2_config_set_offset(cfg, 2 * Pg));
 	struct pmem2_map *map;
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
@@ -284,8 +284,8 @@ test_anon(void)
 static void
 test_from_existing(const char *dir)
 {
-	char *path = tu_path(dir, "existing");
-	int fd = tu_file(path, 16 * Pg, O_RDWR);
+	char *path = test_path(dir, "existing");
+	int fd = test_file(path, 16 * Pg, O_RDWR);
 	struct pmem2_source *src = src_of(fd);
 	char *a = mmap(NULL, 16 * Pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	CHECK(a != MAP_FAILED);
@@ -334,7 +334,7 @@ test_from_existing(const char *dir)
 	CHECK_PMEM2_OK(pmem2_map_delete(&m1));
 
 	/* overlap with a map made by pmem2_map_new */
-	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 	struct pmem2_map *nm;
 	CHECK_PMEM2_OK(pmem2_map_new(&nm, cfg, src));
 	CHECK_PMEM2_ERR(pmem2_map_from_existing(&m1, src,

@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 
-#include "core_util.h"
+#include "helpers.h"
 
 #define NTHREADS 4
 
@@ -23,7 +23,7 @@ static void *
 worker(void *arg)
 {
 	int id = (int)(intptr_t)arg;
-	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 	CHECK_PMEM2_OK(pmem2_config_set_offset(cfg, (size_t)id * 4 * Pg));
 	CHECK_PMEM2_OK(pmem2_config_set_length(cfg, 4 * Pg));
 	for (int it = 0; it < Iters; it++) {
@@ -56,9 +56,9 @@ int
 main(void)
 {
 	Pg = (size_t)sysconf(_SC_PAGESIZE);
-	Iters = tu_quick() ? 20 : 300;
-	char *path = tu_path(test_dir(), "mapthr");
-	int fd = tu_file(path, (NTHREADS * 4 + 1) * Pg, O_RDWR);
+	Iters = test_quick() ? 20 : 300;
+	char *path = test_path(test_dir(), "mapthr");
+	int fd = test_file(path, (NTHREADS * 4 + 1) * Pg, O_RDWR);
 	CHECK_PMEM2_OK(pmem2_source_from_fd(&Src, fd));
 	Shared = mmap(NULL, Pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		(off_t)(NTHREADS * 4 * Pg));

@@ -11,7 +11,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 
-#include "core_util.h"
+#include "helpers.h"
 #include "mcsafe.h"
 
 static size_t Pg;
@@ -50,8 +50,8 @@ int
 main(void)
 {
 	Pg = (size_t)sysconf(_SC_PAGESIZE);
-	char *path = tu_path(test_dir(), "sigbus");
-	int fd = tu_file(path, 4 * Pg, O_RDWR);
+	char *path = test_path(test_dir(), "sigbus");
+	int fd = test_file(path, 4 * Pg, O_RDWR);
 	char *a = mmap(NULL, 4 * Pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	CHECK(a != MAP_FAILED);
 	memset(a, 'k', 4 * Pg);
@@ -81,7 +81,7 @@ main(void)
 	CHECK_EQ(Mine, 1);
 
 	/* several threads at once, sharing the process-wide handler */
-	struct job j = { a + 2 * Pg, a + 100, tu_quick() ? 50 : 500 };
+	struct job j = { a + 2 * Pg, a + 100, test_quick() ? 50 : 500 };
 	pthread_t t[4];
 	for (int i = 0; i < 4; i++)
 		CHECK_EQ(pthread_create(&t[i], NULL, worker, &j), 0);

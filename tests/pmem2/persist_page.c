@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 
-#include "core_util.h"
+#include "helpers.h"
 
 #ifndef __NR_cachestat
 #define __NR_cachestat 451
@@ -70,9 +70,9 @@ main(void)
 		SKIP("%s is tmpfs (no writeback): PAGE durability NOT checked",
 			dir);
 
-	char *path = tu_path(dir, "persist");
+	char *path = test_path(dir, "persist");
 	size_t size = 64 * pg;
-	Fd = tu_file(path, size, O_RDWR);
+	Fd = test_file(path, size, O_RDWR);
 	/* allocate the blocks up front so writeback has nothing to defer */
 	(void)posix_fallocate(Fd, 0, (off_t)size);
 	fsync(Fd);
@@ -80,7 +80,7 @@ main(void)
 
 	struct pmem2_source *src;
 	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, Fd));
-	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 	struct pmem2_map *map;
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
 	CHECK_EQ(pmem2_map_get_store_granularity(map), PMEM2_GRANULARITY_PAGE);

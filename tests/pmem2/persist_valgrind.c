@@ -12,7 +12,7 @@
  */
 #include <stdint.h>
 
-#include "core_util.h"
+#include "helpers.h"
 
 #ifdef PMEM2_HAVE_VALGRIND
 #include <valgrind/memcheck.h>
@@ -52,7 +52,7 @@ one_map(struct pmem2_source *src, size_t size, const char *force)
 		setenv("PMEM2_FORCE_GRANULARITY", force, 1);
 	else
 		unsetenv("PMEM2_FORCE_GRANULARITY");
-	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 	struct pmem2_map *map;
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
 	pmem2_config_delete(&cfg);
@@ -118,8 +118,8 @@ main(int argc, char *argv[])
 
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	size_t size = 5 * pg;
-	char *path = tu_path(test_dir(), "vgpersist");
-	int fd = tu_file(path, size, O_RDWR);
+	char *path = test_path(test_dir(), "vgpersist");
+	int fd = test_file(path, size, O_RDWR);
 	struct pmem2_source *src;
 	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
 

@@ -9,14 +9,14 @@
  */
 #include <stdint.h>
 
-#include "core_util.h"
+#include "helpers.h"
 
 int
 main(void)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	char *path = tu_path(test_dir(), "ras");
-	int fd = tu_file(path, 16 * pg, O_RDWR);
+	char *path = test_path(test_dir(), "ras");
+	int fd = test_file(path, 16 * pg, O_RDWR);
 	struct pmem2_source *src, *anon;
 	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
 	CHECK_PMEM2_OK(pmem2_source_from_anon(&anon, pg));

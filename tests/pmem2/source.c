@@ -3,14 +3,14 @@
  * source.c -- sources from file descriptors opened every way, anonymous
  * sources, their size/alignment/fd, and the mcsafe pread/pwrite.
  */
-#include "core_util.h"
+#include "helpers.h"
 
 int
 main(void)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	char *path = tu_path(test_dir(), "source");
-	int fd = tu_file(path, 3 * pg + 17, O_RDWR);
+	char *path = test_path(test_dir(), "source");
+	int fd = test_file(path, 3 * pg + 17, O_RDWR);
 	struct pmem2_source *src;
 	size_t v;
 	int gfd;

@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 
-#include "core_util.h"
+#include "helpers.h"
 
 static size_t Pg;
 
@@ -37,7 +37,7 @@ static struct pmem2_map *
 map_at(struct pmem2_vm_reservation *rsv, size_t roff,
 	struct pmem2_source *src, size_t off, size_t len)
 {
-	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 	CHECK_PMEM2_OK(pmem2_config_set_offset(cfg, off));
 	CHECK_PMEM2_OK(pmem2_config_set_length(cfg, len));
 	CHECK_PMEM2_OK(pmem2_config_set_vm_reservation(cfg, rsv, roff));
@@ -56,8 +56,8 @@ main(void)
 	int fd[3];
 	struct pmem2_source *src[3];
 	for (int i = 0; i < 3; i++) {
-		path[i] = tu_path(dir, "rsv");
-		fd[i] = tu_file(path[i], 8 * Pg, O_RDWR);
+		path[i] = test_path(dir, "rsv");
+		fd[i] = test_file(path[i], 8 * Pg, O_RDWR);
 		char tag = (char)('a' + i);
 		for (size_t o = 0; o < 8 * Pg; o += Pg)
 			CHECK_EQ(pwrite(fd[i], &tag, 1, (off_t)o), 1);

@@ -6,7 +6,7 @@
  */
 #include <pthread.h>
 
-#include "core_util.h"
+#include "helpers.h"
 
 #if defined(__has_include)
 #if __has_include(<valgrind/helgrind.h>)
@@ -41,7 +41,7 @@ static void *
 worker(void *arg)
 {
 	int id = (int)(intptr_t)arg;
-	struct pmem2_config *cfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 	CHECK_PMEM2_OK(pmem2_config_set_length(cfg, Pg));
 	for (int it = 0; it < Iters; it++) {
 		struct pmem2_map *m[SLOTS];
@@ -107,14 +107,14 @@ int
 main(void)
 {
 	Pg = (size_t)sysconf(_SC_PAGESIZE);
-	Iters = tu_quick() ? 20 : 200;
-	char *path = tu_path(test_dir(), "rsvthr");
-	int fd = tu_file(path, NTHREADS * SLOTS * Pg, O_RDWR);
+	Iters = test_quick() ? 20 : 200;
+	char *path = test_path(test_dir(), "rsvthr");
+	int fd = test_file(path, NTHREADS * SLOTS * Pg, O_RDWR);
 	CHECK_PMEM2_OK(pmem2_source_from_fd(&Src, fd));
 	CHECK_PMEM2_OK(pmem2_vm_reservation_new(&Rsv, NULL,
 		NTHREADS * SLOTS * Pg));
 
-	struct pmem2_config *pcfg = tu_config(PMEM2_GRANULARITY_PAGE);
+	struct pmem2_config *pcfg = test_config(PMEM2_GRANULARITY_PAGE);
 	struct pmem2_map *pmap;
 	CHECK_PMEM2_OK(pmem2_map_new(&pmap, pcfg, Src));
 	Page_persist = pmem2_get_persist_fn(pmap);
