@@ -5,6 +5,44 @@
  */
 #include "helpers.h"
 
+/* Descriptors pmem2_source_from_fd must refuse, and how. */
+enum bad_fd_kind { FD_WRITE_ONLY, FD_NEGATIVE, FD_NOT_OPEN, FD_DIRECTORY };
+static const struct {
+	enum bad_fd_kind kind;
+	const char *name;
+	int want;
+	const char *msg;	/* in pmem2_errormsg() ("": any, not empty) */
+} Bad_fds[] = {
+	{ FD_WRITE_ONLY, "write-only", PMEM2_E_INVALID_FILE_HANDLE, "" },
+	{ FD_NEGATIVE, "-1", PMEM2_E_INVALID_FILE_HANDLE, "" },
+	{ FD_NOT_OPEN, "not open", PMEM2_E_INVALID_FILE_HANDLE,
+		"Bad file descriptor" },
+	{ FD_DIRECTORY, "a directory", PMEM2_E_INVALID_FILE_TYPE, "" },
+};
+
+static int
+bad_fd(enum bad_fd_kind k, const char *path)
+{
+	int fd = -1;
+	switch (k) {
+	case FD_WRITE_ONLY:
+		fd = open(path, O_WRONLY);
+		CHECK(fd >= 0);
+		break;
+	case FD_NEGATIVE:
+		fd = -1;
+		break;
+	case FD_NOT_OPEN:
+		fd = 1 << 20;
+		break;
+	case FD_DIRECTORY:
+		fd = open(test_dir(), O_RDONLY | O_DIRECTORY);
+		CHECK(fd >= 0);
+		break;
+	}
+	return fd;
+}
+
 int
 main(void)
 {
@@ -67,20 +105,23 @@ main(void)
 	CHECK_PMEM2_OK(pmem2_source_pread_mcsafe(src, in, 10, 0));
 	pmem2_source_delete(&src);
 	close(rfd);
-	int wfd = open(path, O_WRONLY);
-	CHECK_PMEM2_ERR(pmem2_source_from_fd(&src, wfd),
-		PMEM2_E_INVALID_FILE_HANDLE);
-	CHECK(src == NULL);
-	close(wfd);
-	CHECK_PMEM2_ERR(pmem2_source_from_fd(&src, -1),
-		PMEM2_E_INVALID_FILE_HANDLE);
-	CHECK_PMEM2_ERR(pmem2_source_from_fd(&src, 1 << 20),
-		PMEM2_E_INVALID_FILE_HANDLE);
-	CHECK(strstr(pmem2_errormsg(), "Bad file descriptor") != NULL);
-	int dfd = open(test_dir(), O_RDONLY | O_DIRECTORY);
-	CHECK_PMEM2_ERR(pmem2_source_from_fd(&src, dfd),
-		PMEM2_E_INVALID_FILE_TYPE);
-	close(dfd);
+	for (size_t i = 0; i < sizeof(Bad_fds) / sizeof(Bad_fds[0]); i++) {
+		int fd = bad_fd(Bad_fds[i].kind, path);
+		src = NULL;
+		int r = pmem2_source_from_fd(&src, fd);
+		if (r != Bad_fds[i].want)
+			FAIL("%s: %d, expected %d: %s", Bad_fds[i].name, r,
+				Bad_fds[i].want, pmem2_errormsg());
+		CHECK(src == NULL);
+		if (pmem2_errormsg()[0] == '\0')
+			FAIL("%s: empty pmem2_errormsg()", Bad_fds[i].name);
+		if (strstr(pmem2_errormsg(), Bad_fds[i].msg) == NULL)
+			FAIL("%s: message \"%s\" lacks \"%s\"",
+				Bad_fds[i].name, pmem2_errormsg(),
+				Bad_fds[i].msg);
+		if (fd >= 0 && fd != (1 << 20))
+			close(fd);
+	}
 
 	/* anonymous */
 	CHECK_PMEM2_OK(pmem2_source_from_anon(&src, 10 * pg + 1));
