@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_backstop.c -- the runtime's backstop holds whatever
+ * miniasync_backstop.c -- the runtime's backstop holds whatever
  * MINIASYNC_RUNTIME_BACKSTOP_MS says: a value that is not a plain
  * non-negative number of milliseconds in range (garbage, a sign, an
  * overflow) keeps the default 100 ms, it must not turn the backstop off.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_durable.c -- the threads mover's VDM_F_MEM_DURABLE and
+ * miniasync_durable.c -- the threads mover's VDM_F_MEM_DURABLE and
  * VDM_F_NO_CACHE_HINT: the mover declares both, and every operation that
  * carries them (the streaming copy and fill of the default functions, the
  * write-back after a replacement function or an overlapping move) leaves

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_future.c -- the future state machine, notifier pass-through, chains
+ * miniasync_future.c -- the future state machine, notifier pass-through, chains
  * with map functions, lazily built entries and the chain's property.
  */
 #include <libminiasync.h>

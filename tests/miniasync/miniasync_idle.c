@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_idle.c -- an idle threads mover burns no CPU: its workers spin for
+ * miniasync_idle.c -- an idle threads mover burns no CPU: its workers spin for
  * work only for a short, bounded while after the last operation, then sleep.
  *
  * After a burst of operations and a pause well past the spin window, every

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_movers.c -- every operation on one mover (argv[1]) at sizes from 0
+ * miniasync_movers.c -- every operation on one mover (argv[1]) at sizes from 0
  * to 4 MiB, compared byte for byte with what libc does:
  *   sync, vdm_sync, default, threads1, poller, none
  * Futures are driven three ways: runtime_wait, FUTURE_BUSY_POLL and a

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_order.c -- the order in which runtime_wait_multiple polls, as
+ * miniasync_order.c -- the order in which runtime_wait_multiple polls, as
  * upstream's runtime gives it: before every pass the unfinished futures are
  * split by their current FUTURE_PROPERTY_ASYNC, asynchronous ones first,
  * each group in the previous pass's order. A chain's property is that of its

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_runtime.c -- runtime_wait/_multiple over mixed futures: vdm futures
+ * miniasync_runtime.c -- runtime_wait/_multiple over mixed futures: vdm futures
  * from the sync and threads movers, a user-written future woken from
  * another thread, already complete futures, FUTURE_INIT_COMPLETE ones,
  * futures that report NONE; async futures polled first; no reordering of

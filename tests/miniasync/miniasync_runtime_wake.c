@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_runtime_wake.c -- no wake-up is ever lost. Futures are completed in
+ * miniasync_runtime_wake.c -- no wake-up is ever lost. Futures are completed in
  * bursts by another thread, at random moments relative to the polling
  * thread's passes and sleeps; one runtime is also shared by two waiting
  * threads. Run with MINIASYNC_RUNTIME_BACKSTOP_MS=0 (see CMakeLists.txt):

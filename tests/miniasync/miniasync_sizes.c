@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* test_sizes.c -- the struct layouts programs built for miniasync 0.2.1 expect. */
+/* miniasync_sizes.c -- the struct layouts programs built for miniasync 0.2.1 expect. */
 #include <stddef.h>
 
 #include <libminiasync.h>

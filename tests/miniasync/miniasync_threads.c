@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * test_threads.c -- the threads mover beyond plain copies: error paths,
+ * miniasync_threads.c -- the threads mover beyond plain copies: error paths,
  * 1,000,000 operations through a 4-slot ring, deleting with work in
  * flight, set_*_fn receiving the flags, futures moved in memory and polled
  * from another thread, a wrapping mover passing its own operation copy,

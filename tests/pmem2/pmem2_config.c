@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* config.c -- every config setter: accepted values and rejected ones. */
+/* pmem2_config.c -- every config setter: accepted values and rejected ones. */
 #include <stdint.h>
 
 #include "helpers.h"

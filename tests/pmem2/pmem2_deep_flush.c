@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * deep_flush.c -- pmem2_deep_flush range checks and its per-granularity
+ * pmem2_deep_flush.c -- pmem2_deep_flush range checks and its per-granularity
  * behaviour on regular files (PAGE: nothing to do; CACHE_LINE/BYTE forced
  * on a /dev/shm file: msync of the pages) and anonymous maps (NOSUPP).
  */

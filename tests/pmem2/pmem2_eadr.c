@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * eadr.c -- eADR detection on fake sysfs trees (internal function, so this
+ * pmem2_eadr.c -- eADR detection on fake sysfs trees (internal function, so this
  * links the static library): BYTE granularity needs every nd region to
  * report "cpu_cache\n" as its persistence domain.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * error_matrix.c -- every PMEM2_E_* code a user can provoke through the
+ * pmem2_error_matrix.c -- every PMEM2_E_* code a user can provoke through the
  * core API on an ordinary machine, each with its exact code and a message
  * that this very call wrote (the previous message is replaced by a
  * sentinel before every check).

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * errors.c -- pmem2_errormsg is per thread, pmem2_perror's format and
+ * pmem2_errors.c -- pmem2_errormsg is per thread, pmem2_perror's format and
  * pmem2_err_to_errno's translation.
  */
 #include <pthread.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * granularity.c -- PMEM2_FORCE_GRANULARITY (run under several values by
+ * pmem2_granularity.c -- PMEM2_FORCE_GRANULARITY (run under several values by
  * ctest) decides the effective granularity of shared file maps; argv[1]
  * names the one expected. Private and anonymous maps are always BYTE.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * map.c -- pmem2_map_new/delete/from_existing on /dev/shm files: offsets,
+ * pmem2_map.c -- pmem2_map_new/delete/from_existing on /dev/shm files: offsets,
  * lengths, PRIVATE, protection, getters, anonymous sources.
  */
 #define _GNU_SOURCE

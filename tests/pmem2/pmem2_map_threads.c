@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * map_threads.c -- threads create, use (PAGE persist walks the shared map
+ * pmem2_map_threads.c -- threads create, use (PAGE persist walks the shared map
  * registry) and delete maps of one file concurrently, and wrap/unwrap
  * memory with map_from_existing, racing for the same range: exactly one
  * wins each round, the others get PMEM2_E_MAP_EXISTS.

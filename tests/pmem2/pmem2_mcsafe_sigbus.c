@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * mcsafe_sigbus.c -- the SIGBUS-guarded copy that device DAX mcsafe I/O
+ * pmem2_mcsafe_sigbus.c -- the SIGBUS-guarded copy that device DAX mcsafe I/O
  * uses (internal, so this links the static library). No poisoned memory
  * here: a file truncated under its mapping raises the same SIGBUS. Checks
  * that the fault becomes PMEM2_E_IO_FAIL, that the caller's own SIGBUS

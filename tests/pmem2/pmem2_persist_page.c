@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * persist_page.c -- PAGE granularity durability checked from outside the
+ * pmem2_persist_page.c -- PAGE granularity durability checked from outside the
  * library: after persist (or a flushing memcpy/memset) the kernel's page
  * cache reports no dirty or under-writeback page in the range (cachestat(2),
  * Linux 6.5+). Skips loudly where cachestat is missing or the directory is

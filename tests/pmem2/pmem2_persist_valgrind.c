@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * persist_valgrind.c -- PAGE persistence of a range holding bytes the
+ * pmem2_persist_valgrind.c -- PAGE persistence of a range holding bytes the
  * program never initialised must not make memcheck report an error (the
  * msync behind it only writes pages back), and must leave those bytes
  * undefined for memcheck afterwards.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * ras.c -- RAS calls on sources that are not on persistent memory: an
+ * pmem2_ras.c -- RAS calls on sources that are not on persistent memory: an
  * anonymous source (always NOSUPP) and a /dev/shm file. Built with libndctl
  * (TEST_HAVE_NDCTL), a file off pmem has no usc/id (NOSUPP), no region for
  * its NUMA node, and a bad block context without bad blocks whose clear

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * source.c -- sources from file descriptors opened every way, anonymous
+ * pmem2_source.c -- sources from file descriptors opened every way, anonymous
  * sources, their size/alignment/fd, and the mcsafe pread/pwrite.
  */
 #include "helpers.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * vm_reservation.c -- reservations holding several maps: placement,
+ * pmem2_vm_reservation.c -- reservations holding several maps: placement,
  * map_find and its neighbours, extend, shrink from either end, re-use of a
  * deleted map's range, and a reservation at a caller-chosen address.
  */

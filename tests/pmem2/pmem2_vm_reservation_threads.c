@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * vm_reservation_threads.c -- threads map and unmap concurrently, each in
+ * pmem2_vm_reservation_threads.c -- threads map and unmap concurrently, each in
  * its own slots of one shared reservation, while another thread walks the
  * reservation with map_find and PAGE-persists all of it.
  */
