@@ -8,41 +8,24 @@
  */
 #define _GNU_SOURCE
 #include <stdint.h>
-#include <sys/syscall.h>
 #include <sys/vfs.h>
 
 #include "helpers.h"
 
-#ifndef __NR_cachestat
-#define __NR_cachestat 451
-#endif
 #define TMPFS_MAGIC_ 0x01021994
-
-struct cs_range {
-	uint64_t off;
-	uint64_t len;
-};
-
-struct cs {
-	uint64_t nr_cache;
-	uint64_t nr_dirty;
-	uint64_t nr_writeback;
-	uint64_t nr_evicted;
-	uint64_t nr_recently_evicted;
-};
 
 static int Fd;
 
-static struct cs
+static struct test_cstat
 stat_range(size_t off, size_t len)
 {
-	struct cs_range r = { off, len };
-	struct cs c;
+	struct test_cstat c;
 	memset(&c, 0, sizeof(c));
-	if (syscall(__NR_cachestat, (unsigned)Fd, &r, &c, 0u) != 0) {
-		if (errno == ENOSYS)
+	int ret = test_cachestat(Fd, off, len, &c);
+	if (ret != 0) {
+		if (ret == -ENOSYS)
 			SKIP("cachestat() (syscall 451) is not available on this kernel: PAGE durability NOT checked");
-		FAIL("cachestat: %s", strerror(errno));
+		FAIL("cachestat: %s", strerror(-ret));
 	}
 	return c;
 }
@@ -51,7 +34,7 @@ stat_range(size_t off, size_t len)
 static void
 check_clean(size_t off, size_t len, const char *what)
 {
-	struct cs c = stat_range(off, len);
+	struct test_cstat c = stat_range(off, len);
 	if (c.nr_dirty || c.nr_writeback)
 		FAIL("%s: %llu dirty, %llu writeback pages in [%zu, +%zu)",
 			what, (unsigned long long)c.nr_dirty,
@@ -88,7 +71,7 @@ main(void)
 
 	/* dirty everything, persist a middle part (unaligned ends) */
 	memset(a, 1, size);
-	struct cs before = stat_range(0, size);
+	struct test_cstat before = stat_range(0, size);
 	printf("after stores: %llu dirty of %llu cached\n",
 		(unsigned long long)before.nr_dirty,
 		(unsigned long long)before.nr_cache);

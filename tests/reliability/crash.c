@@ -22,7 +22,6 @@
 #define PMEM2_USE_MINIASYNC 1
 #include <poll.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include "helpers.h"
@@ -131,35 +130,25 @@ child(const char *path, int gran, int mover, int wfd)
 }
 
 /* ---- the parent ---- */
-struct cs_range {
-	uint64_t off, len;
-};
-struct cs_stat {
-	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
-		nr_recently_evicted;
-};
-#ifndef SYS_cachestat
-#define SYS_cachestat 451
-#endif
 static int have_cachestat = 1;
 static unsigned long n_cachestat_checked;
 
 static void
 check_clean(int fd, uint64_t seq)
 {
-	struct cs_range r = { seq * REC, REC };
-	struct cs_stat cs;
+	struct test_cstat cs;
 	if (!have_cachestat)
 		return;
-	if (syscall(SYS_cachestat, fd, &r, &cs, 0) != 0) {
-		if (errno == ENOSYS || errno == EOPNOTSUPP) {
+	int ret = test_cachestat(fd, seq * REC, REC, &cs);
+	if (ret != 0) {
+		if (ret == -ENOSYS || ret == -EOPNOTSUPP) {
 			fprintf(stderr, "crash: cachestat() unavailable (%s): "
 				"PAGE writes checked for integrity only\n",
-				strerror(errno));
+				strerror(-ret));
 			have_cachestat = 0;
 			return;
 		}
-		FAIL("cachestat: %s", strerror(errno));
+		FAIL("cachestat: %s", strerror(-ret));
 	}
 	if (cs.nr_dirty || cs.nr_writeback)
 		FAIL("record %llu reported durable but its page is %s",
@@ -288,11 +277,11 @@ cachestat_selftest(void)
 	unsigned char page[REC];
 	memset(page, 7, sizeof(page));
 	CHECK(pwrite(fd, page, REC, 0) == REC);
-	struct cs_range r = { 0, REC };
-	struct cs_stat cs;
-	if (syscall(SYS_cachestat, fd, &r, &cs, 0) != 0) {
+	struct test_cstat cs;
+	int ret = test_cachestat(fd, 0, REC, &cs);
+	if (ret != 0) {
 		fprintf(stderr, "crash: cachestat() unavailable (%s)\n",
-			strerror(errno));
+			strerror(-ret));
 		have_cachestat = 0;
 	} else if (cs.nr_dirty == 0 && cs.nr_writeback == 0) {
 		fprintf(stderr, "crash: cachestat() shows no dirt after a "
@@ -300,7 +289,7 @@ cachestat_selftest(void)
 		have_cachestat = 0;
 	} else {
 		CHECK(fdatasync(fd) == 0);
-		CHECK(syscall(SYS_cachestat, fd, &r, &cs, 0) == 0);
+		CHECK_EQ(test_cachestat(fd, 0, REC, &cs), 0);
 		CHECK(cs.nr_dirty == 0 && cs.nr_writeback == 0);
 	}
 	close(fd);
