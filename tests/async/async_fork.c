@@ -158,7 +158,8 @@ static int Gate;	/* set by the parent's "worker": the copies are done */
 static void
 run_delete_in_child(void)
 {
-	struct test_mover gate;
+	/* static: the child drops its operation, which must stay reachable */
+	static struct test_mover gate;
 	test_mover_init(&gate, NULL);
 	gate.gate = &Gate;	/* the "worker" copies when the parent says */
 	struct test_map m;

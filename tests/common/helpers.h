@@ -187,6 +187,11 @@ struct test_mover {
 	pthread_mutex_t lock;
 	unsigned long news, starts, checks, deletes, writes, live;
 	unsigned long new_calls;	/* op_new calls, failed ones too */
+	/*
+	 * The live operations, linked: the mover can always reach them,
+	 * also when a forked child drops one without deleting it.
+	 */
+	void *ops;
 };
 
 /*

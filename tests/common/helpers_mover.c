@@ -12,6 +12,7 @@
 
 struct tm_op {
 	struct test_mover *m;
+	struct tm_op *prev, *next;	/* m->ops, under m->lock */
 	struct vdm_operation op;	/* the operation as op_start saw it */
 	void *inner_data;		/* forward_raw: the inner operation */
 	struct vdm_operation_future fut; /* forwarding through a future */
@@ -136,6 +137,12 @@ tm_new(struct vdm *vdm, const enum vdm_operation_type type)
 		return NULL;
 	}
 	op->m = m;
+	pthread_mutex_lock(&m->lock);
+	op->next = m->ops;
+	if (op->next)
+		op->next->prev = op;
+	m->ops = op;
+	pthread_mutex_unlock(&m->lock);
 	return op;
 }
 
@@ -285,6 +292,12 @@ tm_delete(void *data, const struct vdm_operation *o,
 	pthread_mutex_lock(&m->lock);
 	m->deletes++;
 	m->live--;
+	if (op->prev)
+		op->prev->next = op->next;
+	else
+		m->ops = op->next;
+	if (op->next)
+		op->next->prev = op->prev;
 	pthread_mutex_unlock(&m->lock);
 	free(op);
 }
