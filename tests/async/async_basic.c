@@ -9,7 +9,7 @@
  *
  * Usage: async_basic [page|cache_line|byte]...  (default: all three)
  */
-#include "autil.h"
+#include "helpers.h"
 
 #define MAPSZ (2u << 20)
 
@@ -49,8 +49,8 @@ check_done(struct vdm_operation_future *f, enum vdm_operation_type type,
 static void
 test_gran(enum pmem2_granularity g)
 {
-	struct amap m;
-	amap_open(&m, g, MAPSZ, NULL);
+	struct test_map m;
+	test_map_open(&m, g, MAPSZ, NULL);
 	char *src = malloc(MAPSZ);
 	char *shadow = malloc(MAPSZ);
 	CHECK(src && shadow);
@@ -63,7 +63,7 @@ test_gran(enum pmem2_granularity g)
 		size_t off = (i * 4099) % (MAPSZ / 2);
 
 		/* memcpy */
-		pattern(src, n, seed++);
+		test_pattern(src, n, seed++);
 		struct vdm_operation_future f = pmem2_memcpy_async(m.map,
 			m.addr + off, src, n, 0);
 		/* what the future says it will do, readable before the poll */
@@ -123,7 +123,7 @@ test_gran(enum pmem2_granularity g)
 		CHECK_AROUND(m, shadow, off, n);
 
 		/* NOFLUSH: the bytes, but no promise of durability */
-		pattern(src, n, seed++);
+		test_pattern(src, n, seed++);
 		f = pmem2_memcpy_async(m.map, m.addr + off, src, n,
 			PMEM2_F_MEM_NOFLUSH);
 		CHECK_EQ(f.data.operation.data.memcpy.flags, 0);
@@ -142,7 +142,7 @@ test_gran(enum pmem2_granularity g)
 	struct vdm *v = f0.data.vdm;
 	FUTURE_BUSY_POLL(&f0);
 	CHECK(vdm_is_supported(v, VDM_F_MEM_DURABLE));
-	pattern(src, 8192, seed++);
+	test_pattern(src, 8192, seed++);
 	struct vdm_operation_future f = vdm_memcpy(v, m.addr + 100, src, 8192,
 		0);
 	FUTURE_BUSY_POLL(&f);
@@ -160,7 +160,7 @@ test_gran(enum pmem2_granularity g)
 	/* futures may be moved (copied) before and between polls */
 	struct vdm_operation_future arr[4];
 	for (int i = 0; i < 4; i++) {
-		pattern(src + i * 1000, 1000, seed++);
+		test_pattern(src + i * 1000, 1000, seed++);
 		arr[i] = pmem2_memcpy_async(m.map, m.addr + 20000 + i * 1000,
 			src + i * 1000, 1000, 0);
 	}
@@ -175,7 +175,7 @@ test_gran(enum pmem2_granularity g)
 	enum { N = 200 };
 	struct vdm_operation_future *many = malloc(N * sizeof(*many));
 	CHECK(many);
-	pattern(src, N * 512, seed++);
+	test_pattern(src, N * 512, seed++);
 	for (int i = 0; i < N; i++)
 		many[i] = pmem2_memcpy_async(m.map, m.addr + i * 512,
 			src + i * 512, 512, 0);
@@ -196,8 +196,8 @@ test_gran(enum pmem2_granularity g)
 
 	free(src);
 	free(shadow);
-	amap_close(&m);
-	printf("async_basic %s: ok\n", gran_name(g));
+	test_map_close(&m);
+	printf("async_basic %s: ok\n", test_gran_name(g));
 }
 
 int
@@ -210,10 +210,10 @@ main(int argc, char *argv[])
 		return 0;
 	}
 	for (int i = 1; i < argc; i++) {
-		enum pmem2_granularity g;
-		if (gran_parse(argv[i], &g))
+		int g = test_gran_parse(argv[i]);
+		if (g < 0)
 			FAIL("unknown granularity %s", argv[i]);
-		test_gran(g);
+		test_gran((enum pmem2_granularity)g);
 	}
 	return 0;
 }

@@ -8,94 +8,12 @@
  *  - a mover that cannot allocate its operation (op_new returns NULL) gives
  *    VDM_ERROR_OUT_OF_MEMORY and leaves the destination untouched;
  *  - a mover's own error result is passed on, with nothing made durable.
- * The movers here are written by the test (no libminiasync needed).
+ * The failing movers are tests/common's test mover (no libminiasync
+ * needed).
  */
-#include "autil.h"
+#include "helpers.h"
 
 #define MAPSZ (1u << 20)
-
-/* ---- a mover whose op_new always fails ---- */
-static void *
-oom_new(struct vdm *vdm, const enum vdm_operation_type type)
-{
-	(void)vdm;
-	(void)type;
-	return NULL;
-}
-
-static void
-oom_delete(void *d, const struct vdm_operation *op,
-	struct vdm_operation_output *out)
-{
-	(void)d;
-	(void)op;
-	(void)out;
-	FAIL("delete of an operation that was never created");
-}
-
-static int
-oom_start(void *d, const struct vdm_operation *op, struct future_notifier *n)
-{
-	(void)d;
-	(void)op;
-	(void)n;
-	FAIL("start of an operation that was never created");
-	return 0;
-}
-
-static enum future_state
-oom_check(void *d, const struct vdm_operation *op)
-{
-	(void)d;
-	(void)op;
-	FAIL("check of an operation that was never created");
-	return FUTURE_STATE_COMPLETE;
-}
-
-static struct vdm Oom = { oom_new, oom_delete, oom_start, oom_check, 0,
-	NULL };
-
-/* ---- a mover that reports a corrupted job without writing ---- */
-static int Dummy;
-
-static void *
-bad_new(struct vdm *vdm, const enum vdm_operation_type type)
-{
-	(void)vdm;
-	(void)type;
-	return &Dummy;
-}
-
-static int
-bad_start(void *d, const struct vdm_operation *op, struct future_notifier *n)
-{
-	(void)d;
-	(void)op;
-	if (n)
-		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	return 0;
-}
-
-static enum future_state
-bad_check(void *d, const struct vdm_operation *op)
-{
-	(void)d;
-	(void)op;
-	return FUTURE_STATE_COMPLETE;
-}
-
-static void
-bad_delete(void *d, const struct vdm_operation *op,
-	struct vdm_operation_output *out)
-{
-	(void)d;
-	out->type = op->type;
-	out->result = VDM_ERROR_JOB_CORRUPTED;
-	out->output.memcpy.dest = NULL;
-}
-
-static struct vdm Bad = { bad_new, bad_delete, bad_start, bad_check, 0,
-	NULL };
 
 static void
 expect_result(struct vdm_operation_future *f, enum vdm_operation_result r)
@@ -110,12 +28,12 @@ test_sync_failure(int err)
 	char num[16];
 	snprintf(num, sizeof(num), "%d", err);
 	setenv("PMEM2_ASYNC_TEST_SYNC_ERRNO", num, 1);
-	struct amap m;
-	amap_open(&m, PMEM2_GRANULARITY_PAGE, MAPSZ, NULL);
+	struct test_map m;
+	test_map_open(&m, PMEM2_GRANULARITY_PAGE, MAPSZ, NULL);
 	unsetenv("PMEM2_ASYNC_TEST_SYNC_ERRNO");
 
 	char src[5000];
-	pattern(src, sizeof(src), 3);
+	test_pattern(src, sizeof(src), 3);
 	struct vdm_operation_future f;
 
 	f = pmem2_memcpy_async(m.map, m.addr + 10, src, sizeof(src), 0);
@@ -146,45 +64,75 @@ test_sync_failure(int err)
 	/* NOFLUSH asks for no sync, so nothing can fail */
 	f = pmem2_memcpy_async(m.map, m.addr, src, 100, PMEM2_F_MEM_NOFLUSH);
 	expect_result(&f, VDM_SUCCESS);
-	amap_close(&m);
+	test_map_close(&m);
 
 	/* a map made without the knob syncs for real */
-	amap_open(&m, PMEM2_GRANULARITY_PAGE, MAPSZ, NULL);
+	test_map_open(&m, PMEM2_GRANULARITY_PAGE, MAPSZ, NULL);
 	f = pmem2_memcpy_async(m.map, m.addr, src, sizeof(src), 0);
 	expect_result(&f, VDM_SUCCESS);
-	amap_close(&m);
+	test_map_close(&m);
+}
+
+/* Movers that fail, and what every operation through them must end with. */
+static const struct {
+	const char *name;
+	long fail_new;			/* -1: op_new always returns NULL */
+	enum vdm_operation_result result; /* the mover's own result */
+	enum vdm_operation_result want;
+} Failing[] = {
+	{ "op_new fails", -1, VDM_SUCCESS, VDM_ERROR_OUT_OF_MEMORY },
+	{ "corrupted job", 0, VDM_ERROR_JOB_CORRUPTED,
+		VDM_ERROR_JOB_CORRUPTED },
+};
+
+enum { OP_MEMCPY, OP_MEMMOVE, OP_MEMSET, OP_COUNT };
+
+static struct vdm_operation_future
+start_op(int op, struct test_map *m, char *src, size_t len)
+{
+	switch (op) {
+	case OP_MEMCPY:
+		return pmem2_memcpy_async(m->map, m->addr, src, len, 0);
+	case OP_MEMMOVE:
+		return pmem2_memmove_async(m->map, m->addr, src, len, 0);
+	default:
+		return pmem2_memset_async(m->map, m->addr, 0, len, 0);
+	}
 }
 
 static void
 test_mover_failures(enum pmem2_granularity g)
 {
-	struct amap m;
 	char src[3000], before[3000];
-	pattern(src, sizeof(src), 9);
-	struct vdm_operation_future f;
+	test_pattern(src, sizeof(src), 9);
 
-	amap_open(&m, g, MAPSZ, &Oom);
-	memset(m.addr, 0x77, sizeof(before));
-	memcpy(before, m.addr, sizeof(before));
-	f = pmem2_memcpy_async(m.map, m.addr, src, sizeof(src), 0);
-	expect_result(&f, VDM_ERROR_OUT_OF_MEMORY);
-	CHECK(f.output.output.memcpy.dest == NULL);
-	f = pmem2_memmove_async(m.map, m.addr, src, sizeof(src), 0);
-	expect_result(&f, VDM_ERROR_OUT_OF_MEMORY);
-	f = pmem2_memset_async(m.map, m.addr, 0, sizeof(src), 0);
-	expect_result(&f, VDM_ERROR_OUT_OF_MEMORY);
-	CHECK_MEM(m.addr, before, sizeof(before));	/* nothing written */
-	amap_close(&m);
-
-	amap_open(&m, g, MAPSZ, &Bad);
-	memset(m.addr, 0x66, sizeof(before));
-	memcpy(before, m.addr, sizeof(before));
-	f = pmem2_memcpy_async(m.map, m.addr, src, sizeof(src), 0);
-	expect_result(&f, VDM_ERROR_JOB_CORRUPTED);
-	f = pmem2_memset_async(m.map, m.addr, 0, sizeof(src), 0);
-	expect_result(&f, VDM_ERROR_JOB_CORRUPTED);
-	CHECK_MEM(m.addr, before, sizeof(before));
-	amap_close(&m);
+	for (size_t i = 0; i < sizeof(Failing) / sizeof(Failing[0]); i++) {
+		struct test_mover mv;
+		test_mover_init(&mv, NULL);
+		mv.fail_new = Failing[i].fail_new;
+		mv.result = Failing[i].result;
+		struct test_map m;
+		test_map_open(&m, g, MAPSZ, &mv.base);
+		memset(m.addr, 0x70 + (int)i, sizeof(before));
+		memcpy(before, m.addr, sizeof(before));
+		for (int op = 0; op < OP_COUNT; op++) {
+			struct vdm_operation_future f = start_op(op, &m, src,
+				sizeof(src));
+			FUTURE_BUSY_POLL(&f);
+			if (f.output.result != Failing[i].want)
+				FAIL("%s, operation %d: result %d, expected %d",
+					Failing[i].name, op,
+					(int)f.output.result,
+					(int)Failing[i].want);
+			if (op == OP_MEMCPY)
+				CHECK(f.output.output.memcpy.dest == NULL);
+			/* nothing written */
+			CHECK_MEM(m.addr, before, sizeof(before));
+		}
+		test_map_close(&m);
+		/* every operation the mover made was deleted */
+		CHECK_EQ(test_mover_count(&mv, TM_LIVE), 0);
+	}
 }
 
 int

@@ -28,12 +28,10 @@
 #include <time.h>
 #include <sys/wait.h>
 #include <libminiasync.h>
-#include "autil.h"
+#include "helpers.h"
 
 #define LEN ((size_t)1 << 20)
 #define OP (64u << 10)
-
-static struct runtime *Rt;
 
 /* ThreadSanitizer does not support new threads in a threaded parent's child */
 #if defined(__SANITIZE_THREAD__)
@@ -44,31 +42,20 @@ static struct runtime *Rt;
 #endif
 #endif
 
-static enum vdm_operation_result
-wait_op(struct vdm_operation_future *f)
-{
-	runtime_wait(Rt, FUTURE_AS_RUNNABLE(f));
-	return FUTURE_OUTPUT(f)->result;
-}
-
 static void
 check_file(const char *path, size_t off, const void *want, size_t len)
 {
+	test_check_file(path, off, want, len);
+	/* durable: no dirty page left (when the kernel can tell) */
 	int fd = open(path, O_RDONLY);
 	CHECK(fd >= 0);
-	char *got = malloc(len);
-	CHECK(got);
-	CHECK_EQ(pread(fd, got, len, (off_t)off), (long long)len);
-	CHECK_MEM_FAST(got, want, len);
-	/* durable: no dirty page left (when the kernel can tell) */
-	(void)check_no_dirty_page(fd, off, len);
-	free(got);
+	(void)test_check_no_dirty_page(fd, off, len);
 	close(fd);
 }
 
 /* What the child does, under an alarm. */
 static void
-child(struct amap *m, struct vdm_operation_future *started, char *src,
+child(struct test_map *m, struct vdm_operation_future *started, char *src,
 	int small_only)
 {
 	alarm(30);	/* a hang kills the child: the test fails */
@@ -81,53 +68,52 @@ child(struct amap *m, struct vdm_operation_future *started, char *src,
 		 */
 		struct vdm_operation_future f = pmem2_memcpy_async(m->map,
 			m->addr + 3 * OP, src + 3 * OP, 200, 0);
-		CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+		CHECK_EQ(test_wait_op(&f), VDM_SUCCESS);
 		check_file(m->path, 3 * OP, src + 3 * OP, 200);
 		exit(0);
 	}
 
 	/* the future the parent started: the child's syncer finishes it */
-	CHECK_EQ(wait_op(started), VDM_SUCCESS);
+	CHECK_EQ(test_wait_op(started), VDM_SUCCESS);
 
 	/* new operations of the same map */
 	for (unsigned i = 2; i < 6; i++) {
 		struct vdm_operation_future f = pmem2_memcpy_async(m->map,
 			m->addr + i * OP, src + i * OP, OP, 0);
-		CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+		CHECK_EQ(test_wait_op(&f), VDM_SUCCESS);
 		check_file(m->path, i * OP, src + i * OP, OP);
 	}
 
 	/* a new map with a threads mover made in the child */
 	struct data_mover_threads *dmt = data_mover_threads_default();
 	CHECK(dmt);
-	struct amap t;
-	amap_open(&t, PMEM2_GRANULARITY_PAGE, LEN,
+	struct test_map t;
+	test_map_open(&t, PMEM2_GRANULARITY_PAGE, LEN,
 		data_mover_threads_get_vdm(dmt));
 	struct vdm_operation_future f = pmem2_memcpy_async(t.map, t.addr, src,
 		LEN, 0);
-	CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+	CHECK_EQ(test_wait_op(&f), VDM_SUCCESS);
 	check_file(t.path, 0, src, LEN);
-	amap_close(&t);
+	test_map_close(&t);
 	data_mover_threads_delete(dmt);
 
 	CHECK_PMEM2_OK(pmem2_map_delete(&m->map));
-	runtime_delete(Rt);
 	exit(0);
 }
 
 static void
 run(struct vdm *vdm, const char *name, int small_only)
 {
-	struct amap m;
-	amap_open(&m, PMEM2_GRANULARITY_PAGE, LEN, vdm);
+	struct test_map m;
+	test_map_open(&m, PMEM2_GRANULARITY_PAGE, LEN, vdm);
 	char *src = malloc(LEN);
 	CHECK(src);
-	pattern(src, LEN, 11);
+	test_pattern(src, LEN, 11);
 
 	/* the syncer runs in the parent */
 	struct vdm_operation_future f = pmem2_memcpy_async(m.map, m.addr, src,
 		OP, 0);
-	CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+	CHECK_EQ(test_wait_op(&f), VDM_SUCCESS);
 	/* one more, polled until it waits for the syncer, then the fork */
 	struct vdm_operation_future started = pmem2_memcpy_async(m.map,
 		m.addr + OP, src + OP, OP, 0);
@@ -140,10 +126,10 @@ run(struct vdm *vdm, const char *name, int small_only)
 		child(&m, &started, src, small_only);
 
 	/* the parent goes on as before */
-	CHECK_EQ(wait_op(&started), VDM_SUCCESS);
+	CHECK_EQ(test_wait_op(&started), VDM_SUCCESS);
 	struct vdm_operation_future g = pmem2_memset_async(m.map,
 		m.addr + 8 * OP, 0x42, OP, 0);
-	CHECK_EQ(wait_op(&g), VDM_SUCCESS);
+	CHECK_EQ(test_wait_op(&g), VDM_SUCCESS);
 
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid);
@@ -160,7 +146,7 @@ run(struct vdm *vdm, const char *name, int small_only)
 		check_file(m.path, 2 * OP, src + 2 * OP, 4 * OP);
 	else
 		check_file(m.path, 3 * OP, src + 3 * OP, 200);
-	amap_close(&m);
+	test_map_close(&m);
 	free(src);
 	printf("async_fork %s: the child's operations completed\n", name);
 }
@@ -168,59 +154,19 @@ run(struct vdm *vdm, const char *name, int small_only)
 /* ---- a mover whose operations finish when the parent's thread says so ---- */
 
 static int Gate;	/* set by the parent's "worker": the copies are done */
-static int GateOp;
-
-static void *
-gate_new(struct vdm *vdm, const enum vdm_operation_type type)
-{
-	(void)vdm;
-	(void)type;
-	return &GateOp;
-}
-
-static int
-gate_start(void *data, const struct vdm_operation *op,
-	struct future_notifier *n)
-{
-	(void)data;
-	(void)op;
-	if (n)
-		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	return 0;
-}
-
-static enum future_state
-gate_check(void *data, const struct vdm_operation *op)
-{
-	(void)data;
-	if (!__atomic_load_n(&Gate, __ATOMIC_ACQUIRE))
-		return FUTURE_STATE_RUNNING;
-	/* the "worker" copies when it is done */
-	memcpy(op->data.memcpy.dest, op->data.memcpy.src, op->data.memcpy.n);
-	return FUTURE_STATE_COMPLETE;
-}
-
-static void
-gate_delete(void *data, const struct vdm_operation *op,
-	struct vdm_operation_output *out)
-{
-	(void)data;
-	out->type = op->type;
-	out->result = VDM_SUCCESS;
-	out->output.memcpy.dest = op->data.memcpy.dest;
-}
-
-static struct vdm Gate_vdm = { gate_new, gate_delete, gate_start, gate_check,
-	0, NULL };
 
 static void
 run_delete_in_child(void)
 {
-	struct amap m;
-	amap_open(&m, PMEM2_GRANULARITY_PAGE, LEN, &Gate_vdm);
+	/* static: the child drops its operation, which must stay reachable */
+	static struct test_mover gate;
+	test_mover_init(&gate, NULL);
+	gate.gate = &Gate;	/* the "worker" copies when the parent says */
+	struct test_map m;
+	test_map_open(&m, PMEM2_GRANULARITY_PAGE, LEN, &gate.base);
 	char *src = malloc(OP);
 	CHECK(src);
-	pattern(src, OP, 5);
+	test_pattern(src, OP, 5);
 	struct vdm_operation_future f = pmem2_memcpy_async(m.map, m.addr, src,
 		OP, 0);
 	CHECK_EQ(future_poll(FUTURE_AS_RUNNABLE(&f), NULL),
@@ -246,9 +192,9 @@ run_delete_in_child(void)
 
 	/* the parent's copy finishes, and its delete still waits for it */
 	__atomic_store_n(&Gate, 1, __ATOMIC_RELEASE);
-	CHECK_EQ(wait_op(&f), VDM_SUCCESS);
+	CHECK_EQ(test_wait_op(&f), VDM_SUCCESS);
 	check_file(m.path, 0, src, OP);
-	amap_close(&m);
+	test_map_close(&m);
 	free(src);
 	printf("async_fork: the child's delete did not wait for the parent's "
 		"mover\n");
@@ -346,8 +292,7 @@ main(void)
 	SKIP("ThreadSanitizer cannot follow threads started in the child of a "
 		"threaded process (gcc's dies, clang's needs die_after_fork=0)");
 #endif
-	Rt = runtime_new();
-	CHECK(Rt);
+	CHECK(test_runtime());
 	run(NULL, "default mover", 0);
 	/* the parent's threads mover, with an operation it runs inline */
 	struct data_mover_threads *dmt = data_mover_threads_default();
@@ -356,6 +301,5 @@ main(void)
 	data_mover_threads_delete(dmt);
 	run_delete_in_child();
 	run_fork_while_mapping();
-	runtime_delete(Rt);
 	return 0;
 }

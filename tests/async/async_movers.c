@@ -16,125 +16,20 @@
  */
 #include <pthread.h>
 #include <libminiasync.h>
-#include "autil.h"
+#include "helpers.h"
 
 #define SLOT (16u << 10)
 #define NSLOTS 256u
 #define MAPSZ (SLOT * NSLOTS)
 static size_t Nflight = NSLOTS;	/* futures per batch (fewer when quick) */
 
-/* ---- movers written by the test ---- */
-static pmem2_persist_fn User_persist;	/* for the durable one */
-
-static void *
-u_new(struct vdm *vdm, const enum vdm_operation_type type)
-{
-	(void)vdm;
-	(void)type;
-	return malloc(8);
-}
-
-static int
-u_start(void *data, const struct vdm_operation *op, struct future_notifier *n)
-{
-	(void)data;
-	void *dest = NULL;
-	size_t len = 0;
-	uint64_t flags = 0;
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		memcpy(op->data.memcpy.dest, op->data.memcpy.src,
-			op->data.memcpy.n);
-		dest = op->data.memcpy.dest;
-		len = op->data.memcpy.n;
-		flags = op->data.memcpy.flags;
-		break;
-	case VDM_OPERATION_MEMMOVE:
-		memmove(op->data.memmove.dest, op->data.memmove.src,
-			op->data.memmove.n);
-		dest = op->data.memmove.dest;
-		len = op->data.memmove.n;
-		flags = op->data.memmove.flags;
-		break;
-	case VDM_OPERATION_MEMSET:
-		memset(op->data.memset.str, op->data.memset.c,
-			op->data.memset.n);
-		dest = op->data.memset.str;
-		len = op->data.memset.n;
-		flags = op->data.memset.flags;
-		break;
-	case VDM_OPERATION_FLUSH:
-		dest = op->data.flush.dest;
-		len = op->data.flush.n;
-		flags = op->data.flush.flags;
-		break;
-	}
-	if ((flags & VDM_F_MEM_DURABLE) && User_persist)
-		User_persist(dest, len);
-	if (n)
-		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	return 0;
-}
-
-static enum future_state
-u_check(void *data, const struct vdm_operation *op)
-{
-	(void)data;
-	(void)op;
-	return FUTURE_STATE_COMPLETE;
-}
-
-static void
-u_delete(void *data, const struct vdm_operation *op,
-	struct vdm_operation_output *out)
-{
-	out->type = op->type;
-	out->result = VDM_SUCCESS;
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		out->output.memcpy.dest = op->data.memcpy.dest;
-		break;
-	case VDM_OPERATION_MEMMOVE:
-		out->output.memmove.dest = op->data.memmove.dest;
-		break;
-	case VDM_OPERATION_MEMSET:
-		out->output.memset.str = op->data.memset.str;
-		break;
-	default:
-		out->output.flush.unused = 0;
-		break;
-	}
-	free(data);
-}
-
-static struct vdm User_vdm = { u_new, u_delete, u_start, u_check, 0, NULL };
-
-/* The same, but at most LIMIT operations may exist at once (more: NULL). */
-#define LIMIT 3
-static int Outstanding;
-
-static void *
-lim_new(struct vdm *vdm, const enum vdm_operation_type type)
-{
-	if (__atomic_add_fetch(&Outstanding, 1, __ATOMIC_SEQ_CST) > LIMIT) {
-		__atomic_sub_fetch(&Outstanding, 1, __ATOMIC_SEQ_CST);
-		return NULL;
-	}
-	return u_new(vdm, type);
-}
-
-static void
-lim_delete(void *data, const struct vdm_operation *op,
-	struct vdm_operation_output *out)
-{
-	u_delete(data, op, out);
-	__atomic_sub_fetch(&Outstanding, 1, __ATOMIC_SEQ_CST);
-}
-
-static struct vdm Limited_vdm = { lim_new, lim_delete, u_start, u_check, 0,
-	NULL };
-static struct vdm User_durable_vdm = { u_new, u_delete, u_start, u_check,
-	VDM_F_MEM_DURABLE, NULL };
+/*
+ * The movers written by the test (tests/common's test mover, copying with
+ * libc in op_start): plain; declaring VDM_F_MEM_DURABLE and persisting with
+ * the map's persist function when asked to; at most 3 operations at once
+ * (more: op_new returns NULL).
+ */
+static struct test_mover User_mover;
 
 enum mover_kind {
 	MV_DEFAULT, MV_SYNC, MV_THREADS, MV_THREADS_1, MV_USER,
@@ -170,13 +65,18 @@ mover_open(struct mover *mv, enum mover_kind k)
 		mv->vdm = data_mover_threads_get_vdm(mv->dmt);
 		break;
 	case MV_USER:
-		mv->vdm = &User_vdm;
+		test_mover_init(&User_mover, NULL);
+		mv->vdm = &User_mover.base;
 		break;
 	case MV_USER_DURABLE:
-		mv->vdm = &User_durable_vdm;
+		test_mover_init(&User_mover, NULL);
+		User_mover.base.capabilities = VDM_F_MEM_DURABLE;
+		mv->vdm = &User_mover.base;
 		break;
 	case MV_LIMITED:
-		mv->vdm = &Limited_vdm;
+		test_mover_init(&User_mover, NULL);
+		User_mover.max_live = 3;
+		mv->vdm = &User_mover.base;
 		break;
 	default:
 		break;
@@ -203,11 +103,11 @@ struct batch {
 };
 
 static void
-batch_make(struct batch *b, struct amap *m, char *shadow, unsigned seed,
+batch_make(struct batch *b, struct test_map *m, char *shadow, unsigned seed,
 	size_t n)
 {
 	b->n = n;
-	pattern(b->src, MAPSZ, seed);
+	test_pattern(b->src, MAPSZ, seed);
 	for (size_t i = 0; i < n; i++) {
 		size_t base = i * SLOT;
 		size_t off = (i * 193 + seed) % (SLOT / 4);
@@ -247,7 +147,7 @@ batch_make(struct batch *b, struct amap *m, char *shadow, unsigned seed,
 }
 
 static void
-batch_check(struct batch *b, struct amap *m, const char *shadow)
+batch_check(struct batch *b, struct test_map *m, const char *shadow)
 {
 	for (size_t i = 0; i < b->n; i++) {
 		CHECK_EQ(FUTURE_STATE(&b->f[i]), FUTURE_STATE_COMPLETE);
@@ -262,14 +162,14 @@ batch_check(struct batch *b, struct amap *m, const char *shadow)
 static int Have_cachestat = 1;
 
 static void
-check_no_dirty(struct amap *m)
+check_no_dirty(struct test_map *m)
 {
 	if (m->gran != PMEM2_GRANULARITY_PAGE || !Have_cachestat)
 		return;
 	int fd = open(m->path, O_RDONLY);
 	CHECK(fd >= 0);
-	struct cstat cs;
-	int ret = cachestat_fd(fd, 0, MAPSZ, &cs);
+	struct test_cstat cs;
+	int ret = test_cachestat(fd, 0, MAPSZ, &cs);
 	close(fd);
 	if (ret == -ENOSYS) {
 		fprintf(stderr, "NOTE: no cachestat(2); dirty pages not checked\n");
@@ -310,14 +210,14 @@ finish_thread(void *arg)
 static void
 test_large(enum pmem2_granularity g, struct vdm *vdm, struct runtime *rt)
 {
-	struct amap m;
-	amap_open(&m, g, BIGSZ, vdm);
+	struct test_map m;
+	test_map_open(&m, g, BIGSZ, vdm);
 	char *shadow = malloc(BIGSZ), *src = malloc(BIGSZ);
 	CHECK(shadow && src);
-	pattern(shadow, BIGSZ, 5);
+	test_pattern(shadow, BIGSZ, 5);
 	memcpy(m.addr, shadow, BIGSZ);
 	pmem2_get_persist_fn(m.map)(m.addr, BIGSZ);
-	pattern(src, BIGSZ, 6);
+	test_pattern(src, BIGSZ, 6);
 	struct vdm_operation_future f;
 	size_t n;
 
@@ -361,25 +261,25 @@ test_large(enum pmem2_granularity g, struct vdm *vdm, struct runtime *rt)
 	CHECK_MEM_FAST(m.addr, shadow, BIGSZ);
 	if (m.gran == PMEM2_GRANULARITY_PAGE && Have_cachestat) {
 		int fd = open(m.path, O_RDONLY);
-		struct cstat cs;
+		struct test_cstat cs;
 		CHECK(fd >= 0);
-		if (cachestat_fd(fd, 0, BIGSZ, &cs) == 0)
+		if (test_cachestat(fd, 0, BIGSZ, &cs) == 0)
 			CHECK_EQ(cs.nr_dirty, 0);
 		close(fd);
 	}
 	free(shadow);
 	free(src);
-	amap_close(&m);
+	test_map_close(&m);
 }
 
 static void
-test_mover(enum pmem2_granularity g, enum mover_kind k, int rounds)
+check_mover(enum pmem2_granularity g, enum mover_kind k, int rounds)
 {
 	struct mover mv;
 	mover_open(&mv, k);
-	struct amap m;
-	amap_open(&m, g, MAPSZ, mv.vdm);
-	User_persist = pmem2_get_persist_fn(m.map);
+	struct test_map m;
+	test_map_open(&m, g, MAPSZ, mv.vdm);
+	User_mover.persist = pmem2_get_persist_fn(m.map);
 
 	char *shadow = malloc(MAPSZ);
 	struct batch b;
@@ -390,7 +290,7 @@ test_mover(enum pmem2_granularity g, enum mover_kind k, int rounds)
 	CHECK(shadow && b.f && b.fp && b.kind && b.src);
 
 	/* a known, durable starting point */
-	pattern(shadow, MAPSZ, 99 + (unsigned)k);
+	test_pattern(shadow, MAPSZ, 99 + (unsigned)k);
 	memcpy(m.addr, shadow, MAPSZ);
 	pmem2_get_persist_fn(m.map)(m.addr, MAPSZ);
 
@@ -433,15 +333,15 @@ test_mover(enum pmem2_granularity g, enum mover_kind k, int rounds)
 		test_large(g, mv.vdm, rt);
 	runtime_delete(rt);
 
-	User_persist = NULL;
-	amap_close(&m);
+	User_mover.persist = NULL;
+	test_map_close(&m);
 	mover_close(&mv);
 	free(shadow);
 	free(b.f);
 	free(b.fp);
 	free(b.kind);
 	free(b.src);
-	printf("async_movers %s %s: ok\n", gran_name(g), Mover_names[k]);
+	printf("async_movers %s %s: ok\n", test_gran_name(g), Mover_names[k]);
 }
 
 int
@@ -449,13 +349,14 @@ main(int argc, char *argv[])
 {
 	if (argc != 2)
 		FAIL("usage: %s page|cache_line|byte", argv[0]);
-	enum pmem2_granularity g;
-	if (gran_parse(argv[1], &g))
+	int gi = test_gran_parse(argv[1]);
+	if (gi < 0)
 		FAIL("unknown granularity %s", argv[1]);
+	enum pmem2_granularity g = (enum pmem2_granularity)gi;
 	int rounds = test_quick() ? 1 : 3;
 	if (test_quick())
 		Nflight = 64;
 	for (int k = 0; k < MV_COUNT; k++)
-		test_mover(g, (enum mover_kind)k, rounds);
+		check_mover(g, (enum mover_kind)k, rounds);
 	return 0;
 }

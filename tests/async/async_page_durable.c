@@ -12,7 +12,7 @@
  */
 #include <pthread.h>
 #include <time.h>
-#include "autil.h"
+#include "helpers.h"
 
 #define PG 4096u
 #define NPAGES 256u
@@ -22,31 +22,15 @@ static int cfd = -1;	/* our own descriptor of the file, for cachestat */
 static int No_cachestat;	/* ENOSYS: run everything, skip at the end */
 
 /* A waker that a waiting thread can sleep on. */
-struct sleeper {
-	pthread_mutex_t lock;
-	pthread_cond_t cv;
-	unsigned long wakes;
-};
-
-static struct sleeper S = { PTHREAD_MUTEX_INITIALIZER,
-	PTHREAD_COND_INITIALIZER, 0 };
+static struct test_sleeper S = TEST_SLEEPER_INIT;
 
 static void
-sleeper_wake(void *data)
-{
-	struct sleeper *s = data;
-	pthread_mutex_lock(&s->lock);
-	s->wakes++;
-	pthread_cond_broadcast(&s->cv);
-	pthread_mutex_unlock(&s->lock);
-}
-
-static void
-check_clean(struct amap *m, const void *addr, size_t len)
+check_clean(struct test_map *m, const void *addr, size_t len)
 {
 	if (len == 0 || No_cachestat)
 		return;
-	check_no_dirty_page(cfd, (uint64_t)((const char *)addr - m->addr), len);
+	test_check_no_dirty_page(cfd,
+		(uint64_t)((const char *)addr - m->addr), len);
 }
 
 /*
@@ -55,19 +39,16 @@ check_clean(struct amap *m, const void *addr, size_t len)
  * Checks each range as soon as its future reports COMPLETE.
  */
 static void
-wait_all(struct amap *m, struct vdm_operation_future *f, size_t n,
+wait_all(struct test_map *m, struct vdm_operation_future *f, size_t n,
 	void **dest, size_t *len)
 {
 	struct future_notifier nt;
 	memset(&nt, 0, sizeof(nt));
-	nt.waker.data = &S;
-	nt.waker.wake = sleeper_wake;
+	nt.waker = test_sleeper_waker(&S);
 
 	size_t left = n;
 	while (left) {
-		pthread_mutex_lock(&S.lock);
-		unsigned long seen = S.wakes;
-		pthread_mutex_unlock(&S.lock);
+		unsigned long seen = test_sleeper_wakes(&S);
 
 		int all_waker = 1;
 		for (size_t i = 0; i < n; i++) {
@@ -88,27 +69,19 @@ wait_all(struct amap *m, struct vdm_operation_future *f, size_t n,
 		if (!all_waker)
 			continue;
 		/* every pending future promised a wake-up: sleep for it */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 30;
-		pthread_mutex_lock(&S.lock);
-		while (S.wakes == seen) {
-			if (pthread_cond_timedwait(&S.cv, &S.lock, &ts) != 0)
-				FAIL("no wake-up within 30 s");
-		}
-		pthread_mutex_unlock(&S.lock);
+		test_sleeper_wait(&S, seen, 30);
 	}
 }
 
 int
 main(void)
 {
-	struct amap m;
-	amap_open(&m, PMEM2_GRANULARITY_PAGE, MAPSZ, NULL);
+	struct test_map m;
+	test_map_open(&m, PMEM2_GRANULARITY_PAGE, MAPSZ, NULL);
 	cfd = open(m.path, O_RDONLY);
 	CHECK(cfd >= 0);
-	struct cstat cs;
-	if (cachestat_fd(cfd, 0, MAPSZ, &cs) == -ENOSYS) {
+	struct test_cstat cs;
+	if (test_cachestat(cfd, 0, MAPSZ, &cs) == -ENOSYS) {
 		/* e.g. under valgrind: the rest still runs, then a loud skip */
 		fprintf(stderr, "cachestat(2): ENOSYS; durability will not be checked\n");
 		No_cachestat = 1;
@@ -125,7 +98,7 @@ main(void)
 
 	for (int r = 0; r < rounds; r++) {
 		/* K futures, each on its own pages, four kinds mixed */
-		pattern(src, MAPSZ, seed++);
+		test_pattern(src, MAPSZ, seed++);
 		for (unsigned i = 0; i < K; i++) {
 			/* three pages each: no two futures share a page */
 			unsigned page = (unsigned)(((r * K + i) * 3) %
@@ -176,7 +149,7 @@ main(void)
 			}
 		}
 	}
-	CHECK(S.wakes > 0);
+	CHECK(test_sleeper_wakes(&S) > 0);
 
 	/* NOFLUSH: complete on the first poll, no sync asked for */
 	struct vdm_operation_future nf = pmem2_memcpy_async(m.map, m.addr,
@@ -196,7 +169,7 @@ main(void)
 	CHECK_PMEM2_OK(pmem2_map_delete(&m.map));
 	/* its pages were synced before the map went away */
 	if (!No_cachestat) {
-		CHECK_EQ(cachestat_fd(cfd, PG, PG, &cs), 0);
+		CHECK_EQ(test_cachestat(cfd, PG, PG, &cs), 0);
 		CHECK_EQ(cs.nr_dirty, 0);
 	}
 	/* a future of a deleted map must not be polled again: delete freed it */
@@ -207,6 +180,7 @@ main(void)
 	free(src);
 	if (No_cachestat)
 		SKIP("cachestat(2) is not available (ENOSYS): everything ran, but no dirty page could be observed");
-	printf("async_page_durable: ok (%lu wake-ups)\n", S.wakes);
+	printf("async_page_durable: ok (%lu wake-ups)\n",
+		test_sleeper_wakes(&S));
 	return 0;
 }

@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <signal.h>
-#include "autil.h"
+#include "helpers.h"
 
 #define PG 4096u
 #define NPAGES 512u
@@ -44,7 +44,7 @@ run(struct vdm_operation_future f)
 
 /* [off, off+len) of m: the file (pread) and the map both hold want. */
 static void
-check_bytes(struct amap *m, int fd, size_t off, const void *want, size_t len)
+check_bytes(struct test_map *m, int fd, size_t off, const void *want, size_t len)
 {
 	char *got = malloc(len);
 	CHECK(got != NULL);
@@ -63,7 +63,7 @@ check_bytes(struct amap *m, int fd, size_t off, const void *want, size_t len)
 static void
 check_clean(int fd, size_t off, size_t len)
 {
-	if (check_no_dirty_page(fd, off, len) == -ENOSYS)
+	if (test_check_no_dirty_page(fd, off, len) == -ENOSYS)
 		No_cachestat = 1;
 }
 
@@ -77,11 +77,11 @@ minor_faults(void)
 
 /* A PAGE map; stores: made with PMEM2_ASYNC_NO_PWRITE=1. */
 static void
-open_page(struct amap *m, int stores, int *fd)
+open_page(struct test_map *m, int stores, int *fd)
 {
 	if (stores)
 		setenv("PMEM2_ASYNC_NO_PWRITE", "1", 1);
-	amap_open(m, PMEM2_GRANULARITY_PAGE, MAPSZ, NULL);
+	test_map_open(m, PMEM2_GRANULARITY_PAGE, MAPSZ, NULL);
 	unsetenv("PMEM2_ASYNC_NO_PWRITE");
 	*fd = open(m->path, O_RDONLY);
 	CHECK(*fd >= 0);
@@ -95,7 +95,7 @@ open_page(struct amap *m, int stores, int *fd)
  * cleaned (the kernel write-protected them), one future at a time.
  */
 static long
-faults_of_copies(struct amap *m, int fd, const char *src, unsigned n)
+faults_of_copies(struct test_map *m, int fd, const char *src, unsigned n)
 {
 	long before = minor_faults();
 	for (unsigned i = 0; i < n; i++)
@@ -109,7 +109,7 @@ faults_of_copies(struct amap *m, int fd, const char *src, unsigned n)
 
 /* Every operation on one map, each checked from the file. */
 static void
-operations(struct amap *m, int fd)
+operations(struct test_map *m, int fd)
 {
 	size_t big = 300 * PG + 5;	/* memset: several pwritev calls */
 	char *want = malloc(MAPSZ);
@@ -127,7 +127,7 @@ operations(struct amap *m, int fd)
 	for (int dir = 0; dir < 2; dir++) {
 		size_t a = 320 * PG + 17, len = 3 * PG + 100;
 		size_t d = dir ? a + 1000 : a - 1000;
-		pattern(m->addr + a, len, 7u + (unsigned)dir);
+		test_pattern(m->addr + a, len, 7u + (unsigned)dir);
 		memcpy(want, m->addr + 310 * PG, 20 * PG);
 		memmove(want + (d - 310 * PG), want + (a - 310 * PG), len);
 		CHECK_EQ(run(pmem2_memmove_async(m->map, m->addr + d,
@@ -137,7 +137,7 @@ operations(struct amap *m, int fd)
 	}
 
 	/* memmove that does not overlap, source inside the map */
-	pattern(m->addr + 400 * PG, 8 * PG, 11);
+	test_pattern(m->addr + 400 * PG, 8 * PG, 11);
 	memcpy(want, m->addr + 400 * PG, 8 * PG);
 	CHECK_EQ(run(pmem2_memmove_async(m->map, m->addr + 440 * PG + 1,
 		m->addr + 400 * PG, 8 * PG, 0)), VDM_SUCCESS);
@@ -145,7 +145,7 @@ operations(struct amap *m, int fd)
 	check_clean(fd, 440 * PG + 1, 8 * PG);
 
 	/* memcpy within one page, source and destination apart */
-	pattern(m->addr + 460 * PG, 100, 13);
+	test_pattern(m->addr + 460 * PG, 100, 13);
 	memcpy(want, m->addr + 460 * PG, 100);
 	CHECK_EQ(run(pmem2_memcpy_async(m->map, m->addr + 460 * PG + 2000,
 		m->addr + 460 * PG, 100, 0)), VDM_SUCCESS);
@@ -153,7 +153,7 @@ operations(struct amap *m, int fd)
 	check_clean(fd, 460 * PG, PG);
 
 	/* NOFLUSH: the bytes, nothing said about durability */
-	pattern(want, 2 * PG, 17);
+	test_pattern(want, 2 * PG, 17);
 	CHECK_EQ(run(pmem2_memcpy_async(m->map, m->addr + 470 * PG, want,
 		2 * PG, PMEM2_F_MEM_NOFLUSH)), VDM_SUCCESS);
 	check_bytes(m, fd, 470 * PG, want, 2 * PG);
@@ -172,7 +172,7 @@ operations(struct amap *m, int fd)
 static void
 both_paths(void)
 {
-	struct amap file, stores;
+	struct test_map file, stores;
 	int ffd, sfd;
 	open_page(&file, 0, &ffd);
 	open_page(&stores, 1, &sfd);
@@ -180,14 +180,14 @@ both_paths(void)
 	unsigned n = 64;
 	char *src = malloc((size_t)n * PG);
 	CHECK(src != NULL);
-	pattern(src, (size_t)n * PG, 1);
+	test_pattern(src, (size_t)n * PG, 1);
 	/* touch what the copies use first: their faults are not counted */
 	(void)faults_of_copies(&file, ffd, src, 1);
 	(void)faults_of_copies(&stores, sfd, src, 1);
 	pmem2_get_persist_fn(file.map)(file.addr, MAPSZ);
 	pmem2_get_persist_fn(stores.map)(stores.addr, MAPSZ);
 
-	pattern(src, (size_t)n * PG, 2);
+	test_pattern(src, (size_t)n * PG, 2);
 	long ff = faults_of_copies(&file, ffd, src, n);
 	long sf = faults_of_copies(&stores, sfd, src, n);
 	printf("minor faults for %u durable 4 KiB copies: file %ld, stores %ld\n",
@@ -202,8 +202,8 @@ both_paths(void)
 	free(src);
 	close(ffd);
 	close(sfd);
-	amap_close(&file);
-	amap_close(&stores);
+	test_map_close(&file);
+	test_map_close(&stores);
 }
 
 /* A PAGE map of the whole file fd; the source and config are gone. */
@@ -243,7 +243,7 @@ append_flag(void)
 	CHECK_EQ(fcntl(fd, F_SETFL, O_APPEND), 0);
 
 	char buf[3 * PG];
-	pattern(buf, sizeof(buf), 9);
+	test_pattern(buf, sizeof(buf), 9);
 	CHECK_EQ(run(pmem2_memcpy_async(map, addr + 10 * PG + 1, buf,
 		sizeof(buf), 0)), VDM_SUCCESS);
 	struct stat st;
@@ -324,7 +324,7 @@ read_only(void)
 static void
 rlimit_stores(void)
 {
-	struct amap m;
+	struct test_map m;
 	memset(&m, 0, sizeof(m));
 	snprintf(m.path, sizeof(m.path), "%s/pmem2_async_rlimit_%d",
 		test_disk_dir(), (int)getpid());
@@ -340,7 +340,7 @@ rlimit_stores(void)
 
 	char *src = malloc(16 * PG);
 	CHECK(src != NULL);
-	pattern(src, 16 * PG, 5);
+	test_pattern(src, 16 * PG, 5);
 	long before = minor_faults();
 	CHECK_EQ(run(pmem2_memcpy_async(m.map, m.addr + 256 * PG, src, 16 * PG,
 		0)), VDM_SUCCESS);
@@ -349,7 +349,7 @@ rlimit_stores(void)
 	check_clean(fd, 256 * PG, 16 * PG);
 	free(src);
 	close(fd);
-	amap_close(&m);
+	test_map_close(&m);
 }
 
 /* A sparse file on a full tmpfs: an error result instead of SIGBUS. */
@@ -376,7 +376,7 @@ enospc(void)
 	size_t len = 1 << 20;	/* four times what the tmpfs holds */
 	char *buf = malloc(len);
 	CHECK(buf != NULL);
-	pattern(buf, len, 3);
+	test_pattern(buf, len, 3);
 	CHECK_EQ(run(pmem2_memcpy_async(map, addr, buf, len, 0)),
 		VDM_ERROR_IO);
 	printf("memcpy into a full tmpfs: %s\n", pmem2_errormsg());

@@ -10,7 +10,7 @@
  * Usage: async_range page|cache_line
  */
 #include <libminiasync.h>
-#include "autil.h"
+#include "helpers.h"
 
 #define MAPSZ ((size_t)1 << 16)
 
@@ -71,9 +71,9 @@ make(int op, int via_vdm, struct pmem2_map *map, void *dest, size_t len)
 static int
 run_mover(enum pmem2_granularity g, const char *mname, struct vdm *vdm)
 {
-	struct amap a, b;
-	amap_open(&b, g, MAPSZ, NULL);
-	amap_open(&a, g, MAPSZ, vdm);
+	struct test_map a, b;
+	test_map_open(&b, g, MAPSZ, NULL);
+	test_map_open(&a, g, MAPSZ, vdm);
 	char *want_a = malloc(MAPSZ), *want_b = malloc(MAPSZ);
 	CHECK(want_a && want_b);
 	int nchecks = 0;
@@ -82,8 +82,8 @@ run_mover(enum pmem2_granularity g, const char *mname, struct vdm *vdm)
 		const struct rcase *rc = &Cases[c];
 		for (int op = 0; op < 4; op++) {
 			for (int via = 0; via < 2; via++) {
-				pattern(a.addr, MAPSZ, (unsigned)c + 1);
-				pattern(b.addr, MAPSZ, (unsigned)c + 100);
+				test_pattern(a.addr, MAPSZ, (unsigned)c + 1);
+				test_pattern(b.addr, MAPSZ, (unsigned)c + 100);
 				memcpy(want_a, a.addr, MAPSZ);
 				memcpy(want_b, b.addr, MAPSZ);
 
@@ -124,9 +124,9 @@ run_mover(enum pmem2_granularity g, const char *mname, struct vdm *vdm)
 			}
 		}
 	}
-	printf("async_range %s %s: %d cases\n", gran_name(g), mname, nchecks);
-	amap_close(&a);
-	amap_close(&b);
+	printf("async_range %s %s: %d cases\n", test_gran_name(g), mname, nchecks);
+	test_map_close(&a);
+	test_map_close(&b);
 	free(want_a);
 	free(want_b);
 	return nchecks;
@@ -135,10 +135,11 @@ run_mover(enum pmem2_granularity g, const char *mname, struct vdm *vdm)
 int
 main(int argc, char *argv[])
 {
-	enum pmem2_granularity g = PMEM2_GRANULARITY_PAGE;
-	if (argc > 1 && gran_parse(argv[1], &g))
+	int gi = argc > 1 ? test_gran_parse(argv[1]) : PMEM2_GRANULARITY_PAGE;
+	if (gi < 0)
 		FAIL("usage: %s page|cache_line|byte", argv[0]);
-	pattern(Src, sizeof(Src), 7);
+	enum pmem2_granularity g = (enum pmem2_granularity)gi;
+	test_pattern(Src, sizeof(Src), 7);
 
 	run_mover(g, "default mover", NULL);
 

@@ -22,14 +22,11 @@
 #define PMEM2_USE_MINIASYNC 1
 #include <poll.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
-#include "rutil.h"
+#include "helpers.h"
 
-#ifdef REL_HAVE_MINIASYNC
 #include <libminiasync.h>
-#endif
 
 #define REC 4096u
 #define NREC 1024u
@@ -59,7 +56,7 @@ make_record(unsigned char *buf, uint64_t seq)
 	struct rec_hdr h = { MAGIC, seq, 0, 0 };
 	uint64_t s = seq * 0x9E3779B97F4A7C15ULL + 1;
 	for (size_t i = sizeof(h); i < REC; i++)
-		buf[i] = (unsigned char)(rt_rand(&s) >> 13);
+		buf[i] = (unsigned char)(test_rand(&s) >> 13);
 	h.sum = payload_sum(buf + sizeof(h), REC - sizeof(h));
 	memcpy(buf, &h, sizeof(h));
 }
@@ -68,9 +65,9 @@ make_record(unsigned char *buf, uint64_t seq)
 static void __attribute__((noreturn))
 child(const char *path, int gran, int mover, int wfd)
 {
-	struct rt_map m;
+	struct test_map m;
 	(void)path;
-	const char *dir = rt_dir_for(gran);
+	const char *dir = test_gran_dir(gran);
 	(void)dir;
 	memset(&m, 0, sizeof(m));
 	/* map the file the parent created */
@@ -82,7 +79,6 @@ child(const char *path, int gran, int mover, int wfd)
 			pmem2_config_set_required_store_granularity(m.cfg,
 				PMEM2_GRANULARITY_PAGE))
 		_exit(11);
-#ifdef REL_HAVE_MINIASYNC
 	struct data_mover_threads *dmt = NULL;
 	if (mover == 1) {
 		dmt = data_mover_threads_new(1, 64, FUTURE_NOTIFIER_WAKER);
@@ -90,9 +86,6 @@ child(const char *path, int gran, int mover, int wfd)
 			_exit(12);
 		pmem2_config_set_vdm(m.cfg, data_mover_threads_get_vdm(dmt));
 	}
-#else
-	(void)mover;
-#endif
 	if (pmem2_map_new(&m.map, m.cfg, m.src))
 		_exit(13);
 	if ((int)pmem2_map_get_store_granularity(m.map) != gran)
@@ -137,35 +130,25 @@ child(const char *path, int gran, int mover, int wfd)
 }
 
 /* ---- the parent ---- */
-struct cs_range {
-	uint64_t off, len;
-};
-struct cs_stat {
-	uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted,
-		nr_recently_evicted;
-};
-#ifndef SYS_cachestat
-#define SYS_cachestat 451
-#endif
 static int have_cachestat = 1;
 static unsigned long n_cachestat_checked;
 
 static void
 check_clean(int fd, uint64_t seq)
 {
-	struct cs_range r = { seq * REC, REC };
-	struct cs_stat cs;
+	struct test_cstat cs;
 	if (!have_cachestat)
 		return;
-	if (syscall(SYS_cachestat, fd, &r, &cs, 0) != 0) {
-		if (errno == ENOSYS || errno == EOPNOTSUPP) {
+	int ret = test_cachestat(fd, seq * REC, REC, &cs);
+	if (ret != 0) {
+		if (ret == -ENOSYS || ret == -EOPNOTSUPP) {
 			fprintf(stderr, "crash: cachestat() unavailable (%s): "
 				"PAGE writes checked for integrity only\n",
-				strerror(errno));
+				strerror(-ret));
 			have_cachestat = 0;
 			return;
 		}
-		FAIL("cachestat: %s", strerror(errno));
+		FAIL("cachestat: %s", strerror(-ret));
 	}
 	if (cs.nr_dirty || cs.nr_writeback)
 		FAIL("record %llu reported durable but its page is %s",
@@ -196,8 +179,8 @@ static void
 iteration(int gran, int mover, uint64_t *rng)
 {
 	char path[512];
-	snprintf(path, sizeof(path), "%s/pmem2-crash-%s-%d", rt_dir_for(gran),
-		rt_gran_name(gran), (int)getpid());
+	snprintf(path, sizeof(path), "%s/pmem2-crash-%s-%d", test_gran_dir(gran),
+		test_gran_name(gran), (int)getpid());
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || ftruncate(fd, (off_t)FSIZE) != 0)
 		FAIL("%s: %s", path, strerror(errno));
@@ -214,7 +197,7 @@ iteration(int gran, int mover, uint64_t *rng)
 
 	static unsigned char reported[NREC];
 	memset(reported, 0, sizeof(reported));
-	double deadline = now() + (double)(rt_rand(rng) % 40000) * 1e-6;
+	double deadline = now() + (double)(test_rand(rng) % 40000) * 1e-6;
 	uint64_t seq;
 	int killed = 0;
 	for (;;) {
@@ -250,7 +233,7 @@ iteration(int gran, int mover, uint64_t *rng)
 			[17] = "pipe write" };
 		int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 		FAIL("%s mover %d: child ended with status %#x (%s), not by "
-			"SIGKILL", rt_gran_name(gran), mover, st,
+			"SIGKILL", test_gran_name(gran), mover, st,
 			code >= 10 && code <= 17 ? why[code] : "?");
 	}
 	kills++;
@@ -271,7 +254,7 @@ iteration(int gran, int mover, uint64_t *rng)
 					REC - sizeof(h)))
 			FAIL("%s mover %d: record %llu reported complete but "
 				"not intact after SIGKILL (magic %#llx seq %llu)",
-				rt_gran_name(gran), mover,
+				test_gran_name(gran), mover,
 				(unsigned long long)s,
 				(unsigned long long)h.magic,
 				(unsigned long long)h.seq);
@@ -294,11 +277,11 @@ cachestat_selftest(void)
 	unsigned char page[REC];
 	memset(page, 7, sizeof(page));
 	CHECK(pwrite(fd, page, REC, 0) == REC);
-	struct cs_range r = { 0, REC };
-	struct cs_stat cs;
-	if (syscall(SYS_cachestat, fd, &r, &cs, 0) != 0) {
+	struct test_cstat cs;
+	int ret = test_cachestat(fd, 0, REC, &cs);
+	if (ret != 0) {
 		fprintf(stderr, "crash: cachestat() unavailable (%s)\n",
-			strerror(errno));
+			strerror(-ret));
 		have_cachestat = 0;
 	} else if (cs.nr_dirty == 0 && cs.nr_writeback == 0) {
 		fprintf(stderr, "crash: cachestat() shows no dirt after a "
@@ -306,7 +289,7 @@ cachestat_selftest(void)
 		have_cachestat = 0;
 	} else {
 		CHECK(fdatasync(fd) == 0);
-		CHECK(syscall(SYS_cachestat, fd, &r, &cs, 0) == 0);
+		CHECK_EQ(test_cachestat(fd, 0, REC, &cs), 0);
 		CHECK(cs.nr_dirty == 0 && cs.nr_writeback == 0);
 	}
 	close(fd);
@@ -320,12 +303,9 @@ main(void)
 	atexit(remove_cur);
 	cachestat_selftest();
 	const char *e = getenv("PMEM2_CRASH_SECONDS");
-	double secs = e && *e ? atof(e) : (rt_quick() ? 2 : 6);
-	uint64_t rng = rt_seed();
-	int nmovers = 1;
-#ifdef REL_HAVE_MINIASYNC
-	nmovers = 2;
-#endif
+	double secs = e && *e ? atof(e) : (test_quick() ? 2 : 6);
+	uint64_t rng = test_seed();
+	int nmovers = 2;
 	double end = now() + secs;
 	unsigned long it = 0;
 	while (now() < end || it < 4) {

@@ -23,7 +23,7 @@
  *                                 so that later syncs themselves succeed
  */
 #define PMEM2_USE_MINIASYNC 1
-#include "rutil.h"
+#include "helpers.h"
 
 #define CHUNK (1u << 20)
 #define NCHUNK 40
@@ -33,7 +33,7 @@ fill(unsigned char *b, unsigned i)
 {
 	uint64_t s = 0xfeed0000ULL + i;
 	for (size_t k = 0; k < CHUNK; k += 8) {
-		uint64_t v = rt_rand(&s);
+		uint64_t v = test_rand(&s);
 		memcpy(b + k, &v, 8);
 	}
 }
@@ -41,8 +41,9 @@ fill(unsigned char *b, unsigned i)
 static int
 do_write(const char *dir, const char *list)
 {
-	struct rt_map m;
-	rt_map_open(&m, dir, "fullfs", (size_t)CHUNK * NCHUNK, NULL, NULL);
+	struct test_map m;
+	test_map_open_in(&m, dir, "fullfs", (size_t)CHUNK * NCHUNK,
+		NULL, NULL, NULL);
 	CHECK(m.gran == PMEM2_GRANULARITY_PAGE);
 	/* keep the file: the verify step reads it after a remount */
 	FILE *out = fopen(list, "w");
@@ -84,10 +85,10 @@ do_verify(const char *dir, const char *list)
 	char path[600];
 	FILE *in = fopen(list, "r");
 	CHECK(in);
-	/* rt_map_open's naming, with the writer's pid in the list name */
+	/* test_map_open_in's naming, with the writer's pid in the list name */
 	const char *pidp = strrchr(list, '-');
 	CHECK(pidp);
-	snprintf(path, sizeof(path), "%s/pmem2-rel-fullfs-%d", dir,
+	snprintf(path, sizeof(path), "%s/pmem2-test-fullfs-%d", dir,
 		atoi(pidp + 1));
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
@@ -126,8 +127,9 @@ do_inject(void)
 	const char *e = getenv("PMEM2_ASYNC_TEST_SYNC_ERRNO");
 	if (!e || !*e)
 		SKIP("PMEM2_ASYNC_TEST_SYNC_ERRNO not set");
-	struct rt_map m;
-	rt_map_open(&m, test_disk_dir(), "inject", 1 << 20, NULL, NULL);
+	struct test_map m;
+	test_map_open_in(&m, test_disk_dir(), "inject", 1 << 20,
+		NULL, NULL, NULL);
 	CHECK(m.gran == PMEM2_GRANULARITY_PAGE);
 	unsigned char buf[8192];
 	memset(buf, 1, sizeof(buf));
@@ -141,7 +143,7 @@ do_inject(void)
 			FAIL("op %d: the sync failed (injected errno %s) but the "
 				"future reported success", i, e);
 	}
-	rt_map_close(&m);
+	test_map_close(&m);
 	printf("fault_fullfs inject: every future reported the failure\n");
 	return 0;
 }
@@ -159,12 +161,13 @@ do_inject(void)
 static int
 do_sticky(const char *dir, const char *filler)
 {
-	struct rt_map m;
-	rt_map_open(&m, dir, "sticky", (size_t)CHUNK * NCHUNK, NULL, NULL);
+	struct test_map m;
+	test_map_open_in(&m, dir, "sticky", (size_t)CHUNK * NCHUNK,
+		NULL, NULL, NULL);
 	CHECK(m.gran == PMEM2_GRANULARITY_PAGE);
 	unsigned char *buf = malloc(CHUNK);
 	CHECK(buf);
-	unsigned char *b = m.addr;	/* B: chunk 0 */
+	unsigned char *b = (unsigned char *)m.addr;	/* B: chunk 0 */
 	/*
 	 * A second map of the same descriptor, made before the failures: the
 	 * kernel's report of a write-back error must reach its syncs too, not
@@ -253,7 +256,7 @@ do_sticky(const char *dir, const char *filler)
 	printf("fault_fullfs sticky: %u failed write-backs, every later "
 		"durable result failed too (%d: %s)\n", nerr, r,
 		pmem2_errormsg());
-	rt_map_close(&m);
+	test_map_close(&m);
 	free(buf);
 	return 0;
 }

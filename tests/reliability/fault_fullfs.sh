@@ -51,7 +51,7 @@ LIST="$W/list-$$"
 PMEM2_TEST_QUICK=1 "$BIN" write "$W/fs" "$LIST" || exit 1
 
 # the writer named its file after its own pid: find it
-F=$(ls "$W/fs" | grep pmem2-rel-fullfs | head -1)
+F=$(ls "$W/fs" | grep pmem2-test-fullfs | head -1)
 mv "$LIST" "$W/list-${F##*-}"
 umount "$W/fs" 2>/dev/null || { sync; umount -l "$W/fs"; }
 echo 3 >/proc/sys/vm/drop_caches 2>/dev/null

@@ -8,7 +8,7 @@
  * is past.
  */
 #include <libminiasync.h>
-#include "rutil.h"
+#include "helpers.h"
 #include "fault_alloc.h"
 
 typedef int (*scenario_fn)(void);

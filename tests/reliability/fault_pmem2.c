@@ -9,7 +9,7 @@
  */
 #define PMEM2_USE_MINIASYNC 1
 #include <sys/mman.h>
-#include "rutil.h"
+#include "helpers.h"
 #include "fault_alloc.h"
 
 static char path_file[512];
@@ -165,11 +165,11 @@ sc_badblock(void)
 }
 
 /* An async operation on a map made outside the fault window. */
-static struct rt_map amap_page, amap_cl;
+static struct test_map amap_page, amap_cl;
 static unsigned char asrc[65536];
 
 static int
-async_cycle(struct rt_map *m, int op)
+async_cycle(struct test_map *m, int op)
 {
 	unsigned char *dst = (unsigned char *)m->addr + 8192;
 	size_t len = 20000;
@@ -332,10 +332,11 @@ main(void)
 		"disk");
 	for (size_t i = 0; i < sizeof(asrc); i++)
 		asrc[i] = (unsigned char)(i * 13 + 1);
-	rt_map_open(&amap_page, test_disk_dir(), "fault-apage", 1 << 20, NULL,
-		NULL);
+	test_map_open_in(&amap_page, test_disk_dir(), "fault-apage", 1 << 20,
+		NULL, NULL, NULL);
 	setenv("PMEM2_FORCE_GRANULARITY", "cache_line", 1);
-	rt_map_open(&amap_cl, test_dir(), "fault-acl", 1 << 20, NULL, NULL);
+	test_map_open_in(&amap_cl, test_dir(), "fault-acl", 1 << 20,
+		NULL, NULL, NULL);
 	unsetenv("PMEM2_FORCE_GRANULARITY");
 
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
@@ -344,8 +345,8 @@ main(void)
 	run(&scenarios[4], FA_THREAD);
 	run(&scenarios[15], FA_THREAD);
 
-	rt_map_close(&amap_cl);
-	rt_map_close(&amap_page);
+	test_map_close(&amap_cl);
+	test_map_close(&amap_page);
 	close(fd_file);
 	close(fd_disk);
 	unlink(path_file);

@@ -20,10 +20,8 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/wait.h>
-#ifdef REL_HAVE_MINIASYNC
 #include <libminiasync.h>
-#endif
-#include "rutil.h"
+#include "helpers.h"
 
 enum mover { M_DEFAULT, M_DEFAULT_STORES, M_SYNC, M_THREADS, M_NMOVERS };
 static const char *const Mover_names[] = {
@@ -50,14 +48,12 @@ async_past_end(enum mover mv, int op, const char *dir)
 	signal(SIGBUS, SIG_DFL);
 	if (mv == M_DEFAULT_STORES)
 		setenv("PMEM2_ASYNC_NO_PWRITE", "1", 1);
-#ifdef REL_HAVE_MINIASYNC
 	if (mv == M_SYNC)
 		Vdm = data_mover_sync_get_vdm(data_mover_sync_new());
 	if (mv == M_THREADS)
 		Vdm = data_mover_threads_get_vdm(data_mover_threads_default());
-#endif
-	struct rt_map m;
-	rt_map_open(&m, dir, "trunc-async", size, set_vdm, NULL);
+	struct test_map m;
+	test_map_open_in(&m, dir, "trunc-async", size, NULL, set_vdm, NULL);
 	CHECK(m.gran == PMEM2_GRANULARITY_PAGE);
 	CHECK(ftruncate(m.fd, (off_t)half) == 0);
 	static char src[8192];
@@ -77,10 +73,6 @@ check_async(const char *dir)
 {
 	int n = 0;
 	for (int mv = 0; mv < M_NMOVERS; mv++) {
-#ifndef REL_HAVE_MINIASYNC
-		if (mv == M_SYNC || mv == M_THREADS)
-			continue;
-#endif
 		for (int op = 0; op < 2; op++) {
 			char path[512];
 			fflush(NULL);
@@ -90,7 +82,7 @@ check_async(const char *dir)
 				async_past_end((enum mover)mv, op, dir);
 			int st;
 			CHECK(waitpid(pid, &st, 0) == pid);
-			snprintf(path, sizeof(path), "%s/pmem2-rel-trunc-async-%d",
+			snprintf(path, sizeof(path), "%s/pmem2-test-trunc-async-%d",
 				dir, (int)pid);
 			struct stat sb;
 			int have = stat(path, &sb) == 0;
@@ -126,10 +118,10 @@ on_sigbus(int sig)
 int
 main(void)
 {
-	struct rt_map m;
+	struct test_map m;
 	const size_t size = 1 << 20, half = size / 2;
-	rt_map_open(&m, test_dir(), "truncate", size, NULL, NULL);
-	unsigned char *a = m.addr;
+	test_map_open_in(&m, test_dir(), "truncate", size, NULL, NULL, NULL);
+	unsigned char *a = (unsigned char *)m.addr;
 	memset(a, 0x3c, size);
 	pmem2_get_persist_fn(m.map)(a, size);
 
@@ -179,7 +171,7 @@ main(void)
 	CHECK(sigaction(SIGBUS, &old, NULL) == 0);
 
 	/* the map can still be deleted */
-	rt_map_close(&m);
+	test_map_close(&m);
 	printf("fault_truncate: %d checks, no SIGBUS escaped\n", results);
 
 	int n = check_async(test_dir());

@@ -9,17 +9,21 @@
  * Usage: pcheck_async page|cache_line|byte
  * Movers: the map's default, the sync mover, vdm_synchronous_new(), the
  * default threads mover, a 1-worker threads mover, and a user-written
- * mover. The library movers are wrapped (wrapvdm.h) so that their copies
- * count as ordinary stores left in the cache and libpmem2 must persist them.
+ * mover. The library movers are wrapped (tests/common's test mover, which
+ * forwards to them and claims no capability) so that their copies count
+ * as ordinary stores left in the cache and libpmem2 must persist them; a
+ * FLUSH the inner mover does is not credited either. The user-written
+ * mover is the test mover copying with libc, reporting its stores, doing
+ * nothing for FLUSH.
  * The threads movers are also given to libpmem2 as they are
  * (threads_durable, threads_1_durable): they declare VDM_F_MEM_DURABLE, so
  * libpmem2 leaves the persistence to their workers, and the checked build
  * of libminiasync reports what those do.
  */
 #define PMEM2_USE_MINIASYNC 1
-#include "rutil.h"
+#include "helpers.h"
 #include "pcheck.h"
-#include "wrapvdm.h"
+#include <libminiasync.h>
 
 #define NFLIGHT 16
 #define SLOT (128u << 10)	/* each in-flight future's share of the map */
@@ -39,10 +43,25 @@ struct mover {
 	struct data_mover_sync *dms;
 	struct vdm *vsync;
 	struct data_mover_threads *dmt;
-	struct wrap_vdm wrap;
-	struct vdm user;
+	struct test_mover tm;	/* the wrapper or the user-written mover */
 	struct vdm *vdm;	/* what the config gets; NULL: default */
 };
+
+/*
+ * What a test mover wrote, reported to the recorder as ordinary stores: a
+ * foreign mover's copy is not built with hooks, and what it leaves behind
+ * is, at best, data in the CPU cache.
+ */
+static void
+report_stores(const struct vdm_operation *op)
+{
+	if (op->type == VDM_OPERATION_FLUSH)
+		return;
+	void *dest;
+	size_t len;
+	test_op_range(op, &dest, &len);
+	pmem2_check_store(dest, len);
+}
 
 static void
 mover_open(struct mover *mv, enum mover_kind k)
@@ -74,8 +93,9 @@ mover_open(struct mover *mv, enum mover_kind k)
 		inner = data_mover_threads_get_vdm(mv->dmt);
 		break;
 	case MV_USER:
-		user_vdm_init(&mv->user);
-		mv->vdm = &mv->user;
+		test_mover_init(&mv->tm, NULL);
+		mv->tm.written = report_stores;
+		mv->vdm = &mv->tm.base;
 		return;
 	case MV_THREADS_DURABLE:
 	case MV_THREADS_1_DURABLE:
@@ -89,8 +109,9 @@ mover_open(struct mover *mv, enum mover_kind k)
 	case MV_COUNT:
 		break;
 	}
-	wrap_vdm_init(&mv->wrap, inner);
-	mv->vdm = &mv->wrap.base;
+	test_mover_init(&mv->tm, inner);
+	mv->tm.written = report_stores;
+	mv->vdm = &mv->tm.base;
 }
 
 static void
@@ -126,7 +147,7 @@ struct job {
 };
 
 static void
-job_start(struct rt_map *m, struct job *j, const unsigned char *pattern)
+job_start(struct test_map *m, struct job *j, const unsigned char *pattern)
 {
 	switch (j->op) {
 	case OP_MEMCPY:
@@ -154,7 +175,7 @@ job_start(struct rt_map *m, struct job *j, const unsigned char *pattern)
 }
 
 static void
-job_verify(struct rt_map *m, struct mover *mv, struct job *j)
+job_verify(struct test_map *m, struct mover *mv, struct job *j)
 {
 	struct pcheck_fail f;
 	const char *ctx = mover_names[mv->kind];
@@ -175,7 +196,7 @@ job_verify(struct rt_map *m, struct mover *mv, struct job *j)
 			j->len, f.offset, f.state);
 	if (pcheck_durable(j->dst, j->len, &f))
 		FAIL("%s mover, %s %s len %zu flags %#x dst+%zu: byte %zu is %s "
-			"when the future completed", ctx, rt_gran_name(m->gran),
+			"when the future completed", ctx, test_gran_name(m->gran),
 			op_names[j->op], j->len, j->flags,
 			(size_t)(j->dst - (unsigned char *)m->addr), f.offset,
 			f.state);
@@ -202,7 +223,7 @@ job_verify(struct rt_map *m, struct mover *mv, struct job *j)
  * took a single sync.
  */
 static int
-group_commit_rounds(struct rt_map *m, struct runtime *rt,
+group_commit_rounds(struct test_map *m, struct runtime *rt,
 	const unsigned char *pattern, int rounds, uint64_t *total_out)
 {
 	struct vdm_operation_future f[GC_BATCH];
@@ -244,12 +265,12 @@ group_commit_rounds(struct rt_map *m, struct runtime *rt,
  * least half of the rounds with one sync, in one of three attempts.
  */
 static void
-check_group_commit(struct rt_map *m, struct runtime *rt,
+check_group_commit(struct test_map *m, struct runtime *rt,
 	const unsigned char *pattern)
 {
 	CHECK(m->size >= (size_t)GC_BATCH * 4096);
 	uint64_t total;
-	if (rt_quick()) {
+	if (test_quick()) {
 		/* valgrind stretches a batch past any gathering */
 		fprintf(stderr, "note: quick mode: only checking that syncs "
 			"were shared at all\n");
@@ -274,7 +295,7 @@ check_group_commit(struct rt_map *m, struct runtime *rt,
  * has no partial lines), no ordinary store and no write-back.
  */
 static void
-check_plain_streams(struct rt_map *m, const unsigned char *pattern)
+check_plain_streams(struct test_map *m, const unsigned char *pattern)
 {
 	const char *e = getenv("MINIASYNC_THREADS_STREAM_MIN");
 	size_t min = e ? (size_t)strtoull(e, NULL, 0) : 0;
@@ -301,13 +322,13 @@ run_mover(int gran, enum mover_kind k, struct runtime *rt,
 	const unsigned char *pattern)
 {
 	struct mover mv;
-	struct rt_map m;
+	struct test_map m;
 	mover_open(&mv, k);
-	rt_map_open(&m, rt_dir_for(gran), mover_names[k], NFLIGHT * SLOT,
-		set_vdm, &mv);
+	test_map_open_in(&m, test_gran_dir(gran), mover_names[k], NFLIGHT * SLOT,
+		NULL, set_vdm, &mv);
 	if (m.gran != gran)
-		SKIP("map granularity %s, wanted %s", rt_gran_name(m.gran),
-			rt_gran_name(gran));
+		SKIP("map granularity %s, wanted %s", test_gran_name(m.gran),
+			test_gran_name(gran));
 
 	static const size_t lens[] = { 0, 1, 100, 4096, 4096 + 3, 65536 + 13,
 		SLOT - 64 };
@@ -316,7 +337,7 @@ run_mover(int gran, enum mover_kind k, struct runtime *rt,
 		PMEM2_F_MEM_NONTEMPORAL, PMEM2_F_MEM_TEMPORAL, PMEM2_F_MEM_WC,
 		PMEM2_F_MEM_WB, PMEM2_F_MEM_NODRAIN | PMEM2_F_MEM_NONTEMPORAL };
 	size_t nlens = sizeof(lens) / sizeof(lens[0]);
-	size_t nhints = rt_quick() || gran == PMEM2_GRANULARITY_PAGE ? 2 :
+	size_t nhints = test_quick() || gran == PMEM2_GRANULARITY_PAGE ? 2 :
 		sizeof(hints) / sizeof(hints[0]);
 	struct job jobs[NFLIGHT];
 	struct future *futs[NFLIGHT];
@@ -369,34 +390,34 @@ run_mover(int gran, enum mover_kind k, struct runtime *rt,
 	if (gran == PMEM2_GRANULARITY_PAGE)
 		check_group_commit(&m, rt, pattern);
 	pcheck_disable();
-	rt_map_close(&m);
+	test_map_close(&m);
 	mover_close(&mv);
 }
 
 int
 main(int argc, char *argv[])
 {
-	int gran = rt_gran_parse(argc > 1 ? argv[1] : NULL);
+	int gran = test_gran_parse(argc > 1 ? argv[1] : NULL);
 	if (gran < 0)
 		FAIL("usage: %s page|cache_line|byte [mover]", argv[0]);
 	const char *only = argc > 2 ? argv[2] : NULL;
 	unsigned char *pattern = malloc(SLOT + 64);
 	CHECK(pattern);
-	uint64_t seed = rt_seed();
+	uint64_t seed = test_seed();
 	for (size_t i = 0; i < SLOT + 64; i++)
-		pattern[i] = (unsigned char)rt_rand(&seed);
+		pattern[i] = (unsigned char)test_rand(&seed);
 	struct runtime *rt = runtime_new();
 	CHECK(rt);
 	for (int k = 0; k < MV_COUNT; k++) {
 		if (only && strcmp(only, mover_names[k]) != 0)
 			continue;
 		run_mover(gran, (enum mover_kind)k, rt, pattern);
-		printf("pcheck_async %s %s: ok\n", rt_gran_name(gran),
+		printf("pcheck_async %s %s: ok\n", test_gran_name(gran),
 			mover_names[k]);
 	}
 	runtime_delete(rt);
 	free(pattern);
 	printf("pcheck_async %s: %lu futures checked durable at completion\n",
-		rt_gran_name(gran), nfutures);
+		test_gran_name(gran), nfutures);
 	return 0;
 }

@@ -20,14 +20,14 @@
  * write-back, the intel profile with ordinary stores and write-backs.
  */
 #include <stdint.h>
-#include "rutil.h"
+#include "helpers.h"
 #include "pcheck.h"
 
 /* libpmem2 internals (the checked build is linked statically) */
 const char *pmem2_memops_variant(void);
 const char *pmem2_memops_profile(void);
 
-static struct rt_map m;
+static struct test_map m;
 static pmem2_memcpy_fn f_memcpy;
 static pmem2_memmove_fn f_memmove;
 static pmem2_memset_fn f_memset;
@@ -49,7 +49,7 @@ expect_durable(const char *what, unsigned flags, void *dst, size_t len)
 	if (pcheck_durable(dst, len, &f))
 		FAIL("%s flags %#x len %zu dst+%zu (%s): byte %zu is %s", what,
 			flags, len, (size_t)((char *)dst - (char *)m.addr),
-			rt_gran_name(m.gran), f.offset, f.state);
+			test_gran_name(m.gran), f.offset, f.state);
 	if (pcheck_untouched((char *)dst - GUARD, GUARD, &f) ||
 			pcheck_untouched((char *)dst + len, GUARD, &f))
 		FAIL("%s flags %#x len %zu: a byte outside the destination was "
@@ -203,15 +203,15 @@ check_mix(int gran, unsigned char *base, const unsigned char *src)
 int
 main(int argc, char *argv[])
 {
-	int gran = rt_gran_parse(argc > 1 ? argv[1] : NULL);
+	int gran = test_gran_parse(argc > 1 ? argv[1] : NULL);
 	if (gran < 0)
 		FAIL("usage: %s page|cache_line|byte", argv[0]);
-	const char *dir = rt_dir_for(gran);
+	const char *dir = test_gran_dir(gran);
 	size_t mapsize = 4u << 20;
-	rt_map_open(&m, dir, "pcheck-memops", mapsize, NULL, NULL);
+	test_map_open_in(&m, dir, "pcheck-memops", mapsize, NULL, NULL, NULL);
 	if (m.gran != gran)
-		SKIP("map granularity %s, wanted %s", rt_gran_name(m.gran),
-			rt_gran_name(gran));
+		SKIP("map granularity %s, wanted %s", test_gran_name(m.gran),
+			test_gran_name(gran));
 
 	f_memcpy = pmem2_get_memcpy_fn(m.map);
 	f_memmove = pmem2_get_memmove_fn(m.map);
@@ -231,17 +231,17 @@ main(int argc, char *argv[])
 	size_t nlens = gran == PMEM2_GRANULARITY_PAGE ?
 		sizeof(lens_page) / sizeof(lens_page[0]) :
 		sizeof(lens_full) / sizeof(lens_full[0]);
-	size_t noffs = gran == PMEM2_GRANULARITY_PAGE || rt_quick() ? 2 : 4;
+	size_t noffs = gran == PMEM2_GRANULARITY_PAGE || test_quick() ? 2 : 4;
 
 	size_t srcsz = (1u << 20) + 4096;
 	unsigned char *src = malloc(srcsz);
 	unsigned char *ref = malloc(srcsz + 2 * GUARD);
 	CHECK(src && ref);
-	uint64_t seed = rt_seed();
+	uint64_t seed = test_seed();
 	for (size_t i = 0; i < srcsz; i++)
-		src[i] = (unsigned char)rt_rand(&seed);
+		src[i] = (unsigned char)test_rand(&seed);
 
-	unsigned char *base = m.addr;
+	unsigned char *base = (unsigned char *)m.addr;
 	check_mix(gran, base + GUARD, src);	/* GUARD: a whole number of lines */
 	for (unsigned flags = 0; flags <= PMEM2_F_MEM_VALID_FLAGS; flags++) {
 		for (size_t li = 0; li < nlens; li++) {
@@ -328,9 +328,9 @@ main(int argc, char *argv[])
 	struct pcheck_counts c;
 	pcheck_counts(&c);
 	printf("pcheck_memops %s: %lu operations checked durable\n",
-		rt_gran_name(gran), nchecked);
+		test_gran_name(gran), nchecked);
 	free(src);
 	free(ref);
-	rt_map_close(&m);
+	test_map_close(&m);
 	return 0;
 }

@@ -9,7 +9,7 @@
  * forced CACHE_LINE /dev/shm file and drives the library.)
  */
 #include <pthread.h>
-#include "rutil.h"
+#include "helpers.h"
 #include "pcheck.h"
 
 static unsigned long ncaught;
@@ -156,11 +156,11 @@ recorder_cases(void)
 static void
 library_cases(void)
 {
-	struct rt_map m;
-	const char *dir = rt_dir_for(PMEM2_GRANULARITY_CACHE_LINE);
-	rt_map_open(&m, dir, "pcheck-neg", 1 << 20, NULL, NULL);
+	struct test_map m;
+	const char *dir = test_gran_dir(PMEM2_GRANULARITY_CACHE_LINE);
+	test_map_open_in(&m, dir, "pcheck-neg", 1 << 20, NULL, NULL, NULL);
 	if (m.gran != PMEM2_GRANULARITY_CACHE_LINE)
-		SKIP("no CACHE_LINE map (got %s)", rt_gran_name(m.gran));
+		SKIP("no CACHE_LINE map (got %s)", test_gran_name(m.gran));
 	pmem2_memcpy_fn mc = pmem2_get_memcpy_fn(m.map);
 	pmem2_memset_fn ms = pmem2_get_memset_fn(m.map);
 	pmem2_flush_fn fl = pmem2_get_flush_fn(m.map);
@@ -201,7 +201,7 @@ library_cases(void)
 	pe(p, 500);
 	EXPECT_BAD(pcheck_durable(p, 1000, &f), "persist of half the range");
 	CHECK(f.offset >= 500);
-	rt_map_close(&m);
+	test_map_close(&m);
 }
 #endif
 

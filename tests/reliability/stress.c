@@ -15,7 +15,7 @@
 #define PMEM2_USE_MINIASYNC 1
 #include <pthread.h>
 #include <libminiasync.h>
-#include "rutil.h"
+#include "helpers.h"
 
 #define NTHREADS 4
 #define BATCH 16
@@ -24,7 +24,7 @@
 
 static struct data_mover_threads *dmt;
 static struct data_mover_sync *dms;
-static struct rt_map map_def, map_thr;
+static struct test_map map_def, map_thr;
 static unsigned long ops_per_thread;
 
 struct worker {
@@ -67,7 +67,7 @@ worker_fn(void *arg)
 		/* one batch: disjoint slots of MAXLEN in each region */
 		for (int i = 0; i < BATCH; i++) {
 			struct pending *q = &p[i];
-			uint64_t r = rt_rand(&rng);
+			uint64_t r = test_rand(&rng);
 			q->n = (size_t)(r % MAXLEN) + ((r >> 20) & 1 ? 0 : 1);
 			size_t slot = (size_t)i * MAXLEN;
 			q->c = (int)((r >> 32) & 0xff);
@@ -140,15 +140,15 @@ main(void)
 {
 	const char *e = getenv("PMEM2_STRESS_OPS");
 	ops_per_thread = e && *e ? strtoul(e, NULL, 0) :
-		rt_quick() ? 2000 : 50000;
+		test_quick() ? 2000 : 50000;
 	dmt = data_mover_threads_new(2, 8, FUTURE_NOTIFIER_WAKER);
 	dms = data_mover_sync_new();
 	CHECK(dmt && dms);
 	setenv("PMEM2_FORCE_GRANULARITY", "cache_line", 1);
-	rt_map_open(&map_def, test_dir(), "stress-def", NTHREADS * REGION,
-		NULL, NULL);
-	rt_map_open(&map_thr, test_dir(), "stress-thr", NTHREADS * REGION,
-		set_vdm_threads, NULL);
+	test_map_open_in(&map_def, test_dir(), "stress-def", NTHREADS * REGION,
+		NULL, NULL, NULL);
+	test_map_open_in(&map_thr, test_dir(), "stress-thr", NTHREADS * REGION,
+		NULL, set_vdm_threads, NULL);
 	unsetenv("PMEM2_FORCE_GRANULARITY");
 
 	struct worker w[NTHREADS];
@@ -172,8 +172,8 @@ main(void)
 		free(w[i].dram);
 		free(w[i].src);
 	}
-	rt_map_close(&map_thr);
-	rt_map_close(&map_def);
+	test_map_close(&map_thr);
+	test_map_close(&map_def);
 	data_mover_threads_delete(dmt);
 	data_mover_sync_delete(dms);
 	printf("stress: %d threads, %lu operations checked\n", NTHREADS, total);

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * miniasync_order.c -- the order in which runtime_wait_multiple polls, as
+ * upstream's runtime gives it: before every pass the unfinished futures are
+ * split by their current FUTURE_PROPERTY_ASYNC, asynchronous ones first,
+ * each group in the previous pass's order. A chain's property is that of its
+ * current step, so a chain moves between the groups while it stays RUNNING.
+ * Every poll is logged; the checks compare whole logs.
+ */
+#include <libminiasync.h>
+#include "helpers.h"
+
+#define LOG_MAX 4096
+static int Log[LOG_MAX];
+static size_t Nlog;
+
+static void
+log_poll(int id)
+{
+	CHECK(Nlog < LOG_MAX);
+	Log[Nlog++] = id;
+}
+
+/*
+ * A step that needs `polls` polls (completes on the last). Its property is
+ * *async_src when set (so another party can flip it), else `async`.
+ */
+struct step_data {
+	int id;
+	int polls;
+	int async;
+	const int *async_src;
+	int *set_at_end;	/* set to set_val when set_left polls are left */
+	int set_val;
+	int set_left;		/* 0: when this step completes */
+	struct future *push;	/* polled once (without notifier) per poll */
+};
+struct step_output {
+	int done;
+};
+FUTURE(step_future, struct step_data, struct step_output);
+
+static enum future_state
+step_task(struct future_context *ctx, struct future_notifier *n)
+{
+	struct step_data *d = future_context_get_data(ctx);
+	if (n != NULL)
+		n->notifier_used = FUTURE_NOTIFIER_NONE;
+	log_poll(d->id);
+	if (d->push != NULL)
+		future_poll(d->push, NULL);
+	d->polls--;
+	if (d->set_at_end != NULL && d->polls == d->set_left)
+		*d->set_at_end = d->set_val;
+	if (d->polls > 0)
+		return FUTURE_STATE_RUNNING;
+	struct step_output *o = future_context_get_output(ctx);
+	o->done = 1;
+	return FUTURE_STATE_COMPLETE;
+}
+
+static int
+step_property(void *fut, enum future_property p)
+{
+	struct step_future *f = fut;
+	if (p != FUTURE_PROPERTY_ASYNC)
+		return 0;
+	return f->data.async_src ? *f->data.async_src : f->data.async;
+}
+
+static struct step_future
+step(int id, int polls, int async)
+{
+	struct step_future f;
+	f.data.id = id;
+	f.data.polls = polls;
+	f.data.async = async;
+	f.data.async_src = NULL;
+	f.data.set_at_end = NULL;
+	f.data.set_val = 0;
+	f.data.set_left = 0;
+	f.data.push = NULL;
+	f.output.done = 0;
+	FUTURE_INIT_EXT(&f, step_task, step_property);
+	return f;
+}
+
+/* Two steps in a chain. */
+struct pair_data {
+	FUTURE_CHAIN_ENTRY(struct step_future, a);
+	FUTURE_CHAIN_ENTRY_LAST(struct step_future, b);
+};
+struct pair_output {
+	int done;
+};
+FUTURE(pair_future, struct pair_data, struct pair_output);
+
+static void
+pair_done(struct future_context *lhs, struct future_context *rhs, void *arg)
+{
+	(void)lhs;
+	(void)arg;
+	struct pair_output *o = future_context_get_output(rhs);
+	o->done = 1;
+}
+
+static void
+pair_init(struct pair_future *p, struct step_future a, struct step_future b)
+{
+	FUTURE_CHAIN_ENTRY_INIT(&p->data.a, a, NULL, NULL);
+	FUTURE_CHAIN_ENTRY_INIT(&p->data.b, b, pair_done, NULL);
+	p->output.done = 0;
+	FUTURE_CHAIN_INIT(p);
+}
+
+/* The log must equal want[0..n). */
+static void
+check_log(const char *what, const int *want, size_t n)
+{
+	int bad = Nlog != n;
+	for (size_t i = 0; !bad && i < n; i++)
+		bad = Log[i] != want[i];
+	if (!bad)
+		return;
+	fprintf(stderr, "%s: poll log (%zu):", what, Nlog);
+	for (size_t i = 0; i < Nlog; i++)
+		fprintf(stderr, " %d", Log[i]);
+	fprintf(stderr, "\n%s: expected (%zu):", what, n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, " %d", want[i]);
+	fprintf(stderr, "\n");
+	FAIL("%s: wrong poll order", what);
+}
+
+/* `passes` copies of the pass `pass[0..k)` appended to want. */
+static size_t
+repeat(int *want, size_t at, const int *pass, size_t k, int passes)
+{
+	for (int p = 0; p < passes; p++)
+		for (size_t i = 0; i < k; i++)
+			want[at++] = pass[i];
+	return at;
+}
+
+/* Plain futures: the async one first; the caller's array is untouched. */
+static void
+test_plain(struct runtime *rt)
+{
+	struct step_future s1 = step(1, 3, 0), a2 = step(2, 3, 1),
+		s3 = step(3, 3, 0);
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&s1),
+		FUTURE_AS_RUNNABLE(&a2), FUTURE_AS_RUNNABLE(&s3) };
+	struct future *copy[3];
+	memcpy(copy, futs, sizeof(futs));
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 3);
+	static const int pass[] = { 2, 1, 3 };
+	int want[9];
+	size_t n = repeat(want, 0, pass, 3, 3);
+	check_log("plain", want, n);
+	CHECK(memcmp(copy, futs, sizeof(futs)) == 0);
+	CHECK(s1.output.done && a2.output.done && s3.output.done);
+}
+
+/*
+ * Chains whose current step changes from sync to async (and back) while the
+ * chain stays RUNNING: reordered at the very next pass. Steps need K polls;
+ * a chain polls its next step in the poll that finishes the previous one.
+ *   X = (sync 10, async 11), Y = (async 20, sync 21), Z = (sync 30, async 31)
+ * K-1 passes of Y X Z; the K-th pass (still Y X Z) finishes each first
+ * step and polls its second step once; then, with X and Z async and Y
+ * sync, K-1 passes of X Z Y.
+ */
+static void
+test_chains(struct runtime *rt)
+{
+	enum { K = 4 };
+	struct pair_future x, y, z;
+	pair_init(&x, step(10, K, 0), step(11, K, 1));
+	pair_init(&y, step(20, K, 1), step(21, K, 0));
+	pair_init(&z, step(30, K, 0), step(31, K, 1));
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&x),
+		FUTURE_AS_RUNNABLE(&y), FUTURE_AS_RUNNABLE(&z) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 3);
+
+	int want[64];
+	static const int first[] = { 20, 10, 30 };
+	size_t n = repeat(want, 0, first, 3, K - 1);
+	/* the pass that finishes each first step polls its second step too */
+	static const int turn[] = { 20, 21, 10, 11, 30, 31 };
+	n = repeat(want, n, turn, 6, 1);
+	static const int second[] = { 11, 31, 21 };
+	n = repeat(want, n, second, 3, K - 1);
+	check_log("chains", want, n);
+	CHECK(x.output.done && y.output.done && z.output.done);
+	CHECK_EQ(future_has_property(&x, FUTURE_PROPERTY_ASYNC), -1);
+}
+
+/*
+ * Properties flipped by another future take effect at the next pass, and
+ * each group keeps the previous pass's order, not the caller's.
+ */
+static void
+test_flip(struct runtime *rt)
+{
+	/* C finishes in pass 1 and makes A async: A goes ahead of B */
+	int a_async = 0;
+	struct step_future c = step(3, 1, 0), b = step(2, 4, 0),
+		a = step(1, 4, 0);
+	a.data.async_src = &a_async;
+	c.data.set_at_end = &a_async;
+	c.data.set_val = 1;
+	struct future *f1[] = { FUTURE_AS_RUNNABLE(&c),
+		FUTURE_AS_RUNNABLE(&b), FUTURE_AS_RUNNABLE(&a) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, f1, 3);
+	static const int turn_async[] = { 3, 2, 1, 1, 2, 1, 2, 1, 2 };
+	check_log("turns async", turn_async, 9);
+
+	/*
+	 * B (async) runs ahead of A (sync) although listed after it. C ends in
+	 * pass 2 and makes B sync: both are sync now and keep the order of
+	 * the previous pass, B then A (upstream sorts its array in place and
+	 * stably, so the caller's order A B does not come back).
+	 */
+	int b_async = 1;
+	a = step(1, 6, 0);
+	b = step(2, 6, 1);
+	c = step(3, 2, 0);
+	b.data.async_src = &b_async;
+	c.data.set_at_end = &b_async;
+	c.data.set_val = 0;
+	struct future *f2[] = { FUTURE_AS_RUNNABLE(&a),
+		FUTURE_AS_RUNNABLE(&b), FUTURE_AS_RUNNABLE(&c) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, f2, 3);
+	static const int p12[] = { 2, 1, 3 };
+	static const int rest[] = { 2, 1 };
+	int want[32];
+	size_t n = repeat(want, 0, p12, 3, 2);
+	n = repeat(want, n, rest, 2, 4);
+	check_log("keeps order", want, n);
+	CHECK(a.output.done && b.output.done && c.output.done);
+}
+
+/*
+ * A property flipped by a future polled later in the same pass, while
+ * nobody changes state: the next pass must see it. (A runtime that asks a
+ * future's property right after polling it, or only when some state
+ * changed, keeps 2 1 3.)
+ */
+static void
+test_later_flip(struct runtime *rt)
+{
+	int a_async = 0;
+	struct step_future b = step(2, 5, 0), a = step(1, 5, 0),
+		c = step(3, 5, 0);
+	a.data.async_src = &a_async;
+	c.data.set_at_end = &a_async;
+	c.data.set_val = 1;
+	c.data.set_left = 3;	/* on C's second poll */
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&b),
+		FUTURE_AS_RUNNABLE(&a), FUTURE_AS_RUNNABLE(&c) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 3);
+	static const int before[] = { 2, 1, 3 }, after[] = { 1, 2, 3 };
+	int want[16];
+	size_t n = repeat(want, 0, before, 3, 2);
+	n = repeat(want, n, after, 3, 3);
+	check_log("later flip", want, n);
+}
+
+/*
+ * Plain futures (no chains) whose own poll changes their answer while they
+ * stay RUNNING: X turns async on its 2nd poll, Z turns sync on its 3rd.
+ */
+static void
+test_self_flip(struct runtime *rt)
+{
+	int x_async = 0, z_async = 1;
+	struct step_future y = step(2, 6, 0), x = step(1, 6, 0),
+		z = step(3, 6, 0);
+	x.data.async_src = &x_async;
+	x.data.set_at_end = &x_async;
+	x.data.set_val = 1;
+	x.data.set_left = 4;
+	z.data.async_src = &z_async;
+	z.data.set_at_end = &z_async;
+	z.data.set_val = 0;
+	z.data.set_left = 3;
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&y),
+		FUTURE_AS_RUNNABLE(&x), FUTURE_AS_RUNNABLE(&z) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 3);
+	static const int p12[] = { 3, 2, 1 }, p3[] = { 3, 1, 2 },
+		rest[] = { 1, 3, 2 };
+	int want[32];
+	size_t n = repeat(want, 0, p12, 3, 2);
+	n = repeat(want, n, p3, 3, 1);
+	n = repeat(want, n, rest, 3, 3);
+	check_log("self flip", want, n);
+}
+
+/*
+ * Async and sync futures finishing at different passes, one finished in
+ * the middle of a pass by another future's poll (never polled again by
+ * the runtime), one complete from the start (never polled, no property
+ * asked: it has none) and one running without a property function (sync).
+ */
+static void
+test_mid_pass(struct runtime *rt)
+{
+	struct step_future q = step(2, 4, 0), p = step(1, 2, 1),
+		s = step(4, 1, 0), e = step(5, 3, 0), d = step(6, 2, 1),
+		r = step(3, 3, 1), nf = step(7, 2, 0), k;
+	FUTURE_INIT_COMPLETE(&k);
+	FUTURE_INIT_EXT(&nf, step_task, NULL);
+	d.data.push = FUTURE_AS_RUNNABLE(&e);
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&q),
+		FUTURE_AS_RUNNABLE(&k), FUTURE_AS_RUNNABLE(&p),
+		FUTURE_AS_RUNNABLE(&s), FUTURE_AS_RUNNABLE(&e),
+		FUTURE_AS_RUNNABLE(&d), FUTURE_AS_RUNNABLE(&r),
+		FUTURE_AS_RUNNABLE(&nf) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 8);
+	/* 6 5: D polls E; in pass 2 that poll finishes E before its turn */
+	static const int want[] = { 1, 6, 5, 3, 2, 4, 5, 7,
+		1, 6, 5, 3, 2, 7,
+		3, 2,
+		2 };
+	check_log("mid pass", want, sizeof(want) / sizeof(want[0]));
+	CHECK(q.output.done && p.output.done && s.output.done &&
+		e.output.done && d.output.done && r.output.done &&
+		nf.output.done);
+}
+
+/*
+ * More futures than the runtime keeps on its stack, fixed properties,
+ * different lengths: the log must equal a straightforward model of
+ * upstream (stable partition of the surviving futures before each pass).
+ */
+#define MANY 40
+static void
+test_many(struct runtime *rt)
+{
+	static struct step_future f[MANY];
+	struct future *futs[MANY];
+	int left[MANY], order[MANY], tmp[MANY];
+	for (int i = 0; i < MANY; i++) {
+		f[i] = step(i, 1 + (i * 7) % 5, i % 3 == 0);
+		futs[i] = FUTURE_AS_RUNNABLE(&f[i]);
+		left[i] = f[i].data.polls;
+		order[i] = i;
+	}
+	static int want[LOG_MAX];
+	size_t n = 0;
+	int m = MANY;
+	while (m > 0) {
+		int k = 0;
+		for (int g = 1; g >= 0; g--)
+			for (int j = 0; j < m; j++)
+				if ((order[j] % 3 == 0) == g)
+					tmp[k++] = order[j];
+		m = 0;
+		for (int j = 0; j < k; j++) {
+			CHECK(n < LOG_MAX);
+			want[n++] = tmp[j];
+			if (--left[tmp[j]] > 0)
+				order[m++] = tmp[j];
+		}
+	}
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, MANY);
+	check_log("many", want, n);
+}
+
+int
+main(void)
+{
+	struct runtime *rt = runtime_new();
+	CHECK(rt != NULL);
+	test_plain(rt);
+	test_chains(rt);
+	test_flip(rt);
+	test_later_flip(rt);
+	test_self_flip(rt);
+	test_mid_pass(rt);
+	test_many(rt);
+	runtime_delete(rt);
+	printf("ok\n");
+	return 0;
+}
