@@ -52,6 +52,7 @@
 #include "libminiasync/data_mover_threads.h"
 #include "common/cpu.h"
 #include "common/check_hooks.h"
+#include "common/env.h"
 #include "common/vdm_op.h"
 #include "internal.h"
 #include "stream.h"
@@ -916,7 +917,7 @@ threads_has_property(void *future, enum future_property property)
 static size_t
 env_size(const char *name, size_t def)
 {
-	const char *v = getenv(name);
+	const char *v = env_get(name);
 	if (v == NULL || *v == '\0')
 		return def;
 	/* strtoull takes "-1" as its maximum: a spin that never ends */

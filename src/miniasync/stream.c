@@ -14,6 +14,7 @@
 
 #include "common/cpu.h"
 #include "common/check_hooks.h"
+#include "common/env.h"
 #include "stream.h"
 
 #if defined(__x86_64__)
@@ -198,13 +199,6 @@ static int Lines_cached = 1;	/* the line loop leaves the lines cached */
 static const char *Variant = "libc";
 static size_t Plain_stream_min = SIZE_MAX;
 
-static int
-env_is_zero(const char *name)
-{
-	const char *v = secure_getenv(name);
-	return v != NULL && strcmp(v, "0") == 0;
-}
-
 /* After cpu.c's constructor (101), which fills in cpu_features(). */
 __attribute__((constructor(105))) static void
 stream_init(void)
@@ -227,12 +221,12 @@ stream_init(void)
 		if (Plain_stream_min < ((size_t)1 << 20))
 			Plain_stream_min = (size_t)1 << 20;
 	}
-	if (f->avx2 && !env_is_zero("PMEM_AVX")) {
+	if (f->avx2 && !env_is("PMEM_AVX", "0")) {
 		Copy_lines = copy_lines_avx2;
 		Fill_lines = fill_lines_avx2;
 		Variant = "avx2";
 	}
-	if (f->avx512f && !env_is_zero("PMEM_AVX512F")) {
+	if (f->avx512f && !env_is("PMEM_AVX512F", "0")) {
 		Copy_lines = copy_lines_avx512;
 		Fill_lines = fill_lines_avx512;
 		Variant = "avx512";

@@ -24,6 +24,7 @@
 #include "pmem2_utils.h"
 #include "source.h"
 #include "vm_reservation.h"
+#include "common/env.h"
 
 #ifndef MAP_SYNC
 #define MAP_SYNC 0x80000
@@ -84,7 +85,7 @@ pmem2_eadr_detect(const char *nd_devices_dir)
 static int
 forced_granularity(void)
 {
-	const char *v = secure_getenv("PMEM2_FORCE_GRANULARITY");
+	const char *v = env_get("PMEM2_FORCE_GRANULARITY");
 	if (!v || strlen(v) > 10)
 		return -1;
 	if (strcasecmp(v, "BYTE") == 0)

@@ -23,6 +23,7 @@
 #include "common/check_hooks.h"
 #include "vg_quiet.h"
 #include "common/cpu_profile.h"
+#include "common/env.h"
 #include "memops_impl.h"
 
 /* set from the CPU profile at load (cpu_profile.c says why) */
@@ -245,13 +246,6 @@ page_memset(void *d, int c, size_t n, unsigned flags)
 
 /* ---- selection at load ---- */
 
-static int
-env_eq(const char *name, const char *val)
-{
-	const char *v = secure_getenv(name);
-	return v != NULL && strcmp(v, val) == 0;
-}
-
 static void
 select_isa(void)
 {
@@ -264,7 +258,7 @@ select_isa(void)
 	pmem2_movnt_threshold_noflush = p->movnt_threshold_noflush;
 	pmem2_movnt_threshold_page = p->movnt_threshold_page;
 
-	v = secure_getenv("PMEM_MOVNT_THRESHOLD");
+	v = env_get("PMEM_MOVNT_THRESHOLD");
 	if (v != NULL) {
 		long long t = atoll(v);
 		if (t >= 0)
@@ -273,30 +267,30 @@ select_isa(void)
 
 	const struct cpu_features *f = cpu_features();
 	pmem2_wc_workaround = f->genuine_intel;
-	if (env_eq("PMEM_WC_WORKAROUND", "1"))
+	if (env_is("PMEM_WC_WORKAROUND", "1"))
 		pmem2_wc_workaround = 1;
-	else if (env_eq("PMEM_WC_WORKAROUND", "0"))
+	else if (env_is("PMEM_WC_WORKAROUND", "0"))
 		pmem2_wc_workaround = 0;
 
 	Isa = &pmem2_isa_generic;
-	if (env_eq("PMEM_NO_MOVNT", "1")) {
-		v = secure_getenv("PMEM_NO_GENERIC_MEMCPY");
+	if (env_is("PMEM_NO_MOVNT", "1")) {
+		v = env_get("PMEM_NO_GENERIC_MEMCPY");
 		if (v != NULL && atoll(v) != 0)
 			Isa = &pmem2_isa_libc;
 		return;
 	}
 #if defined(__x86_64__)
 	int md = 0;
-	v = secure_getenv("PMEM_MOVDIR64B");
+	v = env_get("PMEM_MOVDIR64B");
 	if (v != NULL && strcmp(v, "0") != 0 && f->movdir64b)
 		md = 1;	/* opt-in: replaces the non-temporal stores */
 
 	if (f->sse2)
 		Isa = md ? &pmem2_isa_sse2_md : &pmem2_isa_sse2;
-	if (f->avx && !env_eq("PMEM_AVX", "0"))
+	if (f->avx && !env_is("PMEM_AVX", "0"))
 		Isa = md ? &pmem2_isa_avx_md : &pmem2_isa_avx;
 	/* the byte-masked head/tail stores need AVX512BW as well */
-	if (f->avx512f && f->avx512bw && !env_eq("PMEM_AVX512F", "0"))
+	if (f->avx512f && f->avx512bw && !env_is("PMEM_AVX512F", "0"))
 		Isa = md ? &pmem2_isa_avx512_md : &pmem2_isa_avx512;
 #endif
 }
@@ -336,7 +330,7 @@ memops_init(void)
 	snprintf(Variant, sizeof(Variant), "%s/%s", Isa->name,
 		cpu_flush_kind_name(pmem2_flush_kind));
 
-	if (secure_getenv("PMEM2_MEMOPS_SHOW_VARIANT") != NULL)
+	if (env_get("PMEM2_MEMOPS_SHOW_VARIANT") != NULL)
 		fprintf(stderr, "libpmem2: memory functions: %s, "
 			"cpu profile %s (from %s), movnt threshold %zu%s, "
 			"wc workaround %d\n", Variant, Profile, Profile_from,
