@@ -171,7 +171,7 @@ def_memset(void *str, int c, size_t n, unsigned flags)
 static inline void
 fn_done(const void *d, size_t n, uint64_t fl)
 {
-	pmem2_check_store(d, n);	/* what the function did, as far as we know */
+	persist_note_store(d, n);	/* what the function did, as far as we know */
 	if (fl & VDM_F_MEM_DURABLE)
 		ma_write_back(d, n);
 }
@@ -253,7 +253,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 	}
 	if (fl != 0 || streamed) {
 		cpu_sfence();
-		pmem2_check_fence();
+		persist_note_fence();
 	}
 }
 
@@ -799,7 +799,7 @@ threads_op_start(void *data, const struct vdm_operation *op,
 				__ATOMIC_RELAXED) == def_memcpy) {
 			ma_small_move(op->data.memcpy.dest,
 				op->data.memcpy.src, size);
-			pmem2_check_store(op->data.memcpy.dest, size);
+			persist_note_store(op->data.memcpy.dest, size);
 		} else {
 			run_part(dmt, op);
 		}

@@ -250,7 +250,7 @@ void
 ma_write_back(const void *p, size_t n)
 {
 	cpu_flush_range(cpu_flush_kind(), p, n);
-	pmem2_check_flush(p, n);
+	persist_note_flush(p, n);
 }
 
 /* The whole lines just written: cached (plain loop) or streamed. */
@@ -258,10 +258,10 @@ static inline void
 lines_done(const void *p, size_t n, int wb)
 {
 	if (!Lines_cached) {
-		pmem2_check_nt_store(p, n);
+		persist_note_nt_store(p, n);
 		return;
 	}
-	pmem2_check_store(p, n);
+	persist_note_store(p, n);
 	if (wb)
 		ma_write_back(p, n);
 }
@@ -274,7 +274,7 @@ plain_piece(char *d, const char *s, int c, size_t n, int wb)
 		memcpy(d, s, n);
 	else
 		memset(d, c, n);
-	pmem2_check_store(d, n);
+	persist_note_store(d, n);
 	if (wb)
 		ma_write_back(d, n);
 }

@@ -145,7 +145,7 @@ job_start(struct rt_map *m, struct job *j, const unsigned char *pattern)
 		break;
 	case OP_PERSIST:
 		memset(j->dst, j->expect_byte, j->len);
-		pmem2_check_store(j->dst, j->len);	/* the user's stores */
+		persist_note_store(j->dst, j->len);	/* the user's stores */
 		j->fut = pmem2_persist_async(m->map, j->dst, j->len);
 		break;
 	case OP_COUNT:

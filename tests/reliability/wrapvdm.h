@@ -86,13 +86,13 @@ wrap_report(const struct vdm_operation *o)
 {
 	switch (o->type) {
 	case VDM_OPERATION_MEMCPY:
-		pmem2_check_store(o->data.memcpy.dest, o->data.memcpy.n);
+		persist_note_store(o->data.memcpy.dest, o->data.memcpy.n);
 		break;
 	case VDM_OPERATION_MEMMOVE:
-		pmem2_check_store(o->data.memmove.dest, o->data.memmove.n);
+		persist_note_store(o->data.memmove.dest, o->data.memmove.n);
 		break;
 	case VDM_OPERATION_MEMSET:
-		pmem2_check_store(o->data.memset.str, o->data.memset.n);
+		persist_note_store(o->data.memset.str, o->data.memset.n);
 		break;
 	case VDM_OPERATION_FLUSH:
 		break;

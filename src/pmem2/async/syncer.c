@@ -354,7 +354,7 @@ worker(void *arg)
 
 		int err = do_sync(s, lo, hi);
 		if (err == 0)
-			pmem2_check_sync((void *)lo, hi - lo);
+			persist_note_sync((void *)lo, hi - lo);
 
 		/*
 		 * A failed write-back may have taken pages of any range of the

@@ -47,14 +47,14 @@ void
 pmem2_cpu_flush(const void *addr, size_t len)
 {
 	cpu_flush_range(pmem2_flush_kind, addr, len);
-	pmem2_check_flush(addr, len);
+	persist_note_flush(addr, len);
 }
 
 void
 pmem2_cpu_fence(void)
 {
 	cpu_sfence();
-	pmem2_check_fence();
+	persist_note_fence();
 }
 
 /* ---- CACHE_LINE: one persist/flush pair per write-back instruction ---- */
@@ -64,15 +64,15 @@ static void \
 cl_flush_##name(const void *addr, size_t len) \
 { \
 	cpu_flush_range(kind, addr, len); \
-	pmem2_check_flush(addr, len); \
+	persist_note_flush(addr, len); \
 } \
 static void \
 cl_persist_##name(const void *addr, size_t len) \
 { \
 	cpu_flush_range(kind, addr, len); \
-	pmem2_check_flush(addr, len); \
+	persist_note_flush(addr, len); \
 	cpu_sfence(); \
-	pmem2_check_fence(); \
+	persist_note_fence(); \
 }
 
 CL_FLUSH_FNS(none, CPU_FLUSH_NONE)
@@ -99,7 +99,7 @@ static void
 fence_drain(void)
 {
 	cpu_sfence();
-	pmem2_check_fence();
+	persist_note_fence();
 }
 
 static void
@@ -108,7 +108,7 @@ byte_persist(const void *addr, size_t len)
 	(void)addr;
 	(void)len;
 	cpu_sfence();
-	pmem2_check_fence();
+	persist_note_fence();
 }
 
 static void
@@ -154,7 +154,7 @@ page_persist_slow(const void *addr, size_t len, uintptr_t a, int err,
 		errno = -ret;
 		return;
 	}
-	pmem2_check_sync(addr, len);
+	persist_note_sync(addr, len);
 	errno = saved;
 }
 
@@ -184,7 +184,7 @@ page_persist_inline(const void *addr, size_t len)
 				return;
 			}
 		}
-		pmem2_check_sync(addr, len);
+		persist_note_sync(addr, len);
 		return;
 	}
 	page_persist_slow(addr, len, a, errno, saved);
@@ -218,7 +218,7 @@ page_memmove(void *d, const void *s, size_t n, unsigned flags)
 	if (n < pmem2_movnt_threshold_page &&
 			!(flags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC))) {
 		memmove(d, s, n);
-		pmem2_check_store(d, n);
+		persist_note_store(d, n);
 	} else {
 		Isa->raw_memmove(d, s, n, flags);
 	}
@@ -235,7 +235,7 @@ page_memset(void *d, int c, size_t n, unsigned flags)
 	if (n < pmem2_movnt_threshold_page &&
 			!(flags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC))) {
 		memset(d, c, n);
-		pmem2_check_store(d, n);
+		persist_note_store(d, n);
 	} else {
 		Isa->raw_memset(d, c, n, flags);
 	}

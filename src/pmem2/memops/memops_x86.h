@@ -467,7 +467,7 @@ F(nt_small_fence)(void *dst, unsigned flags, int fk)
 {
 	if (!(flags & PMEM2_F_MEM_NODRAIN) || fk == CPU_FLUSH_CLFLUSH) {
 		_mm_sfence();
-		pmem2_check_fence();
+		persist_note_fence();
 	}
 	return dst;
 }
@@ -551,29 +551,29 @@ AI void
 F(report)(char *d, size_t n, char *a, char *e, int nt, int ntends, int fk,
 	int efk)
 {
-#ifdef PMEM2_PERSIST_CHECK
+#ifdef PERSIST_CHECK
 	size_t hk = (size_t)(a - d), tk = (size_t)(d + n - e);
 	if (hk && ntends)
-		pmem2_check_nt_store(d, hk);
+		persist_note_nt_store(d, hk);
 	else if (hk)
-		pmem2_check_store(d, hk);
+		persist_note_store(d, hk);
 	if (e > a && nt)
-		pmem2_check_nt_store(a, (size_t)(e - a));
+		persist_note_nt_store(a, (size_t)(e - a));
 	else if (e > a)
-		pmem2_check_store(a, (size_t)(e - a));
+		persist_note_store(a, (size_t)(e - a));
 	if (tk && ntends)
-		pmem2_check_nt_store(e, tk);
+		persist_note_nt_store(e, tk);
 	else if (tk)
-		pmem2_check_store(e, tk);
+		persist_note_store(e, tk);
 	/* the write-backs that ran: every line of a temporal body, the ends */
 	if (efk != CPU_FLUSH_NONE) {
 		if (hk)
-			pmem2_check_flush(d, hk);
+			persist_note_flush(d, hk);
 		if (tk)
-			pmem2_check_flush(e, tk);
+			persist_note_flush(e, tk);
 	}
 	if (fk != CPU_FLUSH_NONE && !nt && e > a)
-		pmem2_check_flush(a, (size_t)(e - a));
+		persist_note_flush(a, (size_t)(e - a));
 #else
 	(void)d; (void)n; (void)a; (void)e; (void)nt; (void)ntends;
 	(void)fk; (void)efk;
@@ -599,21 +599,21 @@ F(move)(void *dst, const void *src, size_t n, unsigned flags, int gran,
 				goto large;
 			if ((((uintptr_t)d | n) & 7) == 0) {
 				F(copy_nt8)(d, s, n);
-				pmem2_check_nt_store(d, n);
+				persist_note_nt_store(d, n);
 				return F(nt_small_fence)(dst, flags, fk);
 			}
 		}
 		F(copy_small)(d, s, n);
-		pmem2_check_store(d, n);
+		persist_note_store(d, n);
 		if (gran == G_RAW || (flags & PMEM2_F_MEM_NOFLUSH))
 			return dst;
 		if (gran == G_CL && fk != CPU_FLUSH_NONE) {
 			F(flush_lines)(fk, d, n);
-			pmem2_check_flush(d, n);
+			persist_note_flush(d, n);
 		}
 		if (!(flags & PMEM2_F_MEM_NODRAIN)) {
 			_mm_sfence();
-			pmem2_check_fence();
+			persist_note_fence();
 		}
 		return dst;
 	}
@@ -630,7 +630,7 @@ large:;
 		 * libc's copy (rep movsb where fast) is the reference to beat.
 		 */
 		memmove(d, s, n);
-		pmem2_check_store(d, n);
+		persist_note_store(d, n);
 		return dst;
 	}
 
@@ -682,7 +682,7 @@ large:;
 	 */
 	if (drain || (nt && (fk == CPU_FLUSH_NONE || fk == CPU_FLUSH_CLFLUSH))) {
 		_mm_sfence();
-		pmem2_check_fence();
+		persist_note_fence();
 	}
 	return dst;
 }
@@ -753,21 +753,21 @@ F(fill)(void *dst, int c, size_t n, unsigned flags, int gran, int fk)
 				for (size_t i = 0; i < n; i += 8)
 					_mm_stream_si64((long long *)(d + i),
 						(long long)c8);
-				pmem2_check_nt_store(d, n);
+				persist_note_nt_store(d, n);
 				return F(nt_small_fence)(dst, flags, fk);
 			}
 		}
 		F(set_small)(d, v, c8, n);
-		pmem2_check_store(d, n);
+		persist_note_store(d, n);
 		if (gran == G_RAW || (flags & PMEM2_F_MEM_NOFLUSH))
 			return dst;
 		if (gran == G_CL && fk != CPU_FLUSH_NONE) {
 			F(flush_lines)(fk, d, n);
-			pmem2_check_flush(d, n);
+			persist_note_flush(d, n);
 		}
 		if (!(flags & PMEM2_F_MEM_NODRAIN)) {
 			_mm_sfence();
-			pmem2_check_fence();
+			persist_note_fence();
 		}
 		return dst;
 	}
@@ -778,7 +778,7 @@ large:;
 		fk = CPU_FLUSH_NONE;
 	if (gran == G_RAW && !nt) {
 		memset(d, c, n);
-		pmem2_check_store(d, n);
+		persist_note_store(d, n);
 		return dst;
 	}
 
@@ -814,7 +814,7 @@ large:;
 		!(flags & (PMEM2_F_MEM_NODRAIN | PMEM2_F_MEM_NOFLUSH));
 	if (drain || (nt && (fk == CPU_FLUSH_NONE || fk == CPU_FLUSH_CLFLUSH))) {
 		_mm_sfence();
-		pmem2_check_fence();
+		persist_note_fence();
 	}
 	return dst;
 }
