@@ -62,11 +62,13 @@ detect(struct cpu_features *f)
 }
 #endif
 
+/* a static archive must link the init that fills in what this file reads */
+static void (*const Keep_init)(void) __attribute__((used)) = lib_init;
+
 static struct cpu_features features;
 static enum cpu_flush_kind flush_kind;
 
-/* Priority 101: before the memops constructor (102) that reads the result. */
-__attribute__((constructor(101))) static void
+void
 cpu_init(void)
 {
 	detect(&features);

@@ -24,11 +24,11 @@
  *    owner could have seen the result and freed the runtime.
  *
  * Operations carrying VDM_F_MEM_DURABLE or VDM_F_NO_CACHE_HINT (both
- * declared in the capabilities) are done with streaming stores (stream.c)
+ * declared in the capabilities) are done with streaming stores (common/nt_stream.c)
  * or followed by a write-back, and every worker fences before it counts its
  * part done: see run_part(). So are plain copies and fills of stream_min
  * bytes or more (MINIASYNC_THREADS_STREAM_MIN, by default from the cache
- * sizes: ma_stream_plain_min()), which would only flush the caches.
+ * sizes: nt_stream_plain_min()), which would only flush the caches.
  *
  * A worker that finds no work spins for about spin_ns (WORKER_SPIN_NS,
  * MINIASYNC_THREADS_SPIN_NS), so that a request soon after activity is
@@ -55,7 +55,7 @@
 #include "common/env.h"
 #include "common/vdm_op.h"
 #include "internal.h"
-#include "stream.h"
+#include "common/nt_stream.h"
 
 #define WORKER_SPIN_NS 50000ull
 #define DEFAULT_INLINE_MAX 256
@@ -173,7 +173,7 @@ fn_done(const void *d, size_t n, uint64_t fl)
 {
 	persist_note_store(d, n);	/* what the function did, as far as we know */
 	if (fl & VDM_F_MEM_DURABLE)
-		ma_write_back(d, n);
+		nt_write_back(d, n);
 }
 
 /*
@@ -204,7 +204,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		memcpy_fn f = __atomic_load_n(&dmt->fn_memcpy,
 			__ATOMIC_ACQUIRE);
 		if ((fl != 0 || nt) && f == def_memcpy) {
-			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
+			nt_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
 			streamed = 1;
 		} else {
 			f(d, s, len, (unsigned)op->data.memcpy.flags);
@@ -220,7 +220,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 			__ATOMIC_ACQUIRE);
 		if ((fl != 0 || nt) && f == def_memmove &&
 				!ranges_overlap(d, s, len)) {
-			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
+			nt_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
 			streamed = 1;
 		} else {
 			f(d, s, len, (unsigned)op->data.memmove.flags);
@@ -234,7 +234,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		memset_fn f = __atomic_load_n(&dmt->fn_memset,
 			__ATOMIC_ACQUIRE);
 		if ((fl != 0 || nt) && f == def_memset) {
-			ma_stream_fill(d, op->data.memset.c, len,
+			nt_stream_fill(d, op->data.memset.c, len,
 				fl & VDM_F_MEM_DURABLE);
 			streamed = 1;
 		} else {
@@ -245,7 +245,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		break;
 	}
 	case VDM_OPERATION_FLUSH:
-		ma_write_back(op->data.flush.dest, len);
+		nt_write_back(op->data.flush.dest, len);
 		fl = 1;
 		break;
 	default:
@@ -1015,7 +1015,7 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 	if (dmt->split_min == 0)
 		dmt->split_min = 1;
 	dmt->stream_min = env_size("MINIASYNC_THREADS_STREAM_MIN",
-		ma_stream_plain_min());
+		nt_stream_plain_min());
 	dmt->submit_cpu = -1;
 	dmt->spin_ns = env_size("MINIASYNC_THREADS_SPIN_NS", WORKER_SPIN_NS);
 

@@ -295,8 +295,8 @@ select_isa(void)
 #endif
 }
 
-__attribute__((constructor(102))) static void
-memops_init(void)
+void
+pmem2_memops_init(void)
 {
 	pmem2_flush_kind = cpu_flush_kind();
 	long pg = sysconf(_SC_PAGESIZE);

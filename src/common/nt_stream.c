@@ -1,140 +1,130 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * stream.c -- streaming (non-temporal) copy and fill for the threads mover.
+ * nt_stream.c -- the streaming copy and fill engine (nt_stream.h).
  *
- * The inner loops move whole 64-byte lines to a line-aligned destination;
- * one loop per instruction set, each compiled for its own target with a
- * function attribute (the library is built for the baseline x86-64), and
- * the best one the CPU has is chosen when the library is loaded.
+ * The loops over whole lines come from common/nt_lines.h, the template
+ * libpmem2's memory functions use too, instantiated here once per
+ * instruction set inside that set's target pragma (the libraries are built
+ * for the baseline x86-64); nt_stream_init() picks the best one the CPU
+ * has. Around them: the partial lines at either end, short ranges, the
+ * write-back and the persistence checker's notes.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/cpu.h"
-#include "common/check_hooks.h"
-#include "common/env.h"
-#include "stream.h"
-
-#if defined(__x86_64__)
-#include <cpuid.h>
-#include <immintrin.h>
-#endif
+#include "cpu.h"
+#include "check_hooks.h"
+#include "env.h"
+#include "nt_stream.h"
 
 #define LINE CPU_CACHELINE
 /* below this many bytes, ordinary stores (and a write-back) are cheaper */
 #define STREAM_MIN 256
-/* how far ahead of the loads the source is prefetched */
-#define PF_AHEAD 1024
 
-typedef void (*copy_lines_fn)(char *dst, const char *src, size_t nlines);
 typedef void (*fill_lines_fn)(char *dst, int c, size_t nlines);
 
 #if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
 
-__attribute__((target("avx512f"))) static void
+#define NT_PRAGMA_(x) _Pragma(#x)
+#define NT_PRAGMA(x) NT_PRAGMA_(x)
+#if defined(__clang__)
+#define NT_TARGET_BEGIN(t) \
+	NT_PRAGMA(clang attribute push(__attribute__((target(t))), \
+		apply_to = function))
+#define NT_TARGET_END NT_PRAGMA(clang attribute pop)
+#else
+#define NT_TARGET_BEGIN(t) NT_PRAGMA(GCC push_options) NT_PRAGMA(GCC target(t))
+#define NT_TARGET_END NT_PRAGMA(GCC pop_options)
+#endif
+
+/* the threads mover streams with several workers at once: no WC fences */
+#define NT_WC_FENCE 0
+
+/* ---- AVX-512 ---- */
+NT_TARGET_BEGIN("avx512f")
+#define F(name) name##_avx512
+#define vec_t __m512i
+#define LINE_VECS 1
+#define VLOADU(p) _mm512_loadu_si512((const void *)(p))
+#define VSTREAM(p, v) _mm512_stream_si512((void *)(p), (v))
+#include "nt_lines.h"
+
+static void
 copy_lines_avx512(char *dst, const char *src, size_t nlines)
 {
-	for (; nlines >= 4; nlines -= 4, dst += 4 * LINE, src += 4 * LINE) {
-		_mm_prefetch(src + PF_AHEAD, _MM_HINT_T0);
-		_mm_prefetch(src + PF_AHEAD + LINE, _MM_HINT_T0);
-		_mm_prefetch(src + PF_AHEAD + 2 * LINE, _MM_HINT_T0);
-		_mm_prefetch(src + PF_AHEAD + 3 * LINE, _MM_HINT_T0);
-		__m512i a = _mm512_loadu_si512((const void *)src);
-		__m512i b = _mm512_loadu_si512((const void *)(src + LINE));
-		__m512i c = _mm512_loadu_si512((const void *)(src + 2 * LINE));
-		__m512i d = _mm512_loadu_si512((const void *)(src + 3 * LINE));
-		_mm512_stream_si512((void *)dst, a);
-		_mm512_stream_si512((void *)(dst + LINE), b);
-		_mm512_stream_si512((void *)(dst + 2 * LINE), c);
-		_mm512_stream_si512((void *)(dst + 3 * LINE), d);
-	}
-	for (; nlines > 0; nlines--, dst += LINE, src += LINE)
-		_mm512_stream_si512((void *)dst,
-			_mm512_loadu_si512((const void *)src));
+	nt_copy_fwd_avx512(dst, dst + nlines * LINE, src);
 }
 
-__attribute__((target("avx512f"))) static void
+static void
 fill_lines_avx512(char *dst, int c, size_t nlines)
 {
-	__m512i v = _mm512_set1_epi32((int)(0x01010101u * (uint8_t)c));
-	for (; nlines >= 4; nlines -= 4, dst += 4 * LINE) {
-		_mm512_stream_si512((void *)dst, v);
-		_mm512_stream_si512((void *)(dst + LINE), v);
-		_mm512_stream_si512((void *)(dst + 2 * LINE), v);
-		_mm512_stream_si512((void *)(dst + 3 * LINE), v);
-	}
-	for (; nlines > 0; nlines--, dst += LINE)
-		_mm512_stream_si512((void *)dst, v);
+	nt_fill_avx512(dst, dst + nlines * LINE,
+		_mm512_set1_epi32((int)(0x01010101u * (uint8_t)c)));
 }
+#undef F
+#undef vec_t
+#undef LINE_VECS
+#undef VLOADU
+#undef VSTREAM
+NT_TARGET_END
 
-__attribute__((target("avx2"))) static void
+/* ---- AVX2 ---- */
+NT_TARGET_BEGIN("avx2")
+#define F(name) name##_avx2
+#define vec_t __m256i
+#define LINE_VECS 2
+#define VLOADU(p) _mm256_loadu_si256((const __m256i *)(p))
+#define VSTREAM(p, v) _mm256_stream_si256((__m256i *)(p), (v))
+#include "nt_lines.h"
+
+static void
 copy_lines_avx2(char *dst, const char *src, size_t nlines)
 {
-	for (; nlines >= 2; nlines -= 2, dst += 2 * LINE, src += 2 * LINE) {
-		_mm_prefetch(src + PF_AHEAD, _MM_HINT_T0);
-		_mm_prefetch(src + PF_AHEAD + LINE, _MM_HINT_T0);
-		const __m256i *s = (const __m256i *)src;
-		__m256i *d = (__m256i *)dst;
-		__m256i a = _mm256_loadu_si256(s);
-		__m256i b = _mm256_loadu_si256(s + 1);
-		__m256i e = _mm256_loadu_si256(s + 2);
-		__m256i f = _mm256_loadu_si256(s + 3);
-		_mm256_stream_si256(d, a);
-		_mm256_stream_si256(d + 1, b);
-		_mm256_stream_si256(d + 2, e);
-		_mm256_stream_si256(d + 3, f);
-	}
-	if (nlines > 0) {
-		const __m256i *s = (const __m256i *)src;
-		__m256i *d = (__m256i *)dst;
-		__m256i a = _mm256_loadu_si256(s);
-		__m256i b = _mm256_loadu_si256(s + 1);
-		_mm256_stream_si256(d, a);
-		_mm256_stream_si256(d + 1, b);
-	}
+	nt_copy_fwd_avx2(dst, dst + nlines * LINE, src);
 }
 
-__attribute__((target("avx2"))) static void
+static void
 fill_lines_avx2(char *dst, int c, size_t nlines)
 {
-	__m256i v = _mm256_set1_epi8((char)c);
-	for (; nlines > 0; nlines--, dst += LINE) {
-		_mm256_stream_si256((__m256i *)dst, v);
-		_mm256_stream_si256((__m256i *)(dst + 32), v);
-	}
+	nt_fill_avx2(dst, dst + nlines * LINE, _mm256_set1_epi8((char)c));
 }
+#undef F
+#undef vec_t
+#undef LINE_VECS
+#undef VLOADU
+#undef VSTREAM
+NT_TARGET_END
 
-__attribute__((target("sse2"))) static void
+/* ---- SSE2 ---- */
+NT_TARGET_BEGIN("sse2")
+#define F(name) name##_sse2
+#define vec_t __m128i
+#define LINE_VECS 4
+#define VLOADU(p) _mm_loadu_si128((const __m128i *)(p))
+#define VSTREAM(p, v) _mm_stream_si128((__m128i *)(p), (v))
+#include "nt_lines.h"
+
+static void
 copy_lines_sse2(char *dst, const char *src, size_t nlines)
 {
-	for (; nlines > 0; nlines--, dst += LINE, src += LINE) {
-		_mm_prefetch(src + PF_AHEAD, _MM_HINT_T0);
-		const __m128i *s = (const __m128i *)src;
-		__m128i *d = (__m128i *)dst;
-		__m128i a = _mm_loadu_si128(s);
-		__m128i b = _mm_loadu_si128(s + 1);
-		__m128i e = _mm_loadu_si128(s + 2);
-		__m128i f = _mm_loadu_si128(s + 3);
-		_mm_stream_si128(d, a);
-		_mm_stream_si128(d + 1, b);
-		_mm_stream_si128(d + 2, e);
-		_mm_stream_si128(d + 3, f);
-	}
+	nt_copy_fwd_sse2(dst, dst + nlines * LINE, src);
 }
 
-__attribute__((target("sse2"))) static void
+static void
 fill_lines_sse2(char *dst, int c, size_t nlines)
 {
-	__m128i v = _mm_set1_epi8((char)c);
-	for (; nlines > 0; nlines--, dst += LINE) {
-		_mm_stream_si128((__m128i *)dst, v);
-		_mm_stream_si128((__m128i *)(dst + 16), v);
-		_mm_stream_si128((__m128i *)(dst + 32), v);
-		_mm_stream_si128((__m128i *)(dst + 48), v);
-	}
+	nt_fill_sse2(dst, dst + nlines * LINE, _mm_set1_epi8((char)c));
 }
+#undef F
+#undef vec_t
+#undef LINE_VECS
+#undef VLOADU
+#undef VSTREAM
+NT_TARGET_END
 
 #endif /* __x86_64__ */
 
@@ -193,15 +183,14 @@ largest_cache(void)
 	return best;
 }
 
-static copy_lines_fn Copy_lines = copy_lines_plain;
+static nt_copy_lines_fn Copy_lines = copy_lines_plain;
 static fill_lines_fn Fill_lines = fill_lines_plain;
 static int Lines_cached = 1;	/* the line loop leaves the lines cached */
 static const char *Variant = "libc";
 static size_t Plain_stream_min = SIZE_MAX;
 
-/* After cpu.c's constructor (101), which fills in cpu_features(). */
-__attribute__((constructor(105))) static void
-stream_init(void)
+void
+nt_stream_init(void)
 {
 #if defined(__x86_64__)
 	const struct cpu_features *f = cpu_features();
@@ -234,20 +223,37 @@ stream_init(void)
 #endif
 }
 
+nt_copy_lines_fn
+nt_lines_find(const char *name)
+{
+	if (name == NULL)
+		return Copy_lines;
+#if defined(__x86_64__)
+	const struct cpu_features *f = cpu_features();
+	if (strcmp(name, "avx512") == 0 && f->avx512f)
+		return copy_lines_avx512;
+	if (strcmp(name, "avx2") == 0 && f->avx2)
+		return copy_lines_avx2;
+	if (strcmp(name, "sse2") == 0 && f->sse2)
+		return copy_lines_sse2;
+#endif
+	return NULL;
+}
+
 size_t
-ma_stream_plain_min(void)
+nt_stream_plain_min(void)
 {
 	return Plain_stream_min;
 }
 
 const char *
-ma_stream_variant(void)
+nt_stream_variant(void)
 {
 	return Variant;
 }
 
 void
-ma_write_back(const void *p, size_t n)
+nt_write_back(const void *p, size_t n)
 {
 	cpu_flush_range(cpu_flush_kind(), p, n);
 	persist_note_flush(p, n);
@@ -263,7 +269,7 @@ lines_done(const void *p, size_t n, int wb)
 	}
 	persist_note_store(p, n);
 	if (wb)
-		ma_write_back(p, n);
+		nt_write_back(p, n);
 }
 
 /* [d, d+n) with ordinary stores: copied from s, or filled with c (s NULL) */
@@ -276,7 +282,7 @@ plain_piece(char *d, const char *s, int c, size_t n, int wb)
 		memset(d, c, n);
 	persist_note_store(d, n);
 	if (wb)
-		ma_write_back(d, n);
+		nt_write_back(d, n);
 }
 
 /*
@@ -312,14 +318,14 @@ stream(char *d, const char *s, int c, size_t n, int wb)
 }
 
 void
-ma_stream_copy(void *dst, const void *src, size_t n, int wb)
+nt_stream_copy(void *dst, const void *src, size_t n, int wb)
 {
 	if (n != 0)
 		stream(dst, src, 0, n, wb);
 }
 
 void
-ma_stream_fill(void *dst, int c, size_t n, int wb)
+nt_stream_fill(void *dst, int c, size_t n, int wb)
 {
 	stream(dst, NULL, c, n, wb);
 }
