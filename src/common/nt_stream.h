@@ -27,7 +27,8 @@
 #define nt_stream_copy NT_STREAM_CAT(COMMON_SYM_PREFIX, nt_stream_copy)
 #define nt_stream_fill NT_STREAM_CAT(COMMON_SYM_PREFIX, nt_stream_fill)
 #define nt_write_back NT_STREAM_CAT(COMMON_SYM_PREFIX, nt_write_back)
-#define nt_stream_plain_min NT_STREAM_CAT(COMMON_SYM_PREFIX, nt_stream_plain_min)
+#define nt_stream_plain_min \
+	NT_STREAM_CAT(COMMON_SYM_PREFIX, nt_stream_plain_min)
 #define nt_stream_variant NT_STREAM_CAT(COMMON_SYM_PREFIX, nt_stream_variant)
 #define nt_lines_find NT_STREAM_CAT(COMMON_SYM_PREFIX, nt_lines_find)
 #endif

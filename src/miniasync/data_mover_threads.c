@@ -24,9 +24,9 @@
  *    owner could have seen the result and freed the runtime.
  *
  * Operations carrying VDM_F_MEM_DURABLE or VDM_F_NO_CACHE_HINT (both
- * declared in the capabilities) are done with streaming stores (common/nt_stream.c)
- * or followed by a write-back, and every worker fences before it counts its
- * part done: see run_part(). So are plain copies and fills of stream_min
+ * declared in the capabilities) are done with streaming stores
+ * (common/nt_stream.c) or followed by a write-back, and every worker
+ * fences before it counts its part done: see run_part(). So are plain copies and fills of stream_min
  * bytes or more (MINIASYNC_THREADS_STREAM_MIN, by default from the cache
  * sizes: nt_stream_plain_min()), which would only flush the caches.
  *
