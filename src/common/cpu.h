@@ -138,20 +138,28 @@ cpu_flush_range(enum cpu_flush_kind k, const void *addr, size_t len)
 {
 	if (len == 0 || k == CPU_FLUSH_NONE)
 		return;
+	/* len > 0: the first line is always written back (no test before it) */
 	uintptr_t p = (uintptr_t)addr & ~(uintptr_t)(CPU_CACHELINE - 1);
 	uintptr_t end = (uintptr_t)addr + len;
+	/* the choice outside the loops, also when k is not a constant */
 	switch (k) {
 	case CPU_FLUSH_CLWB:
-		for (; p < end; p += CPU_CACHELINE)
+		do {
 			cpu_clwb((const void *)p);
+			p += CPU_CACHELINE;
+		} while (p < end);
 		break;
 	case CPU_FLUSH_CLFLUSHOPT:
-		for (; p < end; p += CPU_CACHELINE)
+		do {
 			cpu_clflushopt((const void *)p);
+			p += CPU_CACHELINE;
+		} while (p < end);
 		break;
 	case CPU_FLUSH_CLFLUSH:
-		for (; p < end; p += CPU_CACHELINE)
+		do {
 			cpu_clflush((const void *)p);
+			p += CPU_CACHELINE;
+		} while (p < end);
 		break;
 	case CPU_FLUSH_NONE:
 		break;
