@@ -16,10 +16,7 @@
 #include <unistd.h>
 
 #include "common/cpu.h"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "common/nt_stream.h"
 
 double
 bench_now(void)
@@ -435,81 +432,18 @@ bench_write_json(const char *path)
 typedef bench_copy_fn stream_fn;
 
 /*
- * Each variant copies len bytes (a multiple of 256, both pointers 64-byte
- * aligned) with ordinary loads and non-temporal stores, prefetching the
- * source a few lines ahead, then fences.
+ * The loops are the engine's (src/common/nt_stream.c, the threads mover's
+ * and, through the same template, libpmem2's): len bytes, a multiple of
+ * 256, both pointers 64-byte aligned, non-temporal stores, then a fence.
  */
-#if defined(__x86_64__)
-#define PF_DIST 1024
+static nt_copy_lines_fn Stream_lines;
 
-__attribute__((target("avx512f"))) static void
-stream_avx512(char *dst, const char *src, size_t len)
+static void
+stream_lines(char *dst, const char *src, size_t len)
 {
-	for (size_t i = 0; i < len; i += 256) {
-		_mm_prefetch(src + i + PF_DIST, _MM_HINT_T0);
-		_mm_prefetch(src + i + PF_DIST + 64, _MM_HINT_T0);
-		_mm_prefetch(src + i + PF_DIST + 128, _MM_HINT_T0);
-		_mm_prefetch(src + i + PF_DIST + 192, _MM_HINT_T0);
-		__m512i a = _mm512_load_si512((const void *)(src + i));
-		__m512i b = _mm512_load_si512((const void *)(src + i + 64));
-		__m512i c = _mm512_load_si512((const void *)(src + i + 128));
-		__m512i d = _mm512_load_si512((const void *)(src + i + 192));
-		_mm512_stream_si512((void *)(dst + i), a);
-		_mm512_stream_si512((void *)(dst + i + 64), b);
-		_mm512_stream_si512((void *)(dst + i + 128), c);
-		_mm512_stream_si512((void *)(dst + i + 192), d);
-	}
-	_mm_sfence();
+	Stream_lines(dst, src, len / CPU_CACHELINE);
+	cpu_sfence();
 }
-
-__attribute__((target("avx2"))) static void
-stream_avx2(char *dst, const char *src, size_t len)
-{
-	for (size_t i = 0; i < len; i += 256) {
-		_mm_prefetch(src + i + PF_DIST, _MM_HINT_T0);
-		_mm_prefetch(src + i + PF_DIST + 64, _MM_HINT_T0);
-		_mm_prefetch(src + i + PF_DIST + 128, _MM_HINT_T0);
-		_mm_prefetch(src + i + PF_DIST + 192, _MM_HINT_T0);
-		for (size_t j = 0; j < 256; j += 128) {
-			const __m256i *s = (const __m256i *)(src + i + j);
-			__m256i *d = (__m256i *)(dst + i + j);
-			__m256i a = _mm256_load_si256(s);
-			__m256i b = _mm256_load_si256(s + 1);
-			__m256i c = _mm256_load_si256(s + 2);
-			__m256i e = _mm256_load_si256(s + 3);
-			_mm256_stream_si256(d, a);
-			_mm256_stream_si256(d + 1, b);
-			_mm256_stream_si256(d + 2, c);
-			_mm256_stream_si256(d + 3, e);
-		}
-	}
-	_mm_sfence();
-}
-
-__attribute__((target("sse2"))) static void
-stream_sse2(char *dst, const char *src, size_t len)
-{
-	for (size_t i = 0; i < len; i += 256) {
-		_mm_prefetch(src + i + PF_DIST, _MM_HINT_T0);
-		_mm_prefetch(src + i + PF_DIST + 64, _MM_HINT_T0);
-		_mm_prefetch(src + i + PF_DIST + 128, _MM_HINT_T0);
-		_mm_prefetch(src + i + PF_DIST + 192, _MM_HINT_T0);
-		for (size_t j = 0; j < 256; j += 64) {
-			const __m128i *s = (const __m128i *)(src + i + j);
-			__m128i *d = (__m128i *)(dst + i + j);
-			__m128i a = _mm_load_si128(s);
-			__m128i b = _mm_load_si128(s + 1);
-			__m128i c = _mm_load_si128(s + 2);
-			__m128i e = _mm_load_si128(s + 3);
-			_mm_stream_si128(d, a);
-			_mm_stream_si128(d + 1, b);
-			_mm_stream_si128(d + 2, c);
-			_mm_stream_si128(d + 3, e);
-		}
-	}
-	_mm_sfence();
-}
-#endif
 
 static void
 copy_plain(char *dst, const char *src, size_t len)
@@ -517,27 +451,35 @@ copy_plain(char *dst, const char *src, size_t len)
 	memcpy(dst, src, len);
 }
 
+/* The start-up of src/common in the benchmarks (common/cpu.h). */
+__attribute__((constructor)) void
+lib_init(void)
+{
+	cpu_init();
+	nt_stream_init();
+}
+
 static stream_fn
 pick_stream(const char **name)
 {
-#if defined(__x86_64__)
-	const struct cpu_features *cf = cpu_features();
-	const char *force = getenv("PMEM2_BENCH_STREAM");	/* testing aid */
-	if (cf->avx512f && (!force || strcmp(force, "avx512") == 0)) {
-		*name = "avx512";
-		return stream_avx512;
+	/*
+	 * The best set the CPU has, whatever PMEM_AVX512F/PMEM_AVX tell the
+	 * libraries (the limit is the machine's); PMEM2_BENCH_STREAM names
+	 * another (a testing aid).
+	 */
+	static const char *const Sets[] = { "avx512", "avx2", "sse2" };
+	const char *force = getenv("PMEM2_BENCH_STREAM");
+	nt_copy_lines_fn f = force ? nt_lines_find(force) : NULL;
+	*name = force;
+	for (size_t i = 0; f == NULL && i < sizeof(Sets) / sizeof(Sets[0]); i++)
+		if ((f = nt_lines_find(Sets[i])) != NULL)
+			*name = Sets[i];
+	if (f == NULL) {
+		*name = "memcpy";
+		return copy_plain;
 	}
-	if (cf->avx2 && (!force || strcmp(force, "sse2") != 0)) {
-		*name = "avx2";
-		return stream_avx2;
-	}
-	if (cf->sse2) {
-		*name = "sse2";
-		return stream_sse2;
-	}
-#endif
-	*name = "memcpy";
-	return copy_plain;
+	Stream_lines = f;
+	return stream_lines;
 }
 
 bench_copy_fn
@@ -569,7 +511,7 @@ bench_stream_copy_gbs(size_t bytes)
 
 	const char *vname;
 	stream_fn fn = pick_stream(&vname);
-	/* PF_DIST bytes of slack so the prefetches stay inside the mapping */
+	/* slack past the end for the loops' prefetches (harmless anyway) */
 	size_t maplen = bytes + 4096;
 	char *src = mmap(NULL, maplen, PROT_READ | PROT_WRITE,
 		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

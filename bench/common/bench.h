@@ -61,7 +61,8 @@ int bench_write_json(const char *path);
 /*
  * The machine's copy limit in GB/s (1e9 bytes/s): one core copying a
  * buffer of `bytes` (0: 256 MiB, far larger than the caches) with
- * non-temporal stores, AVX-512 when CPUID allows, else AVX2, else SSE2.
+ * non-temporal stores, AVX-512 when CPUID allows, else AVX2, else SSE2
+ * (the loops of src/common/nt_stream.c, whatever PMEM_AVX512F says).
  * Median of several runs; measured once per size per process.
  */
 double bench_stream_copy_gbs(size_t bytes);

@@ -28,9 +28,10 @@ enum vdm_operation_result {
 	VDM_ERROR_OUT_OF_MEMORY,
 	VDM_ERROR_JOB_CORRUPTED,
 	/*
-	 * Appended by libpmem2 (not in miniasync 0.2.x): the bytes were
-	 * moved but making them durable failed (e.g. fdatasync reported EIO
-	 * or ENOSPC); see pmem2_async(7).
+	 * An extension of this libminiasync (miniasync 0.2.x has no such
+	 * value): the bytes were moved, but making them durable failed, for
+	 * instance a file sync reported EIO or ENOSPC. A mover that makes
+	 * its writes durable reports it; the others never do.
 	 */
 	VDM_ERROR_IO,
 };

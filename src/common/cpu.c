@@ -2,6 +2,7 @@
 /* cpu.c -- CPUID feature detection, done once. */
 #define _GNU_SOURCE
 #include "cpu.h"
+#include "env.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -61,27 +62,22 @@ detect(struct cpu_features *f)
 }
 #endif
 
+/* a static archive must link the init that fills in what this file reads */
+static void (*const Keep_init)(void) __attribute__((used)) = lib_init;
+
 static struct cpu_features features;
 static enum cpu_flush_kind flush_kind;
 
-static int
-env_is_one(const char *name)
-{
-	const char *v = secure_getenv(name);
-	return v != NULL && strcmp(v, "1") == 0;
-}
-
-/* Priority 101: before the memops constructor (102) that reads the result. */
-__attribute__((constructor(101))) static void
+void
 cpu_init(void)
 {
 	detect(&features);
 	flush_kind = CPU_FLUSH_NONE;
 	if (features.clflush)
 		flush_kind = CPU_FLUSH_CLFLUSH;
-	if (features.clflushopt && !env_is_one("PMEM_NO_CLFLUSHOPT"))
+	if (features.clflushopt && !env_is("PMEM_NO_CLFLUSHOPT", "1"))
 		flush_kind = CPU_FLUSH_CLFLUSHOPT;
-	if (features.clwb && !env_is_one("PMEM_NO_CLWB"))
+	if (features.clwb && !env_is("PMEM_NO_CLWB", "1"))
 		flush_kind = CPU_FLUSH_CLWB;
 }
 

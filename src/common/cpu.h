@@ -24,6 +24,8 @@
 #define cpu_features COMMON_SYM_CAT(COMMON_SYM_PREFIX, cpu_features)
 #define cpu_flush_kind COMMON_SYM_CAT(COMMON_SYM_PREFIX, cpu_flush_kind)
 #define cpu_flush_kind_name COMMON_SYM_CAT(COMMON_SYM_PREFIX, cpu_flush_kind_name)
+#define cpu_init COMMON_SYM_CAT(COMMON_SYM_PREFIX, cpu_init)
+#define lib_init COMMON_SYM_CAT(COMMON_SYM_PREFIX, lib_init)
 #endif
 
 struct cpu_features {
@@ -41,6 +43,22 @@ struct cpu_features {
 	unsigned genuine_intel : 1;
 	unsigned authentic_amd : 1;
 };
+
+/*
+ * Runs CPUID and reads PMEM_NO_CLWB / PMEM_NO_CLFLUSHOPT. The first step of
+ * each library's init (src/pmem2/init.c, src/miniasync/init.c): everything
+ * below reads what it found. Calling it again redoes the same work.
+ */
+void cpu_init(void);
+
+/*
+ * The start-up of whatever links src/common (src/pmem2/init.c,
+ * src/miniasync/init.c, bench/common/bench.c): the one constructor, which
+ * runs every step (cpu_init() first) in order. cpu.c refers to it, so that
+ * a program linking a static archive gets the init with the first object
+ * that needs it.
+ */
+void lib_init(void);
 
 /* What CPUID reports (OS support for AVX/AVX-512 state included). */
 const struct cpu_features *cpu_features(void);
@@ -60,20 +78,20 @@ enum cpu_flush_kind cpu_flush_kind(void);
 const char *cpu_flush_kind_name(enum cpu_flush_kind k);
 
 #if defined(__x86_64__)
-static inline void
+static inline __attribute__((always_inline)) void
 cpu_clflush(const void *p)
 {
 	__asm__ volatile("clflush %0" : "+m"(*(volatile char *)p));
 }
 
 /* Raw encodings so that no -m flag is needed to build. */
-static inline void
+static inline __attribute__((always_inline)) void
 cpu_clflushopt(const void *p)
 {
 	__asm__ volatile(".byte 0x66; clflush %0" : "+m"(*(volatile char *)p));
 }
 
-static inline void
+static inline __attribute__((always_inline)) void
 cpu_clwb(const void *p)
 {
 	__asm__ volatile(".byte 0x66; xsaveopt %0" : "+m"(*(volatile char *)p));
@@ -91,26 +109,57 @@ static inline void cpu_clwb(const void *p) { (void)p; }
 static inline void cpu_sfence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 #endif
 
-/* Write back every cache line of [addr, addr+len) with instruction k. */
-static inline void
-cpu_flush_range(enum cpu_flush_kind k, const void *addr, size_t len)
+/*
+ * The write-back of the libraries: every line of [addr, addr+len) written
+ * back from the caches with instruction k, no fence. Always inlined, so a
+ * caller that passes a constant k (the memory functions instantiate one
+ * copy per kind) gets the bare loop, without the switch.
+ */
+static inline __attribute__((always_inline)) void
+cpu_flush_line(enum cpu_flush_kind k, const void *p)
 {
-	if (len == 0)
-		return;
-	uintptr_t p = (uintptr_t)addr & ~(uintptr_t)(CPU_CACHELINE - 1);
-	uintptr_t end = (uintptr_t)addr + len;
 	switch (k) {
 	case CPU_FLUSH_CLWB:
-		for (; p < end; p += CPU_CACHELINE)
-			cpu_clwb((const void *)p);
+		cpu_clwb(p);
 		break;
 	case CPU_FLUSH_CLFLUSHOPT:
-		for (; p < end; p += CPU_CACHELINE)
-			cpu_clflushopt((const void *)p);
+		cpu_clflushopt(p);
 		break;
 	case CPU_FLUSH_CLFLUSH:
-		for (; p < end; p += CPU_CACHELINE)
+		cpu_clflush(p);
+		break;
+	case CPU_FLUSH_NONE:
+		break;
+	}
+}
+
+static inline __attribute__((always_inline)) void
+cpu_flush_range(enum cpu_flush_kind k, const void *addr, size_t len)
+{
+	if (len == 0 || k == CPU_FLUSH_NONE)
+		return;
+	/* len > 0: the first line is always written back (no test before it) */
+	uintptr_t p = (uintptr_t)addr & ~(uintptr_t)(CPU_CACHELINE - 1);
+	uintptr_t end = (uintptr_t)addr + len;
+	/* the choice outside the loops, also when k is not a constant */
+	switch (k) {
+	case CPU_FLUSH_CLWB:
+		do {
+			cpu_clwb((const void *)p);
+			p += CPU_CACHELINE;
+		} while (p < end);
+		break;
+	case CPU_FLUSH_CLFLUSHOPT:
+		do {
+			cpu_clflushopt((const void *)p);
+			p += CPU_CACHELINE;
+		} while (p < end);
+		break;
+	case CPU_FLUSH_CLFLUSH:
+		do {
 			cpu_clflush((const void *)p);
+			p += CPU_CACHELINE;
+		} while (p < end);
 		break;
 	case CPU_FLUSH_NONE:
 		break;

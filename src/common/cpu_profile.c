@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include "cpu_profile.h"
+#include "env.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -82,7 +83,7 @@ cpu_ident_get(struct cpu_ident *id)
 const struct cpu_profile *
 cpu_profile_choose(const char **from)
 {
-	const char *v = secure_getenv("PMEM2_CPU_PROFILE");
+	const char *v = env_get("PMEM2_CPU_PROFILE");
 	if (from)
 		*from = "PMEM2_CPU_PROFILE";
 	if (v != NULL && strcmp(v, "intel") == 0)

@@ -32,11 +32,11 @@
  *    owner could have seen the result and freed the runtime.
  *
  * Operations carrying VDM_F_MEM_DURABLE or VDM_F_NO_CACHE_HINT (both
- * declared in the capabilities) are done with streaming stores (stream.c)
- * or followed by a write-back, and every worker fences before it counts its
- * part done: see run_part(). So are plain copies and fills of stream_min
+ * declared in the capabilities) are done with streaming stores
+ * (common/nt_stream.c) or followed by a write-back, and every worker
+ * fences before it counts its part done: see run_part(). So are plain copies and fills of stream_min
  * bytes or more (MINIASYNC_THREADS_STREAM_MIN, by default from the cache
- * sizes: ma_stream_plain_min()), which would only flush the caches.
+ * sizes: nt_stream_plain_min()), which would only flush the caches.
  *
  * A worker that finds no work spins for about spin_ns (WORKER_SPIN_NS,
  * MINIASYNC_THREADS_SPIN_NS), so that a request soon after activity is
@@ -64,9 +64,10 @@
 #include "libminiasync/data_mover_threads.h"
 #include "common/cpu.h"
 #include "common/check_hooks.h"
+#include "common/env.h"
 #include "common/vdm_op.h"
 #include "internal.h"
-#include "stream.h"
+#include "common/nt_stream.h"
 
 #define WORKER_SPIN_NS 50000ull
 #define DEFAULT_INLINE_MAX 256
@@ -197,9 +198,9 @@ def_memset(void *str, int c, size_t n, unsigned flags)
 static inline void
 fn_done(const void *d, size_t n, uint64_t fl)
 {
-	pmem2_check_store(d, n);	/* what the function did, as far as we know */
+	persist_note_store(d, n);	/* what the function did, as far as we know */
 	if (fl & VDM_F_MEM_DURABLE)
-		ma_write_back(d, n);
+		nt_write_back(d, n);
 }
 
 /*
@@ -230,7 +231,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		memcpy_fn f = __atomic_load_n(&dmt->fn_memcpy,
 			__ATOMIC_ACQUIRE);
 		if ((fl != 0 || nt) && f == def_memcpy) {
-			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
+			nt_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
 			streamed = 1;
 		} else {
 			f(d, s, len, (unsigned)op->data.memcpy.flags);
@@ -246,7 +247,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 			__ATOMIC_ACQUIRE);
 		if ((fl != 0 || nt) && f == def_memmove &&
 				!ranges_overlap(d, s, len)) {
-			ma_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
+			nt_stream_copy(d, s, len, fl & VDM_F_MEM_DURABLE);
 			streamed = 1;
 		} else {
 			f(d, s, len, (unsigned)op->data.memmove.flags);
@@ -260,7 +261,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		memset_fn f = __atomic_load_n(&dmt->fn_memset,
 			__ATOMIC_ACQUIRE);
 		if ((fl != 0 || nt) && f == def_memset) {
-			ma_stream_fill(d, op->data.memset.c, len,
+			nt_stream_fill(d, op->data.memset.c, len,
 				fl & VDM_F_MEM_DURABLE);
 			streamed = 1;
 		} else {
@@ -271,7 +272,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 		break;
 	}
 	case VDM_OPERATION_FLUSH:
-		ma_write_back(op->data.flush.dest, len);
+		nt_write_back(op->data.flush.dest, len);
 		fl = 1;
 		break;
 	default:
@@ -279,7 +280,7 @@ run_part(struct data_mover_threads *dmt, const struct vdm_operation *op)
 	}
 	if (fl != 0 || streamed) {
 		cpu_sfence();
-		pmem2_check_fence();
+		persist_note_fence();
 	}
 }
 
@@ -920,7 +921,7 @@ threads_op_start(void *data, const struct vdm_operation *op,
 				__ATOMIC_RELAXED) == def_memcpy) {
 			ma_small_move(op->data.memcpy.dest,
 				op->data.memcpy.src, size);
-			pmem2_check_store(op->data.memcpy.dest, size);
+			persist_note_store(op->data.memcpy.dest, size);
 		} else {
 			run_part(dmt, op);
 		}
@@ -1043,7 +1044,7 @@ threads_has_property(void *future, enum future_property property)
 static size_t
 env_size(const char *name, size_t def)
 {
-	const char *v = getenv(name);
+	const char *v = env_get(name);
 	if (v == NULL || *v == '\0')
 		return def;
 	/* strtoull takes "-1" as its maximum: a spin that never ends */
@@ -1148,7 +1149,7 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 	dmt->part_size = (dmt->part_size + CACHELINE - 1) &
 		~(size_t)(CACHELINE - 1);
 	dmt->stream_min = env_size("MINIASYNC_THREADS_STREAM_MIN",
-		ma_stream_plain_min());
+		nt_stream_plain_min());
 	dmt->submit_cpu = -1;
 	dmt->spin_ns = env_size("MINIASYNC_THREADS_SPIN_NS", WORKER_SPIN_NS);
 

@@ -33,6 +33,7 @@
 
 #include "libminiasync/runtime.h"
 #include "internal.h"
+#include "common/env.h"
 
 /* Busy-wait budget before sleeping (waker futures) or yielding (others). */
 #define RT_SPIN_NS 5000ull
@@ -99,7 +100,7 @@ runtime_new(void)
 	r->gen = 0;
 	r->backstop_ns = RT_BACKSTOP_NS;
 	/* tests set 0, so that a lost wake hangs instead of costing 100 ms */
-	const char *b = secure_getenv("MINIASYNC_RUNTIME_BACKSTOP_MS");
+	const char *b = env_get("MINIASYNC_RUNTIME_BACKSTOP_MS");
 	uint64_t ms;
 	if (b != NULL && env_ms(b, &ms) == 0)
 		r->backstop_ns = ms * 1000000ull;

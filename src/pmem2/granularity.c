@@ -38,6 +38,7 @@
 #include "libpmem2.h"
 #include "errors.h"
 #include "granularity.h"
+#include "common/env.h"
 
 #define ND_DEVICES_DIR "/sys/bus/nd/devices"
 
@@ -86,7 +87,7 @@ pmem2_eadr_detect(const char *nd_devices_dir)
 static int
 forced_granularity(void)
 {
-	const char *v = secure_getenv("PMEM2_FORCE_GRANULARITY");
+	const char *v = env_get("PMEM2_FORCE_GRANULARITY");
 	if (!v || strlen(v) > 10)
 		return -1;
 	if (strcasecmp(v, "BYTE") == 0)

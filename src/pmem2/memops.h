@@ -28,4 +28,10 @@ const struct pmem2_ops *pmem2_ops_get(enum pmem2_granularity g);
 void pmem2_cpu_flush(const void *addr, size_t len);
 void pmem2_cpu_fence(void);
 
+/*
+ * Fills the table from CPUID (cpu_init() must have run) and the
+ * environment; a step of the library's init (init.c).
+ */
+void pmem2_memops_init(void);
+
 #endif /* PMEM2_MEMOPS_H */

@@ -9,6 +9,8 @@
 #include "source.h"
 
 size_t pmem2_pagesize(void);
+/* reads the page size; a step of the library's init (init.c) */
+void pmem2_pagesize_init(void);
 int pmem2_file_type_from_stat(const struct stat *st,
 	enum pmem2_file_type *type);
 

@@ -22,9 +22,8 @@
 /* Set once at load, read-only afterwards (no race for threads to see). */
 static size_t Pagesize = 4096;
 
-__attribute__((constructor))
-static void
-pagesize_init(void)
+void
+pmem2_pagesize_init(void)
 {
 	long r = sysconf(_SC_PAGESIZE);
 	if (r > 0)

@@ -38,6 +38,7 @@
 #include "libpmem2rep.h"
 #include "proto.h"
 #include "rep_internal.h"
+#include "../common/env.h"
 
 #define FI_VER FI_VERSION(1, 10)
 #define NSLOTS REP_CREDITS	/* < 256: a request id is gen << 8 | slot */
@@ -738,7 +739,7 @@ wait_msg(struct pmem2rep *rep, struct rep_msg *m, uint64_t deadline)
 static uint64_t
 env_timeout_ns(void)
 {
-	const char *e = getenv("PMEM2REP_TIMEOUT_MS");
+	const char *e = env_get("PMEM2REP_TIMEOUT_MS");
 	long ms = DEFAULT_TIMEOUT_MS;
 	if (e && *e) {
 		char *end;
@@ -801,7 +802,7 @@ rep_open(struct pmem2rep **out, const char *target, const char *key_file,
 	hints->domain_attr->mr_mode = FI_MR_VIRT_ADDR | FI_MR_PROV_KEY |
 		FI_MR_ALLOCATED;
 	hints->tx_attr->msg_order = FI_ORDER_SAW;
-	const char *prov = getenv("PMEM2REP_PROVIDER");
+	const char *prov = env_get("PMEM2REP_PROVIDER");
 	if (prov && *prov)
 		hints->fabric_attr->prov_name = strdup(prov);
 	ret = fi_getinfo(FI_VER, host, port, 0, hints, &rep->info);

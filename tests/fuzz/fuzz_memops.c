@@ -9,7 +9,7 @@
  * combination of the six flags. After each one the whole map must equal a
  * shadow copy updated with plain memmove/memset (so nothing outside the
  * destination changed), and, through the persistence checker this fuzzer
- * links (the -DPMEM2_PERSIST_CHECK build), every written byte must have
+ * links (the -DPERSIST_CHECK build), every written byte must have
  * been reported stored, nothing outside it, and it must be durable once
  * the flags' contract is completed (drain after NODRAIN, persist after
  * NOFLUSH, nothing otherwise). The async operations (memcpy, memmove,
@@ -180,7 +180,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* user stores, then persist */
 			memset(m->shadow + doff, c, len);
 			memset(dst, c, len);
-			pmem2_check_store(dst, len);
+			persist_note_store(dst, len);
 			m->pe(dst, len);
 			flags = 0;
 			break;

@@ -29,7 +29,7 @@
 #include <libminiasync.h>
 #include "helpers.h"
 #include "common/cpu.h"
-#include "stream.h"
+#include "common/nt_stream.h"
 
 #define GUARD 192
 #define SMALL_MAX 2048
@@ -155,7 +155,7 @@ one(struct vdm *vdm, enum kind k, size_t n, size_t doff, size_t soff,
 		FAIL("%s n %zu doff %zu soff %zu flags %#llx (%s): byte %zd "
 			"(relative to dest) is %#x, want %#x", kind_name[k], n,
 			doff, soff, (unsigned long long)flags,
-			ma_stream_variant(), (ssize_t)i - (ssize_t)(GUARD + doff),
+			nt_stream_variant(), (ssize_t)i - (ssize_t)(GUARD + doff),
 			dst[i], ref[i]);
 	}
 }
@@ -230,20 +230,20 @@ direct_sweep(void)
 			memset(dst, 0xee, n + 2 * GUARD + 64);
 			memcpy(ref, dst, n + 2 * GUARD + 64);
 			memcpy(ref + GUARD + doff, src + soff, n);
-			ma_stream_copy(dst + GUARD + doff, src + soff, n, wb);
+			nt_stream_copy(dst + GUARD + doff, src + soff, n, wb);
 			cpu_sfence();
 			if (memcmp(dst, ref, n + 2 * GUARD + 64) != 0)
-				FAIL("ma_stream_copy n %zu doff %zu soff %zu "
+				FAIL("nt_stream_copy n %zu doff %zu soff %zu "
 					"(%s) is wrong", n, doff, soff,
-					ma_stream_variant());
+					nt_stream_variant());
 
 			int c = (int)(n + doff) & 0xff;
 			memset(ref + GUARD + doff, c, n);
-			ma_stream_fill(dst + GUARD + doff, c, n, !wb);
+			nt_stream_fill(dst + GUARD + doff, c, n, !wb);
 			cpu_sfence();
 			if (memcmp(dst, ref, n + 2 * GUARD + 64) != 0)
-				FAIL("ma_stream_fill n %zu doff %zu (%s) is "
-					"wrong", n, doff, ma_stream_variant());
+				FAIL("nt_stream_fill n %zu doff %zu (%s) is "
+					"wrong", n, doff, nt_stream_variant());
 		}
 	}
 }
@@ -270,9 +270,9 @@ expected_variant(const char *wanted)
 static void
 check_plain_min(void)
 {
-	size_t m = ma_stream_plain_min();
+	size_t m = nt_stream_plain_min();
 	printf("plain operations stream from %zu bytes\n", m);
-	if (strcmp(ma_stream_variant(), "libc") == 0) {
+	if (strcmp(nt_stream_variant(), "libc") == 0) {
 		CHECK_EQ(m, SIZE_MAX);
 		return;
 	}
@@ -358,10 +358,10 @@ main(int argc, char *argv[])
 	const char *want = argc > 1 ? argv[1] : "avx512";
 	const char *exp = expected_variant(want);
 	printf("streaming variant %s (wanted %s, expected %s), write-back %s\n",
-		ma_stream_variant(), want, exp,
+		nt_stream_variant(), want, exp,
 		cpu_flush_kind_name(cpu_flush_kind()));
-	if (strcmp(exp, ma_stream_variant()) != 0)
-		FAIL("variant %s, expected %s", ma_stream_variant(), exp);
+	if (strcmp(exp, nt_stream_variant()) != 0)
+		FAIL("variant %s, expected %s", nt_stream_variant(), exp);
 	check_plain_min();
 
 	/* counters the workers update atomically (helgrind cannot tell) */

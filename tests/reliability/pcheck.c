@@ -2,7 +2,7 @@
 /*
  * pcheck.c -- the persistence checker's recorder: implements the hooks of
  * src/common/check_hooks.h for a library copy built with
- * -DPMEM2_PERSIST_CHECK. See pcheck.h for the model.
+ * -DPERSIST_CHECK. See pcheck.h for the model.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -226,7 +226,7 @@ apply(enum op op, size_t from, size_t to)
 }
 
 void
-pmem2_check_store(const void *addr, size_t len)
+persist_note_store(const void *addr, size_t len)
 {
 	size_t f, t;
 	pthread_mutex_lock(&lock);
@@ -237,7 +237,7 @@ pmem2_check_store(const void *addr, size_t len)
 }
 
 void
-pmem2_check_nt_store(const void *addr, size_t len)
+persist_note_nt_store(const void *addr, size_t len)
 {
 	size_t f, t;
 	pthread_mutex_lock(&lock);
@@ -251,7 +251,7 @@ pmem2_check_nt_store(const void *addr, size_t len)
 }
 
 void
-pmem2_check_flush(const void *addr, size_t len)
+persist_note_flush(const void *addr, size_t len)
 {
 	size_t f, t;
 	pthread_mutex_lock(&lock);
@@ -266,7 +266,7 @@ pmem2_check_flush(const void *addr, size_t len)
 }
 
 void
-pmem2_check_fence(void)
+persist_note_fence(void)
 {
 	pthread_mutex_lock(&lock);
 	cnt.fence++;
@@ -280,7 +280,7 @@ pmem2_check_fence(void)
 }
 
 void
-pmem2_check_sync(const void *addr, size_t len)
+persist_note_sync(const void *addr, size_t len)
 {
 	pthread_mutex_lock(&lock);
 	cnt.sync++;

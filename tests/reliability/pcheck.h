@@ -2,7 +2,7 @@
 /*
  * pcheck.h -- the persistence checker's recorder (test-only).
  *
- * A copy of libpmem2 built with -DPMEM2_PERSIST_CHECK reports every store,
+ * A copy of libpmem2 built with -DPERSIST_CHECK reports every store,
  * non-temporal store, cache-line write-back, fence and msync/fdatasync it
  * performs through the hooks of src/common/check_hooks.h. The recorder below
  * implements those hooks: it keeps, for every byte of a tracked region, the
@@ -72,10 +72,10 @@ struct pcheck_counts {
 void pcheck_counts(struct pcheck_counts *c);
 
 /* The hooks (normally called by the library, also by tests). */
-void pmem2_check_store(const void *addr, size_t len);
-void pmem2_check_nt_store(const void *addr, size_t len);
-void pmem2_check_flush(const void *addr, size_t len);
-void pmem2_check_fence(void);
-void pmem2_check_sync(const void *addr, size_t len);
+void persist_note_store(const void *addr, size_t len);
+void persist_note_nt_store(const void *addr, size_t len);
+void persist_note_flush(const void *addr, size_t len);
+void persist_note_fence(void);
+void persist_note_sync(const void *addr, size_t len);
 
 #endif /* PMEM2_PCHECK_H */

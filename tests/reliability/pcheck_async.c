@@ -60,7 +60,7 @@ report_stores(const struct vdm_operation *op)
 	void *dest;
 	size_t len;
 	test_op_range(op, &dest, &len);
-	pmem2_check_store(dest, len);
+	persist_note_store(dest, len);
 }
 
 static void
@@ -166,7 +166,7 @@ job_start(struct test_map *m, struct job *j, const unsigned char *pattern)
 		break;
 	case OP_PERSIST:
 		memset(j->dst, j->expect_byte, j->len);
-		pmem2_check_store(j->dst, j->len);	/* the user's stores */
+		persist_note_store(j->dst, j->len);	/* the user's stores */
 		j->fut = pmem2_persist_async(m->map, j->dst, j->len);
 		break;
 	case OP_COUNT:

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * pcheck_memops.c -- persistence checker over the synchronous memory
- * functions of a checked libpmem2 build (-DPMEM2_PERSIST_CHECK).
+ * functions of a checked libpmem2 build (-DPERSIST_CHECK).
  *
  * Usage: pcheck_memops page|cache_line|byte
  * (cache_line and byte map a /dev/shm file with PMEM2_FORCE_GRANULARITY,
@@ -309,7 +309,7 @@ main(int argc, char *argv[])
 		for (int how = 0; how < 2; how++) {
 			reset_around(dst, len);
 			memset(dst, 0x11 + how, len);
-			pmem2_check_store(dst, len);	/* what a user did */
+			persist_note_store(dst, len);	/* what a user did */
 			if (how == 0) {
 				f_persist(dst, len);
 			} else {

@@ -35,7 +35,7 @@ static void *
 flush_thread(void *arg)
 {
 	(void)arg;
-	pmem2_check_flush(buf, 128);
+	persist_note_flush(buf, 128);
 	return NULL;
 }
 
@@ -43,8 +43,8 @@ static void *
 flush_fence_thread(void *arg)
 {
 	(void)arg;
-	pmem2_check_flush(buf, 128);
-	pmem2_check_fence();
+	persist_note_flush(buf, 128);
+	persist_note_fence();
 	return NULL;
 }
 
@@ -56,96 +56,96 @@ recorder_cases(void)
 
 	/* CACHE_LINE */
 	pcheck_reset(PCHECK_CACHE_LINE, buf, sizeof(buf));
-	pmem2_check_store(buf + 10, 100);
+	persist_note_store(buf + 10, 100);
 	EXPECT_BAD(pcheck_durable(buf + 10, 100, &f), "store only");
-	pmem2_check_fence();
+	persist_note_fence();
 	EXPECT_BAD(pcheck_durable(buf + 10, 100, &f), "store + fence, no flush");
-	pmem2_check_flush(buf + 10, 100);
+	persist_note_flush(buf + 10, 100);
 	EXPECT_BAD(pcheck_durable(buf + 10, 100, &f), "store + flush, no fence");
-	pmem2_check_fence();
+	persist_note_fence();
 	EXPECT_OK(pcheck_durable(buf + 10, 100, &_f), "store flush fence");
 
 	/* a flush of only part of the range */
 	pcheck_reset(PCHECK_CACHE_LINE, buf, sizeof(buf));
-	pmem2_check_store(buf, 256);
-	pmem2_check_flush(buf, 128);
-	pmem2_check_fence();
+	persist_note_store(buf, 256);
+	persist_note_flush(buf, 128);
+	persist_note_fence();
 	EXPECT_BAD(pcheck_durable(buf, 256, &f), "partial flush");
 	EXPECT_OK(pcheck_durable(buf, 128, &_f), "the flushed part");
 
 	/* flush before the store: wrong order */
 	pcheck_reset(PCHECK_CACHE_LINE, buf, sizeof(buf));
-	pmem2_check_flush(buf, 64);
-	pmem2_check_store(buf, 64);
-	pmem2_check_fence();
+	persist_note_flush(buf, 64);
+	persist_note_store(buf, 64);
+	persist_note_fence();
 	EXPECT_BAD(pcheck_durable(buf, 64, &f), "flush before store");
 
 	/* a store between flush and fence dirties the line again */
 	pcheck_reset(PCHECK_CACHE_LINE, buf, sizeof(buf));
-	pmem2_check_store(buf, 64);
-	pmem2_check_flush(buf, 64);
-	pmem2_check_store(buf + 3, 1);
-	pmem2_check_fence();
+	persist_note_store(buf, 64);
+	persist_note_flush(buf, 64);
+	persist_note_store(buf + 3, 1);
+	persist_note_fence();
 	EXPECT_BAD(pcheck_durable(buf, 64, &f), "store after flush");
 	CHECK(f.offset == 3);
 
 	/* fence on another thread than the flush */
 	pcheck_reset(PCHECK_CACHE_LINE, buf, sizeof(buf));
-	pmem2_check_store(buf, 128);
+	persist_note_store(buf, 128);
 	CHECK(pthread_create(&t, NULL, flush_thread, NULL) == 0);
 	CHECK(pthread_join(t, NULL) == 0);
-	pmem2_check_fence();
+	persist_note_fence();
 	EXPECT_BAD(pcheck_durable(buf, 128, &f), "flush on B, fence on A");
 	pcheck_reset(PCHECK_CACHE_LINE, buf, sizeof(buf));
-	pmem2_check_store(buf, 128);
+	persist_note_store(buf, 128);
 	CHECK(pthread_create(&t, NULL, flush_fence_thread, NULL) == 0);
 	CHECK(pthread_join(t, NULL) == 0);
 	EXPECT_OK(pcheck_durable(buf, 128, &_f), "flush+fence on B");
 
 	/* non-temporal stores */
 	pcheck_reset(PCHECK_CACHE_LINE, buf, sizeof(buf));
-	pmem2_check_nt_store(buf + 1, 300);
+	persist_note_nt_store(buf + 1, 300);
 	EXPECT_BAD(pcheck_durable(buf + 1, 300, &f), "NT store, no fence");
-	pmem2_check_fence();
+	persist_note_fence();
 	EXPECT_OK(pcheck_durable(buf + 1, 300, &_f), "NT store + fence");
 	/* sync does not make CPU caches durable */
-	pmem2_check_store(buf, 64);
-	pmem2_check_sync(buf, 4096);
+	persist_note_store(buf, 64);
+	persist_note_sync(buf, 4096);
 	EXPECT_BAD(pcheck_durable(buf, 64, &f), "CACHE_LINE store + msync");
 
 	/* hook coverage: a byte never reported stored */
 	pcheck_reset(PCHECK_CACHE_LINE, buf, sizeof(buf));
-	pmem2_check_store(buf, 99);
+	persist_note_store(buf, 99);
 	EXPECT_BAD(pcheck_touched(buf, 100, &f), "store hook missing a byte");
 	CHECK(f.offset == 99);
 	EXPECT_BAD(pcheck_untouched(buf + 98, 10, &f), "untouched guard");
 
 	/* PAGE */
 	pcheck_reset(PCHECK_PAGE, buf, sizeof(buf));
-	pmem2_check_store(buf + 100, 10);
-	pmem2_check_flush(buf + 100, 10);
-	pmem2_check_fence();
+	persist_note_store(buf + 100, 10);
+	persist_note_flush(buf + 100, 10);
+	persist_note_fence();
 	EXPECT_BAD(pcheck_durable(buf + 100, 10, &f), "PAGE flush+fence, no sync");
-	pmem2_check_sync(buf + 4096, 1);
+	persist_note_sync(buf + 4096, 1);
 	EXPECT_BAD(pcheck_durable(buf + 100, 10, &f), "PAGE sync of another page");
-	pmem2_check_sync(buf + 200, 1);	/* same page: msync is per page */
+	persist_note_sync(buf + 200, 1);	/* same page: msync is per page */
 	EXPECT_OK(pcheck_durable(buf + 100, 10, &_f), "PAGE sync");
-	pmem2_check_nt_store(buf + 5000, 10);
-	pmem2_check_fence();
+	persist_note_nt_store(buf + 5000, 10);
+	persist_note_fence();
 	EXPECT_BAD(pcheck_durable(buf + 5000, 10, &f), "PAGE NT store, no sync");
 
 	/* BYTE (eADR) */
 	pcheck_reset(PCHECK_BYTE, buf, sizeof(buf));
-	pmem2_check_store(buf, 64);
+	persist_note_store(buf, 64);
 	EXPECT_OK(pcheck_durable(buf, 64, &_f), "BYTE store");
-	pmem2_check_nt_store(buf + 64, 64);
+	persist_note_nt_store(buf + 64, 64);
 	EXPECT_BAD(pcheck_durable(buf + 64, 64, &f), "BYTE NT store, no fence");
-	pmem2_check_fence();
+	persist_note_fence();
 	EXPECT_OK(pcheck_durable(buf + 64, 64, &_f), "BYTE NT store + fence");
 
 	/* outside the region: ignored, counted */
 	pcheck_reset(PCHECK_CACHE_LINE, buf, 64);
-	pmem2_check_store(buf + 128, 64);
+	persist_note_store(buf + 128, 64);
 	struct pcheck_counts c;
 	pcheck_counts(&c);
 	CHECK(c.outside == 1 && c.store == 1);
@@ -182,7 +182,7 @@ library_cases(void)
 	/* user stores, flush without drain */
 	pcheck_reset(PCHECK_CACHE_LINE, p, 4096);
 	memset(p, 1, 300);
-	pmem2_check_store(p, 300);
+	persist_note_store(p, 300);
 	fl(p, 300);
 	EXPECT_BAD(pcheck_durable(p, 300, &f), "flush fn without drain");
 	dr();
@@ -191,7 +191,7 @@ library_cases(void)
 	/* user stores, drain only */
 	pcheck_reset(PCHECK_CACHE_LINE, p, 4096);
 	memset(p, 2, 300);
-	pmem2_check_store(p, 300);
+	persist_note_store(p, 300);
 	dr();
 	EXPECT_BAD(pcheck_durable(p, 300, &f), "drain without flush");
 

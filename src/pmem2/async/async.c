@@ -447,14 +447,14 @@ file_write(struct pmem2_async *as, const struct vdm_operation *op,
 		if (err == EINTR)
 			continue;
 		if (file_write_fatal(err)) {
-			pmem2_check_store(dest, done);
+			persist_note_store(dest, done);
 			ERR_ERRNO(err, "writing [%p, +%zu) to the file failed",
 				(void *)dest, len);
 			return VDM_ERROR_IO;
 		}
 		break;
 	}
-	pmem2_check_store(dest, done);
+	persist_note_store(dest, done);
 	if (done < len) {
 		unsigned f = pflags | PMEM2_F_MEM_NOFLUSH;
 		const struct pmem2_ops *ops = as->ops;

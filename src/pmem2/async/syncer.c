@@ -38,6 +38,7 @@
 #include "map.h"
 #include "errors.h"
 #include "common/check_hooks.h"
+#include "common/env.h"
 #include "async_impl.h"
 
 enum sync_kind {
@@ -81,8 +82,7 @@ struct pmem2_syncer {
 int
 pmem2_async_env_flag(const char *name)
 {
-	const char *v = secure_getenv(name);
-	return v != NULL && *v != '\0' && strcmp(v, "0") != 0;
+	return env_flag(name);
 }
 
 /* Timed waits (gathering a batch) are on the monotonic clock. */
@@ -130,7 +130,7 @@ pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map, int fd,
 	s->want_uring = fd >= 0 && !pmem2_async_env_flag("PMEM2_ASYNC_NO_URING");
 
 	/* test-only fault injection, see pmem2_async(7) */
-	const char *inj = secure_getenv("PMEM2_ASYNC_TEST_SYNC_ERRNO");
+	const char *inj = env_get("PMEM2_ASYNC_TEST_SYNC_ERRNO");
 	if (inj != NULL && atoi(inj) > 0) {
 		const char *cnt = strchr(inj, ':');
 		s->inject_errno = atoi(inj);
@@ -354,7 +354,7 @@ worker(void *arg)
 
 		int err = do_sync(s, lo, hi);
 		if (err == 0)
-			pmem2_check_sync((void *)lo, hi - lo);
+			persist_note_sync((void *)lo, hi - lo);
 
 		/*
 		 * A failed write-back may have taken pages of any range of the

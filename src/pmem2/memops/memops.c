@@ -24,6 +24,7 @@
 #include "common/check_hooks.h"
 #include "vg_quiet.h"
 #include "common/cpu_profile.h"
+#include "common/env.h"
 #include "memops_impl.h"
 
 /* set from the CPU profile at load (cpu_profile.c says why) */
@@ -47,14 +48,14 @@ void
 pmem2_cpu_flush(const void *addr, size_t len)
 {
 	cpu_flush_range(pmem2_flush_kind, addr, len);
-	pmem2_check_flush(addr, len);
+	persist_note_flush(addr, len);
 }
 
 void
 pmem2_cpu_fence(void)
 {
 	cpu_sfence();
-	pmem2_check_fence();
+	persist_note_fence();
 }
 
 /* ---- CACHE_LINE: one persist/flush pair per write-back instruction ---- */
@@ -64,15 +65,15 @@ static void \
 cl_flush_##name(const void *addr, size_t len) \
 { \
 	cpu_flush_range(kind, addr, len); \
-	pmem2_check_flush(addr, len); \
+	persist_note_flush(addr, len); \
 } \
 static void \
 cl_persist_##name(const void *addr, size_t len) \
 { \
 	cpu_flush_range(kind, addr, len); \
-	pmem2_check_flush(addr, len); \
+	persist_note_flush(addr, len); \
 	cpu_sfence(); \
-	pmem2_check_fence(); \
+	persist_note_fence(); \
 }
 
 CL_FLUSH_FNS(none, CPU_FLUSH_NONE)
@@ -99,7 +100,7 @@ static void
 fence_drain(void)
 {
 	cpu_sfence();
-	pmem2_check_fence();
+	persist_note_fence();
 }
 
 static void
@@ -108,7 +109,7 @@ byte_persist(const void *addr, size_t len)
 	(void)addr;
 	(void)len;
 	cpu_sfence();
-	pmem2_check_fence();
+	persist_note_fence();
 }
 
 static void
@@ -181,7 +182,7 @@ page_persist_slow(const void *addr, size_t len, uintptr_t a, int err)
 		errno = -ret;
 		return;
 	}
-	pmem2_check_sync(addr, len);
+	persist_note_sync(addr, len);
 	errno = saved;
 }
 
@@ -210,7 +211,7 @@ page_persist_inline(const void *addr, size_t len)
 				return;
 			}
 		}
-		pmem2_check_sync(addr, len);
+		persist_note_sync(addr, len);
 		return;
 	}
 	page_persist_slow(addr, len, a, (int)-r);
@@ -244,7 +245,7 @@ page_memmove(void *d, const void *s, size_t n, unsigned flags)
 	if (n < pmem2_movnt_threshold_page &&
 			!(flags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC))) {
 		memmove(d, s, n);
-		pmem2_check_store(d, n);
+		persist_note_store(d, n);
 	} else {
 		Isa->raw_memmove(d, s, n, flags);
 	}
@@ -261,7 +262,7 @@ page_memset(void *d, int c, size_t n, unsigned flags)
 	if (n < pmem2_movnt_threshold_page &&
 			!(flags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC))) {
 		memset(d, c, n);
-		pmem2_check_store(d, n);
+		persist_note_store(d, n);
 	} else {
 		Isa->raw_memset(d, c, n, flags);
 	}
@@ -271,13 +272,6 @@ page_memset(void *d, int c, size_t n, unsigned flags)
 }
 
 /* ---- selection at load ---- */
-
-static int
-env_eq(const char *name, const char *val)
-{
-	const char *v = secure_getenv(name);
-	return v != NULL && strcmp(v, val) == 0;
-}
 
 static void
 select_isa(void)
@@ -291,7 +285,7 @@ select_isa(void)
 	pmem2_movnt_threshold_noflush = p->movnt_threshold_noflush;
 	pmem2_movnt_threshold_page = p->movnt_threshold_page;
 
-	v = secure_getenv("PMEM_MOVNT_THRESHOLD");
+	v = env_get("PMEM_MOVNT_THRESHOLD");
 	if (v != NULL) {
 		long long t = atoll(v);
 		if (t >= 0)
@@ -300,36 +294,36 @@ select_isa(void)
 
 	const struct cpu_features *f = cpu_features();
 	pmem2_wc_workaround = f->genuine_intel;
-	if (env_eq("PMEM_WC_WORKAROUND", "1"))
+	if (env_is("PMEM_WC_WORKAROUND", "1"))
 		pmem2_wc_workaround = 1;
-	else if (env_eq("PMEM_WC_WORKAROUND", "0"))
+	else if (env_is("PMEM_WC_WORKAROUND", "0"))
 		pmem2_wc_workaround = 0;
 
 	Isa = &pmem2_isa_generic;
-	if (env_eq("PMEM_NO_MOVNT", "1")) {
-		v = secure_getenv("PMEM_NO_GENERIC_MEMCPY");
+	if (env_is("PMEM_NO_MOVNT", "1")) {
+		v = env_get("PMEM_NO_GENERIC_MEMCPY");
 		if (v != NULL && atoll(v) != 0)
 			Isa = &pmem2_isa_libc;
 		return;
 	}
 #if defined(__x86_64__)
 	int md = 0;
-	v = secure_getenv("PMEM_MOVDIR64B");
+	v = env_get("PMEM_MOVDIR64B");
 	if (v != NULL && strcmp(v, "0") != 0 && f->movdir64b)
 		md = 1;	/* opt-in: replaces the non-temporal stores */
 
 	if (f->sse2)
 		Isa = md ? &pmem2_isa_sse2_md : &pmem2_isa_sse2;
-	if (f->avx && !env_eq("PMEM_AVX", "0"))
+	if (f->avx && !env_is("PMEM_AVX", "0"))
 		Isa = md ? &pmem2_isa_avx_md : &pmem2_isa_avx;
 	/* the byte-masked head/tail stores need AVX512BW as well */
-	if (f->avx512f && f->avx512bw && !env_eq("PMEM_AVX512F", "0"))
+	if (f->avx512f && f->avx512bw && !env_is("PMEM_AVX512F", "0"))
 		Isa = md ? &pmem2_isa_avx512_md : &pmem2_isa_avx512;
 #endif
 }
 
-__attribute__((constructor(102))) static void
-memops_init(void)
+void
+pmem2_memops_init(void)
 {
 #ifdef PMEM2_HAVE_VALGRIND
 	Pmem2_on_valgrind = RUNNING_ON_VALGRIND != 0;
@@ -366,7 +360,7 @@ memops_init(void)
 	snprintf(Variant, sizeof(Variant), "%s/%s", Isa->name,
 		cpu_flush_kind_name(pmem2_flush_kind));
 
-	if (secure_getenv("PMEM2_MEMOPS_SHOW_VARIANT") != NULL)
+	if (env_get("PMEM2_MEMOPS_SHOW_VARIANT") != NULL)
 		fprintf(stderr, "libpmem2: memory functions: %s, "
 			"cpu profile %s (from %s), movnt threshold %zu%s, "
 			"wc workaround %d\n", Variant, Profile, Profile_from,

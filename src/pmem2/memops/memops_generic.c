@@ -108,16 +108,16 @@ gen_fill(void *dst, int c, size_t n)
 static inline void
 finish(void *d, size_t n, unsigned flags, int flush)
 {
-	pmem2_check_store(d, n);
+	persist_note_store(d, n);
 	if (flags & PMEM2_F_MEM_NOFLUSH)
 		return;
 	if (flush) {
 		cpu_flush_range(pmem2_flush_kind, d, n);
-		pmem2_check_flush(d, n);
+		persist_note_flush(d, n);
 	}
 	if (!(flags & PMEM2_F_MEM_NODRAIN)) {
 		cpu_sfence();
-		pmem2_check_fence();
+		persist_note_fence();
 	}
 }
 
@@ -168,7 +168,7 @@ gen_memmove_raw(void *d, const void *s, size_t n, unsigned flags)
 	if (n == 0 || d == s)
 		return d;
 	gen_move(d, s, n);
-	pmem2_check_store(d, n);
+	persist_note_store(d, n);
 	return d;
 }
 
@@ -179,7 +179,7 @@ gen_memset_raw(void *d, int c, size_t n, unsigned flags)
 	if (n == 0)
 		return d;
 	gen_fill(d, c, n);
-	pmem2_check_store(d, n);
+	persist_note_store(d, n);
 	return d;
 }
 
@@ -244,7 +244,7 @@ libc_memmove_raw(void *d, const void *s, size_t n, unsigned flags)
 	if (n == 0 || d == s)
 		return d;
 	memmove(d, s, n);
-	pmem2_check_store(d, n);
+	persist_note_store(d, n);
 	return d;
 }
 
@@ -255,7 +255,7 @@ libc_memset_raw(void *d, int c, size_t n, unsigned flags)
 	if (n == 0)
 		return d;
 	memset(d, c, n);
-	pmem2_check_store(d, n);
+	persist_note_store(d, n);
 	return d;
 }
 

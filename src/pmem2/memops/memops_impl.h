@@ -31,7 +31,7 @@ struct memops_isa {
 	pmem2_memset_fn raw_memset;
 };
 
-/* Knobs read by the variants, set by the constructor in memops.c. */
+/* Knobs read by the variants, set by pmem2_memops_init() (init.c). */
 extern size_t pmem2_movnt_threshold;	/* PMEM_MOVNT_THRESHOLD */
 /* where copies that need no write-back (BYTE, PAGE, NOFLUSH) turn NT */
 extern size_t pmem2_movnt_threshold_noflush;

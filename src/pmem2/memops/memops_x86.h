@@ -59,18 +59,9 @@ DO_PRAGMA(GCC target(TARGET_STR))
 #define G_BYTE	1	/* eADR: fence only */
 #define G_RAW	2	/* copy only (PAGE msyncs afterwards) */
 
-typedef struct {
-	vec_t v[LINE_VECS];
-} F(line_t);
-
-AI F(line_t)
-F(ld_line)(const char *s)
-{
-	F(line_t) l;
-	for (int i = 0; i < LINE_VECS; i++)
-		l.v[i] = VLOADU(s + i * (LINE / LINE_VECS));
-	return l;
-}
+/* the non-temporal loops (and line_t, ld_line), shared with nt_stream.c */
+#define NT_WC_FENCE (WC_BARRIER && pmem2_wc_workaround)
+#include "common/nt_lines.h"
 
 AI void
 F(st_line_a)(char *d, F(line_t) l)
@@ -86,13 +77,6 @@ F(st_line_u)(char *d, F(line_t) l)
 		VSTOREU(d + i * (LINE / LINE_VECS), l.v[i]);
 }
 
-AI void
-F(nt_line)(char *d, F(line_t) l)
-{
-	for (int i = 0; i < LINE_VECS; i++)
-		VSTREAM(d + i * (LINE / LINE_VECS), l.v[i]);
-}
-
 /* ---- scalar pieces; the compiler keeps them single instructions ---- */
 
 AI uint64_t F(ld8)(const void *p) { uint64_t v; memcpy(&v, p, 8); return v; }
@@ -101,32 +85,6 @@ AI uint16_t F(ld2)(const void *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 AI void F(st8)(void *p, uint64_t v) { memcpy(p, &v, 8); }
 AI void F(st4)(void *p, uint32_t v) { memcpy(p, &v, 4); }
 AI void F(st2)(void *p, uint16_t v) { memcpy(p, &v, 2); }
-
-/* ---- write-back of the lines of [p, p+n), n > 0 ---- */
-
-AI void
-F(flush_one)(int fk, const char *p)
-{
-	if (fk == CPU_FLUSH_CLWB)
-		cpu_clwb(p);
-	else if (fk == CPU_FLUSH_CLFLUSHOPT)
-		cpu_clflushopt(p);
-	else if (fk == CPU_FLUSH_CLFLUSH)
-		cpu_clflush(p);
-}
-
-AI void
-F(flush_lines)(int fk, const char *p, size_t n)
-{
-	if (fk == CPU_FLUSH_NONE)
-		return;
-	uintptr_t a = (uintptr_t)p & ~(uintptr_t)(LINE - 1);
-	uintptr_t e = (uintptr_t)p + n;
-	do {
-		F(flush_one)(fk, (const char *)a);
-		a += LINE;
-	} while (a < e);
-}
 
 /*
  * Up to SMALL_MAX bytes, every load before every store (so any overlap is
@@ -287,7 +245,7 @@ F(t_body_fwd)(int fk, char *a, char *e, const char *s)
 			F(st_line_a)(p, F(ld_line)(s));
 		if (fk != CPU_FLUSH_NONE)
 			for (char *f = a; f < be; f += LINE)
-				F(flush_one)(fk, f);
+				cpu_flush_line(fk, f);
 		a = be;
 	}
 }
@@ -319,103 +277,8 @@ F(t_body_bwd)(int fk, char *a, char *e, const char *s_end)
 		}
 		if (fk != CPU_FLUSH_NONE)
 			for (char *f = bb; f < e; f += LINE)
-				F(flush_one)(fk, f);
+				cpu_flush_line(fk, f);
 		e = bb;
-	}
-}
-
-#ifndef NT_PREFETCH
-#define NT_PREFETCH 1024
-#endif
-
-#ifdef NT_LINE_COPY
-#define NT_COPY4(p, s) do { \
-	NT_LINE_COPY((p), (s)); \
-	NT_LINE_COPY((p) + LINE, (s) + LINE); \
-	NT_LINE_COPY((p) + 2 * LINE, (s) + 2 * LINE); \
-	NT_LINE_COPY((p) + 3 * LINE, (s) + 3 * LINE); \
-} while (0)
-/* one instruction per line: going down, the highest line first */
-#define NT_COPY4_BWD(p, s) do { \
-	NT_LINE_COPY((p) + 3 * LINE, (s) + 3 * LINE); \
-	NT_LINE_COPY((p) + 2 * LINE, (s) + 2 * LINE); \
-	NT_LINE_COPY((p) + LINE, (s) + LINE); \
-	NT_LINE_COPY((p), (s)); \
-} while (0)
-#else
-#define NT_COPY4(p, s) do { \
-	F(line_t) l0 = F(ld_line)(s); \
-	F(line_t) l1 = F(ld_line)((s) + LINE); \
-	F(line_t) l2 = F(ld_line)((s) + 2 * LINE); \
-	F(line_t) l3 = F(ld_line)((s) + 3 * LINE); \
-	F(nt_line)((p), l0); \
-	F(nt_line)((p) + LINE, l1); \
-	F(nt_line)((p) + 2 * LINE, l2); \
-	F(nt_line)((p) + 3 * LINE, l3); \
-} while (0)
-#define NT_COPY4_BWD NT_COPY4
-#endif
-
-/*
- * Non-temporal stores, forward. The source is prefetched NT_PREFETCH
- * bytes ahead (a prefetch never faults, so running past the end is fine).
- * With the WC workaround, a fence every 12 lines keeps partially filled
- * write-combining buffers from being evicted early.
- */
-AI void
-F(nt_body_fwd)(char *a, char *e, const char *s)
-{
-	char *p = a;
-	int wc = WC_BARRIER && pmem2_wc_workaround;
-	unsigned k = 0;
-	for (; p + 4 * LINE <= e; p += 4 * LINE, s += 4 * LINE) {
-		_mm_prefetch(s + NT_PREFETCH, _MM_HINT_T0);
-		_mm_prefetch(s + NT_PREFETCH + LINE, _MM_HINT_T0);
-		_mm_prefetch(s + NT_PREFETCH + 2 * LINE, _MM_HINT_T0);
-		_mm_prefetch(s + NT_PREFETCH + 3 * LINE, _MM_HINT_T0);
-		NT_COPY4(p, s);
-		if (wc && ++k == 3) {
-			_mm_sfence();
-			k = 0;
-		}
-	}
-	for (; p < e; p += LINE, s += LINE) {
-#ifdef NT_LINE_COPY
-		NT_LINE_COPY(p, s);
-#else
-		F(nt_line)(p, F(ld_line)(s));
-#endif
-	}
-}
-
-AI void
-F(nt_body_bwd)(char *a, char *e, const char *s_end)
-{
-	char *p = e;
-	const char *s = s_end;
-	int wc = WC_BARRIER && pmem2_wc_workaround;
-	unsigned k = 0;
-	while ((size_t)(p - a) >= 4 * LINE) {
-		p -= 4 * LINE;
-		s -= 4 * LINE;
-		_mm_prefetch(s - NT_PREFETCH, _MM_HINT_T0);
-		_mm_prefetch(s - NT_PREFETCH + LINE, _MM_HINT_T0);
-		_mm_prefetch(s - NT_PREFETCH + 2 * LINE, _MM_HINT_T0);
-		_mm_prefetch(s - NT_PREFETCH + 3 * LINE, _MM_HINT_T0);
-		NT_COPY4_BWD(p, s);
-		if (wc && ++k == 3) {
-			_mm_sfence();
-			k = 0;
-		}
-	}
-	while (p > a) {
-		p -= LINE;
-		s -= LINE;
-#ifdef NT_LINE_COPY
-		NT_LINE_COPY(p, s);
-#else
-		F(nt_line)(p, F(ld_line)(s));
-#endif
 	}
 }
 
@@ -467,7 +330,7 @@ F(nt_small_fence)(void *dst, unsigned flags, int fk)
 {
 	if (!(flags & PMEM2_F_MEM_NODRAIN) || fk == CPU_FLUSH_CLFLUSH) {
 		_mm_sfence();
-		pmem2_check_fence();
+		persist_note_fence();
 	}
 	return dst;
 }
@@ -551,29 +414,29 @@ AI void
 F(report)(char *d, size_t n, char *a, char *e, int nt, int ntends, int fk,
 	int efk)
 {
-#ifdef PMEM2_PERSIST_CHECK
+#ifdef PERSIST_CHECK
 	size_t hk = (size_t)(a - d), tk = (size_t)(d + n - e);
 	if (hk && ntends)
-		pmem2_check_nt_store(d, hk);
+		persist_note_nt_store(d, hk);
 	else if (hk)
-		pmem2_check_store(d, hk);
+		persist_note_store(d, hk);
 	if (e > a && nt)
-		pmem2_check_nt_store(a, (size_t)(e - a));
+		persist_note_nt_store(a, (size_t)(e - a));
 	else if (e > a)
-		pmem2_check_store(a, (size_t)(e - a));
+		persist_note_store(a, (size_t)(e - a));
 	if (tk && ntends)
-		pmem2_check_nt_store(e, tk);
+		persist_note_nt_store(e, tk);
 	else if (tk)
-		pmem2_check_store(e, tk);
+		persist_note_store(e, tk);
 	/* the write-backs that ran: every line of a temporal body, the ends */
 	if (efk != CPU_FLUSH_NONE) {
 		if (hk)
-			pmem2_check_flush(d, hk);
+			persist_note_flush(d, hk);
 		if (tk)
-			pmem2_check_flush(e, tk);
+			persist_note_flush(e, tk);
 	}
 	if (fk != CPU_FLUSH_NONE && !nt && e > a)
-		pmem2_check_flush(a, (size_t)(e - a));
+		persist_note_flush(a, (size_t)(e - a));
 #else
 	(void)d; (void)n; (void)a; (void)e; (void)nt; (void)ntends;
 	(void)fk; (void)efk;
@@ -599,21 +462,21 @@ F(move)(void *dst, const void *src, size_t n, unsigned flags, int gran,
 				goto large;
 			if ((((uintptr_t)d | n) & 7) == 0) {
 				F(copy_nt8)(d, s, n);
-				pmem2_check_nt_store(d, n);
+				persist_note_nt_store(d, n);
 				return F(nt_small_fence)(dst, flags, fk);
 			}
 		}
 		F(copy_small)(d, s, n);
-		pmem2_check_store(d, n);
+		persist_note_store(d, n);
 		if (gran == G_RAW || (flags & PMEM2_F_MEM_NOFLUSH))
 			return dst;
 		if (gran == G_CL && fk != CPU_FLUSH_NONE) {
-			F(flush_lines)(fk, d, n);
-			pmem2_check_flush(d, n);
+			cpu_flush_range(fk, d, n);
+			persist_note_flush(d, n);
 		}
 		if (!(flags & PMEM2_F_MEM_NODRAIN)) {
 			_mm_sfence();
-			pmem2_check_fence();
+			persist_note_fence();
 		}
 		return dst;
 	}
@@ -630,7 +493,7 @@ large:;
 		 * libc's copy (rep movsb where fast) is the reference to beat.
 		 */
 		memmove(d, s, n);
-		pmem2_check_store(d, n);
+		persist_note_store(d, n);
 		return dst;
 	}
 
@@ -643,12 +506,12 @@ large:;
 
 	if ((uintptr_t)d - (uintptr_t)s >= n) {
 		if (nt)
-			F(nt_body_fwd)(a, e, sa);
+			F(nt_copy_fwd)(a, e, sa);
 		else
 			F(t_body_fwd)(fk, a, e, sa);
 	} else {
 		if (nt)
-			F(nt_body_bwd)(a, e, sa + (e - a));
+			F(nt_copy_bwd)(a, e, sa + (e - a));
 		else
 			F(t_body_bwd)(fk, a, e, sa + (e - a));
 	}
@@ -667,9 +530,9 @@ large:;
 	int efk = ntends ? CPU_FLUSH_NONE : fk;	/* for the ends */
 	if (efk != CPU_FLUSH_NONE) {
 		if (hk)
-			F(flush_one)(efk, d);
+			cpu_flush_line(efk, d);
 		if (tk)
-			F(flush_one)(efk, e);
+			cpu_flush_line(efk, e);
 	}
 	F(report)(d, n, a, e, nt, ntends, fk, efk);
 
@@ -682,7 +545,7 @@ large:;
 	 */
 	if (drain || (nt && (fk == CPU_FLUSH_NONE || fk == CPU_FLUSH_CLFLUSH))) {
 		_mm_sfence();
-		pmem2_check_fence();
+		persist_note_fence();
 	}
 	return dst;
 }
@@ -708,32 +571,9 @@ F(t_fill)(int fk, char *a, char *e, vec_t v)
 			F(st_line_a)(p, l);
 		if (fk != CPU_FLUSH_NONE)
 			for (char *f = a; f < be; f += LINE)
-				F(flush_one)(fk, f);
+				cpu_flush_line(fk, f);
 		a = be;
 	}
-}
-
-AI void
-F(nt_fill)(char *a, char *e, vec_t v)
-{
-	F(line_t) l;
-	for (int i = 0; i < LINE_VECS; i++)
-		l.v[i] = v;
-	int wc = WC_BARRIER && pmem2_wc_workaround;
-	unsigned k = 0;
-	char *p = a;
-	for (; p + 4 * LINE <= e; p += 4 * LINE) {
-		F(nt_line)(p, l);
-		F(nt_line)(p + LINE, l);
-		F(nt_line)(p + 2 * LINE, l);
-		F(nt_line)(p + 3 * LINE, l);
-		if (wc && ++k == 3) {
-			_mm_sfence();
-			k = 0;
-		}
-	}
-	for (; p < e; p += LINE)
-		F(nt_line)(p, l);
 }
 
 AI void *
@@ -753,21 +593,21 @@ F(fill)(void *dst, int c, size_t n, unsigned flags, int gran, int fk)
 				for (size_t i = 0; i < n; i += 8)
 					_mm_stream_si64((long long *)(d + i),
 						(long long)c8);
-				pmem2_check_nt_store(d, n);
+				persist_note_nt_store(d, n);
 				return F(nt_small_fence)(dst, flags, fk);
 			}
 		}
 		F(set_small)(d, v, c8, n);
-		pmem2_check_store(d, n);
+		persist_note_store(d, n);
 		if (gran == G_RAW || (flags & PMEM2_F_MEM_NOFLUSH))
 			return dst;
 		if (gran == G_CL && fk != CPU_FLUSH_NONE) {
-			F(flush_lines)(fk, d, n);
-			pmem2_check_flush(d, n);
+			cpu_flush_range(fk, d, n);
+			persist_note_flush(d, n);
 		}
 		if (!(flags & PMEM2_F_MEM_NODRAIN)) {
 			_mm_sfence();
-			pmem2_check_fence();
+			persist_note_fence();
 		}
 		return dst;
 	}
@@ -778,7 +618,7 @@ large:;
 		fk = CPU_FLUSH_NONE;
 	if (gran == G_RAW && !nt) {
 		memset(d, c, n);
-		pmem2_check_store(d, n);
+		persist_note_store(d, n);
 		return dst;
 	}
 
@@ -794,7 +634,7 @@ large:;
 		else
 			F(set_small)(d, v, c8, hk);
 		if (efk != CPU_FLUSH_NONE)
-			F(flush_one)(efk, d);
+			cpu_flush_line(efk, d);
 	}
 	if (nt)
 		F(nt_fill)(a, e, v);
@@ -806,7 +646,7 @@ large:;
 		else
 			F(set_small)(e, v, c8, tk);
 		if (efk != CPU_FLUSH_NONE)
-			F(flush_one)(efk, e);
+			cpu_flush_line(efk, e);
 	}
 	F(report)(d, n, a, e, nt, ntends, fk, efk);
 
@@ -814,7 +654,7 @@ large:;
 		!(flags & (PMEM2_F_MEM_NODRAIN | PMEM2_F_MEM_NOFLUSH));
 	if (drain || (nt && (fk == CPU_FLUSH_NONE || fk == CPU_FLUSH_CLFLUSH))) {
 		_mm_sfence();
-		pmem2_check_fence();
+		persist_note_fence();
 	}
 	return dst;
 }
