@@ -546,6 +546,122 @@ test_no_descriptors(const char *dir)
 	free(path);
 }
 
+/*
+ * Random maps and deletes in one reservation against a model of who owns
+ * each page: every map_new's verdict, and map_find, find_first/last and
+ * find_prev/next after every step, must agree with the model.
+ */
+#define MODEL_PAGES 64
+static void
+test_reservation_model(void)
+{
+	struct pmem2_source *anon;
+	CHECK_PMEM2_OK(pmem2_source_from_anon(&anon, 8 * Pg));
+	struct pmem2_vm_reservation *rsv;
+	CHECK_PMEM2_OK(pmem2_vm_reservation_new(&rsv, NULL,
+		MODEL_PAGES * Pg));
+	char *raddr = pmem2_vm_reservation_get_address(rsv);
+	struct pmem2_map *owner[MODEL_PAGES] = { NULL };
+	unsigned seed = 12345;
+	int iters = tu_quick() ? 400 : 4000;
+	for (int it = 0; it < iters; it++) {
+		size_t off = (size_t)rand_r(&seed) % MODEL_PAGES;
+		if (rand_r(&seed) % 5 < 3) {
+			size_t len = 1 + (size_t)rand_r(&seed) % 8;
+			int want = 0;
+			if (off + len > MODEL_PAGES)
+				want = PMEM2_E_LENGTH_OUT_OF_RANGE;
+			else
+				for (size_t p = off; p < off + len; p++)
+					if (owner[p])
+						want = PMEM2_E_MAPPING_EXISTS;
+			struct pmem2_config *cfg = cfg_of(0, len * Pg, rsv,
+				off * Pg);
+			struct pmem2_map *m;
+			int ret = pmem2_map_new(&m, cfg, anon);
+			pmem2_config_delete(&cfg);
+			if (ret != want)
+				FAIL("step %d: map of %zu pages at %zu: %d, "
+					"want %d (%s)", it, len, off, ret, want,
+					pmem2_errormsg());
+			if (ret == 0) {
+				CHECK((char *)pmem2_map_get_address(m) ==
+					raddr + off * Pg);
+				for (size_t p = off; p < off + len; p++) {
+					owner[p] = m;
+					raddr[p * Pg] = (char)it;
+				}
+			}
+		} else if (owner[off]) {
+			struct pmem2_map *m = owner[off];
+			size_t first = (size_t)((char *)
+				pmem2_map_get_address(m) - raddr) / Pg;
+			size_t len = pmem2_map_get_size(m) / Pg;
+			CHECK_PMEM2_OK(pmem2_map_delete(&m));
+			for (size_t p = first; p < first + len; p++)
+				owner[p] = NULL;
+			CHECK(read_faults(raddr + first * Pg));
+		}
+
+		/* the reservation's view against the model */
+		struct pmem2_map *f, *lo = NULL, *hi = NULL;
+		for (size_t p = 0; p < MODEL_PAGES; p++) {
+			if (owner[p] && !lo)
+				lo = owner[p];
+			if (owner[p])
+				hi = owner[p];
+			int ret = pmem2_vm_reservation_map_find(rsv, p * Pg,
+				Pg, &f);
+			if (owner[p]) {
+				CHECK_PMEM2_OK(ret);
+				CHECK(f == owner[p]);
+			} else {
+				CHECK_EQ(ret, PMEM2_E_MAPPING_NOT_FOUND);
+			}
+		}
+		if (!lo) {
+			CHECK_PMEM2_ERR(pmem2_vm_reservation_map_find_first(rsv,
+				&f), PMEM2_E_MAPPING_NOT_FOUND);
+			continue;
+		}
+		CHECK_PMEM2_OK(pmem2_vm_reservation_map_find_first(rsv, &f));
+		CHECK(f == lo);
+		CHECK_PMEM2_OK(pmem2_vm_reservation_map_find_last(rsv, &f));
+		CHECK(f == hi);
+		struct pmem2_map *prev = NULL;
+		for (size_t p = 0; p < MODEL_PAGES; p++) {
+			struct pmem2_map *m = owner[p];
+			if (!m || m == prev)
+				continue;
+			if (prev) {
+				CHECK_PMEM2_OK(pmem2_vm_reservation_map_find_next(
+					rsv, prev, &f));
+				CHECK(f == m);
+				CHECK_PMEM2_OK(pmem2_vm_reservation_map_find_prev(
+					rsv, m, &f));
+				CHECK(f == prev);
+			} else {
+				CHECK_PMEM2_ERR(pmem2_vm_reservation_map_find_prev(
+					rsv, m, &f), PMEM2_E_MAPPING_NOT_FOUND);
+			}
+			prev = m;
+		}
+		CHECK_PMEM2_ERR(pmem2_vm_reservation_map_find_next(rsv, prev,
+			&f), PMEM2_E_MAPPING_NOT_FOUND);
+	}
+	for (size_t p = 0; p < MODEL_PAGES; p++) {
+		if (!owner[p])
+			continue;
+		struct pmem2_map *m = owner[p];
+		size_t len = pmem2_map_get_size(m) / Pg;
+		CHECK_PMEM2_OK(pmem2_map_delete(&m));
+		for (size_t q = p; q < p + len; q++)
+			owner[q] = NULL;
+	}
+	CHECK_PMEM2_OK(pmem2_vm_reservation_delete(&rsv));
+	pmem2_source_delete(&anon);
+}
+
 int
 main(void)
 {
@@ -554,6 +670,7 @@ main(void)
 	test_odd_sizes(dir);
 	test_huge();
 	test_reservation_orders(dir);
+	test_reservation_model();
 	test_no_address_space(dir);
 	test_no_descriptors(dir);
 	printf("map_hostile: OK\n");
