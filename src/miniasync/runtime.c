@@ -266,11 +266,12 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
 /*
  * wait_some without bookkeeping, for when there is no memory for it: one
  * notifier (as upstream's runtime has) and two walks over the caller's
- * array per pass, asking each future's property just before its poll. The
- * order then differs from wait_some's when a poll changes another
- * future's property, but every unfinished future is polled in every pass:
- * finishing the array in batches instead would never poll a later future
- * an earlier one waits for.
+ * array per pass, asynchronous futures first, each property asked just
+ * before that future's turn. Only a property that changes between the two
+ * walks makes this differ from wait_some (the future is then polled twice
+ * in the pass, or waits for the next one); otherwise every unfinished
+ * future is polled once per pass. Finishing the array in batches instead
+ * would never poll a later future that an earlier one waits for.
  */
 static void
 wait_unordered(struct runtime *r, struct future *futs[], size_t n)
