@@ -192,6 +192,36 @@ poll_run(struct slot **p, struct slot **end)
 }
 
 /*
+ * After a pass: 1 when every future is complete. Otherwise spins, yields
+ * or sleeps as the comment at the top says, and returns 0 for the next.
+ */
+static inline unsigned
+pass_end(struct runtime *r, unsigned seen, uint32_t gen, uint64_t *idle_since)
+{
+	if (!(seen & PASS_LEFT))
+		return 1;
+	if (seen & PASS_PROGRESS) {
+		*idle_since = 0;
+		return 0;
+	}
+	uint64_t t = ma_now_ns();
+	if (*idle_since == 0)
+		*idle_since = t;
+	if (t - *idle_since < RT_SPIN_NS) {
+		ma_pause();
+		return 0;
+	}
+	if (seen & PASS_REPOLL) {
+		/* must poll again, but let others run meanwhile */
+		sched_yield();
+		return 0;
+	}
+	runtime_sleep(r, gen);
+	*idle_since = 0;
+	return 0;
+}
+
+/*
  * ords has room for 4n pointers: two orders of two groups each. The first
  * pass splits the caller's order, so it all starts in one group.
  */
@@ -229,27 +259,54 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
 		}
 		unsigned seen = poll_run(cur.async, cur.async + cur.na) |
 			poll_run(cur.other, cur.other + cur.no);
-		if (!(seen & PASS_LEFT))
+		if (pass_end(r, seen, gen, &idle_since))
 			return;
-		if (seen & PASS_PROGRESS) {
-			idle_since = 0;
-			continue;
-		}
+	}
+}
 
-		uint64_t t = ma_now_ns();
-		if (idle_since == 0)
-			idle_since = t;
-		if (t - idle_since < RT_SPIN_NS) {
-			ma_pause();
-			continue;
+/*
+ * wait_some without bookkeeping, for when there is no memory for it: one
+ * notifier (as upstream's runtime has) and two walks over the caller's
+ * array per pass, asynchronous futures first, each property asked just
+ * before that future's turn. Only a property that changes between the two
+ * walks makes this differ from wait_some (the future is then polled twice
+ * in the pass, or waits for the next one); otherwise every unfinished
+ * future is polled once per pass. Finishing the array in batches instead
+ * would never poll a later future that an earlier one waits for.
+ */
+static void
+wait_unordered(struct runtime *r, struct future *futs[], size_t n)
+{
+	struct future_notifier nt;
+	nt.waker.data = r;
+	nt.waker.wake = runtime_wake;
+	nt.poller.ptr_to_monitor = NULL;
+	nt.padding = 0;
+
+	uint64_t idle_since = 0;
+	for (;;) {
+		uint32_t gen = runtime_gen(r);
+		unsigned seen = 0;
+		for (int async = 1; async >= 0; async--) {
+			for (size_t i = 0; i < n; i++) {
+				struct future *f = futs[i];
+				enum future_state before = f->context.state;
+				if (before == FUTURE_STATE_COMPLETE ||
+						(future_has_property(f,
+						FUTURE_PROPERTY_ASYNC) == 1) !=
+						async)
+					continue;
+				nt.notifier_used = FUTURE_NOTIFIER_NONE;
+				enum future_state now = future_poll(f, &nt);
+				seen |= (now != before) * PASS_PROGRESS;
+				if (now != FUTURE_STATE_COMPLETE)
+					seen |= PASS_LEFT | (nt.notifier_used !=
+						FUTURE_NOTIFIER_WAKER) *
+						PASS_REPOLL;
+			}
 		}
-		if (seen & PASS_REPOLL) {
-			/* must poll again, but let others run meanwhile */
-			sched_yield();
-			continue;
-		}
-		runtime_sleep(r, gen);
-		idle_since = 0;
+		if (pass_end(r, seen, gen, &idle_since))
+			return;
 	}
 }
 
@@ -275,14 +332,7 @@ runtime_wait_multiple(struct runtime *r, struct future *futs[], size_t nfuts)
 	if (ords != NULL && slots != NULL) {
 		wait_some(r, futs, nfuts, ords, slots);
 	} else {
-		/* no memory for the bookkeeping: finish them in batches */
-		struct slot *sords[4 * RT_STACK_FUTS];
-		struct slot sslots[RT_STACK_FUTS];
-		for (size_t b = 0; b < nfuts; b += RT_STACK_FUTS) {
-			size_t cnt = nfuts - b < RT_STACK_FUTS ?
-				nfuts - b : RT_STACK_FUTS;
-			wait_some(r, futs + b, cnt, sords, sslots);
-		}
+		wait_unordered(r, futs, nfuts);
 	}
 	free(ords);
 	free(slots);
