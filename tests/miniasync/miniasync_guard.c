@@ -8,6 +8,7 @@
  * whole area byte for byte against libc. ctest runs it again with the
  * mover forced to split into tiny parts and to stream everything, and with
  * narrower instruction sets (MINIASYNC_THREADS_*, PMEM_AVX*, PMEM_NO_CLWB).
+ * PMEM2_TEST_QUICK=1 (sanitizer and helgrind runs) takes every 7th length.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -49,8 +50,10 @@ main(void)
 	CHECK(rt != NULL);
 	static const uint64_t flag_set[] = { 0, VDM_F_MEM_DURABLE,
 		VDM_F_NO_CACHE_HINT, VDM_F_MEM_DURABLE | VDM_F_NO_CACHE_HINT };
+	const char *q = getenv("PMEM2_TEST_QUICK");
+	size_t step = q != NULL && *q != '\0' && strcmp(q, "0") != 0 ? 7 : 1;
 	unsigned r = 0;
-	for (size_t n = 0; n <= PG + 130; n += n < 700 ? 1 : 3) {
+	for (size_t n = 0; n <= PG + 130; n += n < 700 ? step : 3 * step) {
 		r++;
 		size_t k = (r * 7) % 64, j = (r * 11) % 64;
 		size_t delta = 1 + (r * 29) % 200;
