@@ -265,16 +265,33 @@ persist_batch(struct conn *c)
 			g.persist(g.addr + c->batch[i].offset,
 				c->batch[i].len);
 	}
-	for (unsigned i = 0; i < c->nbatch && !c->closing; i++)
-		answer(c, c->batch[i].id, status);
+	/* one DONEV answers up to REP_DONEV_MAX requests of the batch */
+	for (unsigned i = 0; i < c->nbatch && !c->closing;) {
+		unsigned n = c->nbatch - i;
+		if (n == 1) {
+			answer(c, c->batch[i].id, status);
+			break;
+		}
+		if (n > REP_DONEV_MAX)
+			n = REP_DONEV_MAX;
+		struct rep_msg m;
+		memset(&m, 0, sizeof(m));
+		m.type = REP_DONEV;
+		m.u.donev.n = n;
+		m.u.donev.status = status;
+		for (unsigned k = 0; k < n; k++)
+			m.u.donev.id[k] = c->batch[i + k].id;
+		if (send_small(c, &m) != 0)
+			c->closing = 1;
+		i += n;
+	}
 	c->nbatch = 0;
 }
 
 static void
-handle_msg(struct conn *c, const uint8_t *buf, size_t len)
+handle_action(struct conn *c, const struct rep_srv_action *a)
 {
-	struct rep_srv_action act;
-	rep_srv_step(&c->srv, buf, len, &act);
+	struct rep_srv_action act = *a;
 	switch (act.kind) {
 	case REP_ACT_NONE:
 		break;
@@ -317,6 +334,15 @@ handle_msg(struct conn *c, const uint8_t *buf, size_t len)
 		c->closing = 1;
 		break;
 	}
+}
+
+static void
+handle_msg(struct conn *c, const uint8_t *buf, size_t len)
+{
+	struct rep_srv_action act[REP_PERSISTV_MAX];
+	unsigned n = rep_srv_step(&c->srv, buf, len, act);
+	for (unsigned i = 0; i < n && !c->closing; i++)
+		handle_action(c, &act[i]);
 }
 
 static void
