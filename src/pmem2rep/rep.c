@@ -51,6 +51,7 @@
 #define DEFAULT_TIMEOUT_MS 30000
 #define PROGRESS_GAP_NS 2000	/* polls closer than this share a progress */
 #define PROGRESS_GAP_MAX_NS 30000
+#define RAWQ 16	/* handshake/test messages kept until read */
 
 static __thread char errmsg[640];
 
@@ -138,10 +139,10 @@ struct pmem2rep {
 	/* receive buffers, one context each */
 	struct fi_context rctx[NSLOTS];
 	uint8_t rbuf[NSLOTS][REP_MSG_MAX];
-	/* the latest received handshake/test message */
-	uint8_t last[REP_MSG_MAX];
-	size_t lastlen;
-	int have_last;
+	/* received handshake/test messages, oldest first (a short queue) */
+	uint8_t last[RAWQ][REP_MSG_MAX];
+	size_t lastlen[RAWQ];
+	unsigned qhead, have_last;
 	int raw;		/* test hook: keep every message in last */
 };
 
@@ -236,9 +237,14 @@ handle_recv(struct pmem2rep *rep, unsigned i, size_t len)
 	}
 	if ((m.type != REP_DONE && m.type != REP_DONEV) || rep->raw) {
 		/* handshake messages: kept for whoever waits for them */
-		memcpy(rep->last, rep->rbuf[i], len);
-		rep->lastlen = len;
-		rep->have_last = 1;
+		if (rep->have_last == RAWQ) {
+			rep_fail(rep, "%s: unexpected messages from the "
+				"replica", rep->target);
+			return;
+		}
+		unsigned q = (rep->qhead + rep->have_last++) % RAWQ;
+		memcpy(rep->last[q], rep->rbuf[i], len);
+		rep->lastlen[q] = len;
 		post_recv(rep, i);
 		return;
 	}
@@ -780,9 +786,13 @@ rep_close(struct pmem2rep *rep)
 	free(rep);
 }
 
-/* Waits for a handshake message until the deadline. */
+/*
+ * Waits for a handshake message until the deadline; *q: its index in
+ * rep->last, valid until the next receive.
+ */
 static int
-wait_msg(struct pmem2rep *rep, struct rep_msg *m, uint64_t deadline)
+wait_msg(struct pmem2rep *rep, struct rep_msg *m, uint64_t deadline,
+	unsigned *q)
 {
 	while (!rep->have_last) {
 		progress(rep);
@@ -800,8 +810,10 @@ wait_msg(struct pmem2rep *rep, struct rep_msg *m, uint64_t deadline)
 		struct timespec ts = { 0, 200000 };
 		nanosleep(&ts, NULL);
 	}
-	rep->have_last = 0;
-	if (m && rep_msg_parse(rep->last, rep->lastlen, m) != 0) {
+	*q = rep->qhead;
+	rep->qhead = (rep->qhead + 1) % RAWQ;
+	rep->have_last--;
+	if (m && rep_msg_parse(rep->last[*q], rep->lastlen[*q], m) != 0) {
 		seterr("%s: malformed handshake message", rep->target);
 		return -EPROTO;
 	}
@@ -979,7 +991,8 @@ rep_open(struct pmem2rep **out, const char *target, const char *key_file,
 
 	uint64_t deadline = now_ns() + rep->timeout_ns;
 	struct rep_msg hello, m;
-	if ((ret = wait_msg(rep, &hello, deadline)) != 0)
+	unsigned q;
+	if ((ret = wait_msg(rep, &hello, deadline, &q)) != 0)
 		goto err;
 	if (hello.type != REP_HELLO || hello.u.hello.version != REP_VERSION) {
 		seterr("pmem2rep_connect: %s does not speak pmem2rep v%u",
@@ -1001,7 +1014,7 @@ rep_open(struct pmem2rep **out, const char *target, const char *key_file,
 		seterr("%s", rep->failmsg);
 		goto err;
 	}
-	ret = wait_msg(rep, &m, deadline);
+	ret = wait_msg(rep, &m, deadline, &q);
 	if (ret == -ECONNRESET) {
 		seterr("pmem2rep_connect: %s closed the connection during "
 			"authentication", target);
@@ -1167,11 +1180,12 @@ rep_test_recv_raw(struct pmem2rep *rep, void *buf, size_t cap,
 	int timeout_ms)
 {
 	pthread_mutex_lock(&rep->lock);
+	unsigned q;
 	int ret = wait_msg(rep, NULL,
-		now_ns() + (uint64_t)timeout_ms * 1000000u);
+		now_ns() + (uint64_t)timeout_ms * 1000000u, &q);
 	if (ret == 0) {
-		ret = (int)(rep->lastlen < cap ? rep->lastlen : cap);
-		memcpy(buf, rep->last, (size_t)ret);
+		ret = (int)(rep->lastlen[q] < cap ? rep->lastlen[q] : cap);
+		memcpy(buf, rep->last[q], (size_t)ret);
 	}
 	pthread_mutex_unlock(&rep->lock);
 	return ret;

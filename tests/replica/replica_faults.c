@@ -5,6 +5,9 @@
  *     future completes (with an error unless its answer had come) within
  *     the documented bound (PMEM2REP_TIMEOUT_MS, here 5 s); after a
  *     restart every write reported durable is in the file.
+ *   daemon_kill_small: the same with 4 KiB writes, whose persist requests
+ *     and answers travel several to a message (PERSISTV, DONEV): the kill
+ *     lands mid-batch.
  *   daemon_hang: the daemon is stopped (SIGSTOP) with writes in flight and
  *     the connection stays open: no future reports success, all fail once
  *     the connection showed no progress for PMEM2REP_TIMEOUT_MS.
@@ -14,8 +17,8 @@
  *     tmpfs in a private mount namespace; skipped without the privilege):
  *     the daemon refuses to serve it, where it used to die of SIGBUS at
  *     the first write into a hole; a sparse FILE that fits is served.
- * Usage: replica_faults PMEM2-REPLICAD daemon_kill|daemon_hang|client_kill|
- *	enospc
+ * Usage: replica_faults PMEM2-REPLICAD daemon_kill|daemon_kill_small|
+ *	daemon_hang|client_kill|enospc
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -52,8 +55,9 @@ connect_ok(const char *target)
 	return rep;
 }
 
+/* writes of `slot` bytes, nslot of them, the daemon killed after `at` */
 static void
-daemon_kill(const char *daemon)
+daemon_kill(const char *daemon, size_t slot, int nslot, int at)
 {
 	struct rutil_daemon d;
 	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
@@ -64,19 +68,21 @@ daemon_kill(const char *daemon)
 	rutil_pattern(src, SIZE, 77);
 	struct vdm_operation_future f[DEPTH];
 	int slot_of[DEPTH];
-	int ok[NSLOT] = { 0 };
+	int *ok = calloc((size_t)nslot, sizeof(*ok));
+	CHECK(ok != NULL);
+	CHECK((size_t)nslot * slot <= SIZE);
 	int next = 0, live = 0, nok = 0, nfail = 0, killed = 0;
 	uint64_t kill_at = 0, last_done = 0;
 	for (int i = 0; i < DEPTH; i++)
 		slot_of[i] = -1;
 
-	while (next < NSLOT || live) {
+	while (next < nslot || live) {
 		for (int i = 0; i < DEPTH; i++) {
-			if (slot_of[i] < 0 && next < NSLOT) {
+			if (slot_of[i] < 0 && next < nslot) {
 				slot_of[i] = next;
 				f[i] = pmem2rep_write_async(rep,
-					(size_t)next * SLOT,
-					src + (size_t)next * SLOT, SLOT, 0);
+					(size_t)next * slot,
+					src + (size_t)next * slot, slot, 0);
 				next++;
 				live++;
 			}
@@ -98,7 +104,7 @@ daemon_kill(const char *daemon)
 			slot_of[i] = -1;
 			live--;
 		}
-		if (!killed && nok >= 100) {
+		if (!killed && nok >= at) {
 			rutil_daemon_kill(&d);
 			killed = 1;
 			kill_at = rutil_ms();
@@ -127,13 +133,14 @@ daemon_kill(const char *daemon)
 	CHECK_EQ(pmem2rep_size(rep), SIZE);
 	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
 	unsigned char *got = rutil_read(datp, SIZE);
-	for (int s = 0; s < NSLOT; s++)
+	for (int s = 0; s < nslot; s++)
 		if (ok[s])
-			CHECK_MEM(got + (size_t)s * SLOT, src + (size_t)s * SLOT,
-				SLOT);
+			CHECK_MEM(got + (size_t)s * slot, src + (size_t)s * slot,
+				slot);
 	rutil_daemon_stop(&d);
 	free(got);
 	free(src);
+	free(ok);
 }
 
 /* kill() returns before the threads stop: wait until every one has. */
@@ -359,8 +366,8 @@ int
 main(int argc, char *argv[])
 {
 	if (argc != 3)
-		FAIL("usage: replica_faults PMEM2-REPLICAD "
-			"daemon_kill|daemon_hang|client_kill|enospc");
+		FAIL("usage: replica_faults PMEM2-REPLICAD daemon_kill|"
+			"daemon_kill_small|daemon_hang|client_kill|enospc");
 	rutil_need_fabric();
 	setenv("PMEM2REP_TIMEOUT_MS", "5000", 1);
 	signal(SIGPIPE, SIG_IGN);
@@ -372,7 +379,9 @@ main(int argc, char *argv[])
 	rutil_key(keyp, 0600, -1);
 	rutil_file(datp, SIZE, 0);
 	if (strcmp(argv[2], "daemon_kill") == 0)
-		daemon_kill(argv[1]);
+		daemon_kill(argv[1], SLOT, NSLOT, 100);
+	else if (strcmp(argv[2], "daemon_kill_small") == 0)
+		daemon_kill(argv[1], 4096, 4096, 1500);
 	else if (strcmp(argv[2], "daemon_hang") == 0)
 		daemon_hang(argv[1]);
 	else if (strcmp(argv[2], "client_kill") == 0)
