@@ -11,7 +11,8 @@
  * time the thread looks is made durable together, on PAGE files with one
  * msync(MS_SYNC) over the batch's span (group commit: while one sync runs,
  * the next requests queue up and share the next one), on pmem with the
- * map's persist function per range. Syncing in the connection's own thread
+ * map's persist function per range. The batch is answered with DONEVs of
+ * up to REP_DONEV_MAX ids: one send per batch, not one per request. Syncing in the connection's own thread
  * keeps the answer path free of hand-offs, which is what small writes on
  * fast media pay for.
  */
