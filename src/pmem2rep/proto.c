@@ -450,6 +450,17 @@ out:
 	return ret;
 }
 
+const char *
+rep_provider_unsupported(const char *prov)
+{
+	if (prov && strcmp(prov, "sockets") == 0)
+		return "libfabric's sockets provider is not supported (its "
+			"connection manager rejects the connection before the "
+			"daemon sees it); use tcp, verbs or another provider "
+			"with connected endpoints and RMA writes";
+	return NULL;
+}
+
 int
 rep_split_target(const char *target, char *host, size_t hostlen,
 	char *port, size_t portlen)

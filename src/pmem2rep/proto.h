@@ -87,6 +87,13 @@ size_t rep_msg_encode(const struct rep_msg *m, uint8_t *buf);
  */
 int rep_msg_parse(const uint8_t *buf, size_t len, struct rep_msg *m);
 
+/*
+ * NULL, or why libfabric provider `prov` cannot carry this protocol. The
+ * sockets provider's connection manager rejects our connection requests
+ * itself, before the listener sees them: refused with this message.
+ */
+const char *rep_provider_unsupported(const char *prov);
+
 /* Whether [offset, offset + len) lies inside a region of `size` bytes. */
 static inline int
 rep_range_ok(uint64_t offset, uint64_t len, uint64_t size)

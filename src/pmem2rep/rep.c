@@ -907,6 +907,12 @@ rep_open(struct pmem2rep **out, const char *target, const char *key_file,
 		goto err;
 	}
 	struct fi_info *fi = rep->info;
+	const char *why = rep_provider_unsupported(fi->fabric_attr->prov_name);
+	if (why) {
+		ret = -ENOTSUP;
+		seterr("pmem2rep_connect: %s", why);
+		goto err;
+	}
 	if (fi->tx_attr->inject_size < REP_MSG_MAX) {
 		ret = -ENOTSUP;
 		seterr("pmem2rep_connect: provider %s injects only %zu bytes",

@@ -656,6 +656,12 @@ main(int argc, char *argv[])
 			"writes: %s", listen_at, fi_strerror(-r));
 		return 1;
 	}
+	const char *why = rep_provider_unsupported(info->fabric_attr->prov_name);
+	if (why) {
+		logmsg("%s", why);
+		fi_freeinfo(info);
+		return 1;
+	}
 	struct fid_eq *eq = NULL;
 	struct fid_pep *pep = NULL;
 	struct fi_eq_attr eqa = { .size = 64, .wait_obj = FI_WAIT_UNSPEC };
