@@ -8,6 +8,10 @@
  *   daemon_kill_small: the same with 4 KiB writes, whose persist requests
  *     and answers travel several to a message (PERSISTV, DONEV): the kill
  *     lands mid-batch.
+ *   multi_kill: four connections write 4 KiB blocks at once, so their
+ *     syncs are shared (group commit across connections), when the daemon
+ *     gets SIGKILL: every future completes, and after a restart every
+ *     write reported durable, by any connection, is in the file.
  *   daemon_hang: the daemon is stopped (SIGSTOP) with writes in flight and
  *     the connection stays open: no future reports success, all fail once
  *     the connection showed no progress for PMEM2REP_TIMEOUT_MS.
@@ -18,7 +22,7 @@
  *     the daemon refuses to serve it, where it used to die of SIGBUS at
  *     the first write into a hole; a sparse FILE that fits is served.
  * Usage: replica_faults PMEM2-REPLICAD daemon_kill|daemon_kill_small|
- *	daemon_hang|client_kill|enospc
+ *	multi_kill|daemon_hang|client_kill|enospc
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -141,6 +145,106 @@ daemon_kill(const char *daemon, size_t slot, int nslot, int at)
 	free(got);
 	free(src);
 	free(ok);
+}
+
+#define MT 4
+#define MT_SLOTS 1024
+#define MT_DEPTH 16
+
+struct mt_arg {
+	struct pmem2rep *rep;	/* connected before any thread starts */
+	int id;
+	const unsigned char *src;
+	int *ok;		/* per 4 KiB slot of the whole file */
+	atomic_int *nok;
+	int nfail;
+};
+
+static void *
+mt_writer(void *arg)
+{
+	struct mt_arg *a = arg;
+	struct pmem2rep *rep = a->rep;
+	struct vdm_operation_future f[MT_DEPTH];
+	int slot_of[MT_DEPTH];
+	int first = a->id * MT_SLOTS, next = first, live = 0;
+	for (int i = 0; i < MT_DEPTH; i++)
+		slot_of[i] = -1;
+	while (next < first + MT_SLOTS || live) {
+		for (int i = 0; i < MT_DEPTH; i++) {
+			if (slot_of[i] < 0 && next < first + MT_SLOTS) {
+				slot_of[i] = next;
+				f[i] = pmem2rep_write_async(rep,
+					(size_t)next * 4096,
+					a->src + (size_t)next * 4096, 4096, 0);
+				next++;
+				live++;
+			}
+			if (slot_of[i] < 0 || future_poll(
+					FUTURE_AS_RUNNABLE(&f[i]), NULL) !=
+					FUTURE_STATE_COMPLETE)
+				continue;
+			if (f[i].output.result == VDM_SUCCESS) {
+				a->ok[slot_of[i]] = 1;
+				atomic_fetch_add(a->nok, 1);
+			} else {
+				if (f[i].output.result != VDM_ERROR_IO)
+					FAIL("slot %d: result %d: %s",
+						slot_of[i],
+						(int)f[i].output.result,
+						pmem2rep_errormsg());
+				a->nfail++;
+			}
+			slot_of[i] = -1;
+			live--;
+		}
+	}
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	return NULL;
+}
+
+static void
+multi_kill(const char *daemon)
+{
+	struct rutil_daemon d;
+	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
+	size_t total = (size_t)MT * MT_SLOTS * 4096;
+	CHECK(total <= SIZE);
+	unsigned char *src = malloc(total);
+	int *ok = calloc((size_t)MT * MT_SLOTS, sizeof(*ok));
+	CHECK(src != NULL && ok != NULL);
+	rutil_pattern(src, total, 31);
+	atomic_int nok = 0;
+	struct mt_arg a[MT];
+	pthread_t t[MT];
+	for (int i = 0; i < MT; i++)
+		a[i] = (struct mt_arg){ connect_ok(d.target), i, src, ok,
+			&nok, 0 };
+	for (int i = 0; i < MT; i++)
+		CHECK_EQ(pthread_create(&t[i], NULL, mt_writer, &a[i]), 0);
+	uint64_t t0 = rutil_ms();
+	while (atomic_load(&nok) < 400 && rutil_ms() - t0 < 60000)
+		usleep(1000);
+	CHECK(atomic_load(&nok) >= 400);
+	rutil_daemon_kill(&d);
+	int nfail = 0;
+	for (int i = 0; i < MT; i++) {
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+		nfail += a[i].nfail;
+	}
+	CHECK(nfail > 0);
+	fprintf(stderr, "%d durable, %d failed\n", atomic_load(&nok), nfail);
+
+	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
+	unsigned char *got = rutil_read(datp, SIZE);
+	for (int s = 0; s < MT * MT_SLOTS; s++)
+		if (ok[s])
+			CHECK_MEM(got + (size_t)s * 4096, src + (size_t)s * 4096,
+				4096);
+	rutil_daemon_stop(&d);
+	free(got);
+	free(ok);
+	free(src);
 }
 
 /* kill() returns before the threads stop: wait until every one has. */
@@ -367,7 +471,8 @@ main(int argc, char *argv[])
 {
 	if (argc != 3)
 		FAIL("usage: replica_faults PMEM2-REPLICAD daemon_kill|"
-			"daemon_kill_small|daemon_hang|client_kill|enospc");
+			"daemon_kill_small|multi_kill|daemon_hang|client_kill|"
+			"enospc");
 	rutil_need_fabric();
 	setenv("PMEM2REP_TIMEOUT_MS", "5000", 1);
 	signal(SIGPIPE, SIG_IGN);
@@ -382,6 +487,8 @@ main(int argc, char *argv[])
 		daemon_kill(argv[1], SLOT, NSLOT, 100);
 	else if (strcmp(argv[2], "daemon_kill_small") == 0)
 		daemon_kill(argv[1], 4096, 4096, 1500);
+	else if (strcmp(argv[2], "multi_kill") == 0)
+		multi_kill(argv[1]);
 	else if (strcmp(argv[2], "daemon_hang") == 0)
 		daemon_hang(argv[1]);
 	else if (strcmp(argv[2], "client_kill") == 0)
