@@ -257,10 +257,17 @@ handle_recv(struct pmem2rep *rep, unsigned i, size_t len)
 		n = m.u.donev.n;
 		status = m.u.donev.status;
 	}
-	/* every id first: a bad one fails the connection, nothing succeeds */
+	/*
+	 * Every id first: an unknown, unasked, already answered or repeated
+	 * one fails the connection, and nothing of the message succeeds.
+	 */
 	for (uint32_t k = 0; k < n; k++) {
 		struct rep_op *op = slot_op(rep, ids[k]);
-		if (op == NULL || !op->persist_sent || op->answered) {
+		int repeated = 0;
+		for (uint32_t j = 0; j < k; j++)
+			repeated |= ids[j] == ids[k];
+		if (op == NULL || !op->persist_sent || op->answered ||
+				repeated) {
 			rep_fail(rep, "%s: answer to an unknown request",
 				rep->target);
 			return;
