@@ -458,7 +458,7 @@ pmem2_map_delete(struct pmem2_map **map_ptr)
 		return ret;
 
 	/* pending asynchronous work still writes to the range: finish it */
-	pmem2_async_map_fini(map);
+	pmem2_async_map_quiesce(map);
 
 	if (!map->from_existing) {
 		if (map->reserv) {
@@ -478,11 +478,11 @@ pmem2_map_delete(struct pmem2_map **map_ptr)
 		if (ret) {
 			/* leave the map usable, as it was */
 			pmem2_registry_add(map);
-			pmem2_async_map_init(map, &map->source);
 			return ret;
 		}
 	}
 
+	pmem2_async_map_fini(map);
 	free(map);
 	*map_ptr = NULL;
 	return 0;

@@ -348,49 +348,50 @@ wop_make_part(struct wop *w, const struct vdm_operation *op, unsigned i)
  * instead of the SIGBUS a store into a hole would raise.
  */
 
-/* The file offset of [p, p+len), or -1: not wholly inside the map. */
-static long long
-file_offset(const struct pmem2_async *as, const void *p, size_t len)
-{
-	uintptr_t a = (uintptr_t)as->map->addr;
-	uintptr_t d = (uintptr_t)p;
-	if (d < a || d - a > as->map->content_length ||
-			len > as->map->content_length - (d - a))
-		return -1;
-	return as->file_base + (long long)(d - a);
-}
-
 /*
- * The file offset op writes through the file at, or -1: it stores through
- * the mapping instead.
+ * Whether op is written through the file: a copy or fill (never a flush)
+ * of a PAGE map whose file can be written through, on a descriptor of the
+ * file (*fd, pinned: give it back with pmem2_file_unpin) at file offset
+ * *off. 0: stores through the mapping instead.
  */
-static long long
-file_write_offset(const struct pmem2_async *as,
-	const struct vdm_operation *op)
+static int
+file_write_begin(struct pmem2_async *as, const struct vdm_operation *op,
+	int *fd, long long *off)
 {
-	if (as->file_fd < 0 || op_length(op) == 0 ||
+	if (!as->pwrite_ok || op_length(op) == 0 ||
 			op->type == VDM_OPERATION_FLUSH)
-		return -1;
+		return 0;
 	/* pwrite copies forwards, in pieces: overlap needs memmove */
 	if (op->type == VDM_OPERATION_MEMMOVE &&
 			ranges_overlap(op->data.memmove.dest,
 				op->data.memmove.src, op->data.memmove.n))
-		return -1;
-	long long off = file_offset(as, op_dest(op), op_length(op));
-	if (off < 0)
-		return -1;
+		return 0;
+	int rdwr = 0;
+	int d = pmem2_file_pin(as->file, &as->way, 1, &rdwr);
+	if (d < 0)
+		return 0;
+	if (!rdwr) {
+		pmem2_file_unpin(as->file);
+		return 0;
+	}
+	/* the destination is inside the map (op_dest_inside) */
+	long long o = (long long)pmem2_async_file_off(as, op_dest(op));
 	/*
 	 * A file truncated under the map: a pwrite past the end would grow
 	 * the file again, with a hole, where the map has no pages any more.
 	 * Stores instead, which take SIGBUS there like any other mover's and
-	 * like the map's memcpy function. (Our descriptor is private, so
+	 * like the map's memcpy function. (The descriptor is private, so
 	 * lseek moves no position anyone uses.)
 	 */
-	off_t eof = lseek(as->file_fd, 0, SEEK_END);
-	if (eof < 0 || (unsigned long long)off + op_length(op) >
-			(unsigned long long)eof)
-		return -1;
-	return off;
+	off_t eof = lseek(d, 0, SEEK_END);
+	if (eof < 0 || (unsigned long long)o + op_length(op) >
+			(unsigned long long)eof) {
+		pmem2_file_unpin(as->file);
+		return 0;
+	}
+	*fd = d;
+	*off = o;
+	return 1;
 }
 
 /* Errors a store through the mapping would turn into SIGBUS. */
@@ -401,14 +402,14 @@ file_write_fatal(int err)
 }
 
 /*
- * Writes op's bytes with pwrite/pwritev at file offset off (from
- * file_write_offset). Another error than those of
+ * Writes op's bytes with pwrite/pwritev to fd at file offset off (from
+ * file_write_begin). Another error than those of
  * file_write_fatal() (EFAULT from a bad source, say) leaves the rest to the
  * stores the mapping would have taken anyway.
  */
 static enum vdm_operation_result
 file_write(struct pmem2_async *as, const struct vdm_operation *op,
-	long long off, unsigned pflags)
+	int fd, long long off, unsigned pflags)
 {
 	char *dest = op_dest(op);
 	size_t len = op_length(op);
@@ -433,9 +434,9 @@ file_write(struct pmem2_async *as, const struct vdm_operation *op,
 				iov[n].iov_len = left - k < FILL ? left - k : FILL;
 				k += iov[n].iov_len;
 			}
-			r = pwritev(as->file_fd, iov, n, (off_t)(off + done));
+			r = pwritev(fd, iov, n, (off_t)(off + done));
 		} else {
-			r = pwrite(as->file_fd, src + done,
+			r = pwrite(fd, src + done,
 				left < (size_t)INT_MAX ? left : (size_t)INT_MAX,
 				(off_t)(off + done));
 		}
@@ -481,9 +482,11 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 		w->phase = WOP_DONE;
 		return;
 	}
-	long long foff = v == &as->dflt ? file_write_offset(as, op) : -1;
-	if (foff >= 0) {
-		w->result = file_write(as, op, foff, w->pflags);
+	int fd;
+	long long foff;
+	if (v == &as->dflt && file_write_begin(as, op, &fd, &foff)) {
+		w->result = file_write(as, op, fd, foff, w->pflags);
+		pmem2_file_unpin(as->file);
 		w->phase = w->result == VDM_SUCCESS ? WOP_PERSIST : WOP_DONE;
 		return;
 	}
@@ -535,7 +538,7 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 		!w->skip_flush;	/* each part is written back as it finishes */
 	/* a sync gathering a batch waits for this copy (group commit) */
 	if (as->gran == PMEM2_GRANULARITY_PAGE && durable && len != 0)
-		pmem2_syncer_announce(as->syncer, &w->req);
+		pmem2_syncer_announce(&w->req);
 	for (unsigned i = 0; i < w->nparts; i++)
 		if (wop_make_part(w, op, i))
 			break;	/* no memory: retried as parts finish */
@@ -631,8 +634,8 @@ wop_step(struct wop *w, const struct vdm_operation *op,
 				pmem2_cpu_fence();
 				break;
 			case PMEM2_GRANULARITY_PAGE:
-				pmem2_syncer_submit(as->syncer, &w->req,
-					dest, len, n);
+				pmem2_syncer_submit(as, &w->req, dest, len,
+					n);
 				w->phase = WOP_SYNC;
 				/*
 				 * Not polled in this same step: a poll tells the
@@ -645,7 +648,7 @@ wop_step(struct wop *w, const struct vdm_operation *op,
 	}
 
 	if (w->phase == WOP_SYNC) {
-		if (!pmem2_syncer_poll(as->syncer, &w->req, n))
+		if (!pmem2_syncer_poll(&w->req, n))
 			return FUTURE_STATE_RUNNING;
 		w->phase = WOP_DONE;
 		if (w->req.err) {
@@ -674,7 +677,7 @@ wop_finish(struct wop *w, const struct vdm_operation *op,
 
 	op_output(op, out, w->result);
 	if (w->req.announced)	/* failed before its sync request */
-		pmem2_syncer_withdraw(as->syncer, &w->req);
+		pmem2_syncer_withdraw(&w->req);
 	pthread_mutex_lock(&as->lock);
 	if (w->prev)
 		w->prev->next = w->next;
@@ -785,21 +788,19 @@ static void
 fork_prepare(void)
 {
 	pthread_mutex_lock(&Asyncs_lock);
-	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
+	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next)
 		pthread_mutex_lock(&as->lock);
-		if (as->syncer)
-			pmem2_syncer_fork_prepare(as->syncer);
-	}
+	pmem2_syncer_fork_prepare();
+	pmem2_file_fork_prepare();
 }
 
 static void
 fork_parent(void)
 {
-	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
-		if (as->syncer)
-			pmem2_syncer_fork_parent(as->syncer);
+	pmem2_file_fork_parent();
+	pmem2_syncer_fork_parent();
+	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next)
 		pthread_mutex_unlock(&as->lock);
-	}
 	pthread_mutex_unlock(&Asyncs_lock);
 }
 
@@ -807,6 +808,8 @@ static void
 fork_child(void)
 {
 	/* the forking thread holds the locks, and it is the child's thread */
+	pmem2_file_fork_child();
+	pmem2_syncer_fork_child();
 	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
 		/*
 		 * The movers' operations were running in the parent's threads,
@@ -817,8 +820,6 @@ fork_child(void)
 		for (struct wop *w = as->live; w != NULL; w = w->next)
 			if (w->phase == WOP_MOVE)
 				w->forked = 1;
-		if (as->syncer)
-			pmem2_syncer_fork_child(as->syncer);
 		pthread_mutex_unlock(&as->lock);
 	}
 	pthread_mutex_unlock(&Asyncs_lock);
@@ -858,42 +859,52 @@ asyncs_remove(struct pmem2_async *as)
 }
 
 /*
- * A descriptor of our own for writes through the file, or -1: stores.
- * Stores when PMEM2_ASYNC_NO_PWRITE=1 asks for them, or when a file size
- * limit is set (a pwrite past it raises SIGXFSZ, a store does not). The
- * file is opened anew rather than dup'ed: a dup shares the application's
- * status flags, and O_APPEND would send every pwrite to the end of the
- * file, O_DIRECT would bypass the pages the mapping shows.
+ * Whether copies of a PAGE map may be written through the file: not when
+ * PMEM2_ASYNC_NO_PWRITE=1 asks for stores, not when a file size limit is
+ * set (a pwrite past it raises SIGXFSZ, a store does not), and never for
+ * a read-only map. The descriptor (file.c) is the file opened anew rather
+ * than a dup: a dup shares the application's status flags, and O_APPEND
+ * would send every pwrite to the end of the file, O_DIRECT would bypass
+ * the pages the mapping shows.
  */
 static int
-file_write_open(int fd)
+pwrite_allowed(const struct pmem2_map *map)
 {
 	struct rlimit rl;
-	if (pmem2_async_env_flag("PMEM2_ASYNC_NO_PWRITE"))
-		return -1;
-	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur != RLIM_INFINITY)
-		return -1;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, O_WRONLY | O_CLOEXEC);	/* -1: no /proc, say */
+	if (!map->writable || pmem2_async_env_flag("PMEM2_ASYNC_NO_PWRITE"))
+		return 0;
+	return getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+		rl.rlim_cur == RLIM_INFINITY;
 }
 
 /*
- * The descriptor the syncer syncs through: the file opened anew, so that the
- * map has an open file of its own. The kernel reports a write-back error
- * once per open file; through a dup (one open file with the application and
- * with every other map of the same descriptor) another map's sync, or the
- * application's fsync, could take the report, and this map's next sync
- * would succeed over pages the failed write-back lost. A dup only where
- * /proc is missing.
+ * PAGE maps: what the syncer and the file writes need later. No descriptor
+ * is opened and no thread started here (file.c, syncer.c: on first use).
  */
 static int
-sync_fd_open(int fd)
+page_init(struct pmem2_async *as, const struct pmem2_source *src)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int nfd = open(path, O_RDONLY | O_CLOEXEC);
-	return nfd >= 0 ? nfd : fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	struct pmem2_map *map = as->map;
+
+	/* test-only fault injection, see pmem2_async(7) */
+	const char *inj = secure_getenv("PMEM2_ASYNC_TEST_SYNC_ERRNO");
+	if (inj != NULL && atoi(inj) > 0) {
+		const char *cnt = strchr(inj, ':');
+		as->inject_errno = atoi(inj);
+		as->inject_left = cnt ? atol(cnt + 1) : -1;
+	}
+	as->way.src_fd = -1;
+	as->way.addr = map->addr;
+	if (src == NULL || src->type != PMEM2_SOURCE_FD ||
+			src->value.fd < 0 || map->from_existing)
+		return 0;	/* no file known: msync of the pages */
+	as->file = pmem2_file_ref(src->value.fd);
+	if (as->file == NULL)
+		return -ENOMEM;
+	as->way.src_fd = src->value.fd;
+	as->file_base = (long long)map->offset;
+	as->pwrite_ok = pwrite_allowed(map);
+	return 0;
 }
 
 int
@@ -912,7 +923,6 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 	}
 	as->map = map;
 	as->gran = map->effective_granularity;
-	as->file_fd = -1;
 	as->file_base = -1;
 	as->ops = map->ops ? map->ops : pmem2_ops_get(as->gran);
 
@@ -942,31 +952,11 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 	as->inner_nocache = vdm_is_supported(as->inner, VDM_F_NO_CACHE_HINT);
 
 	if (as->gran == PMEM2_GRANULARITY_PAGE) {
-		int fd = -1;
-		long long base = -1;
-		if (src && src->type == PMEM2_SOURCE_FD &&
-				src->value.fd >= 0) {
-			fd = sync_fd_open(src->value.fd);
-			if (fd < 0) {
-				int e = errno;
-				ERR_ERRNO(e, "cannot open the file again for asynchronous syncs");
-				pthread_mutex_destroy(&as->lock);
-				free(as);
-				return e ? -e : -EINVAL;
-			}
-			if (!map->from_existing)
-				base = (long long)map->offset;
-		}
-		int ret = pmem2_syncer_new(&as->syncer, map, fd, base);
+		int ret = page_init(as, src);
 		if (ret) {
 			pthread_mutex_destroy(&as->lock);
 			free(as);
 			return ret;
-		}
-		/* a read-only map must not be written through the file */
-		if (fd >= 0 && base >= 0 && map->writable) {
-			as->file_fd = file_write_open(fd);
-			as->file_base = base;
 		}
 	}
 
@@ -1007,36 +997,46 @@ wop_drain(struct wop *w)
 }
 
 void
-pmem2_async_map_fini(struct pmem2_map *map)
+pmem2_async_map_quiesce(struct pmem2_map *map)
 {
 	struct pmem2_async *as = map->async;
 	if (!as)
 		return;
 	/*
 	 * No mover may write into the map once it is gone: wait for the
-	 * operations the movers run (futures polled, not yet complete); the
-	 * syncer's delete then finishes the pending write-backs. Futures
-	 * never polled have started nothing. All of them are freed: none may
-	 * be polled after the delete.
+	 * operations the movers run (futures polled, not yet complete), then
+	 * for the syncer's pending write-backs of the map. Futures never
+	 * polled have started nothing. Everything stays as it is otherwise:
+	 * if the unmapping fails, the map goes on working.
 	 */
-	asyncs_remove(as);
 	pthread_mutex_lock(&as->lock);
 	for (struct wop *w = as->live; w != NULL; w = w->next) {
 		wop_drain(w);
 		/* no sync request will follow: no gathering may wait for it */
 		if (w->req.announced)
-			pmem2_syncer_withdraw(as->syncer, &w->req);
+			pmem2_syncer_withdraw(&w->req);
 	}
 	pthread_mutex_unlock(&as->lock);
-	if (as->syncer)
-		pmem2_syncer_delete(as->syncer);
+	if (as->gran == PMEM2_GRANULARITY_PAGE)
+		pmem2_syncer_quiesce(as);
+}
+
+void
+pmem2_async_map_fini(struct pmem2_map *map)
+{
+	struct pmem2_async *as = map->async;
+	if (!as)
+		return;
+	pmem2_async_map_quiesce(map);
+	asyncs_remove(as);
+	/* what abandoned futures hold: none may be polled after the delete */
 	for (struct wop *w = as->live, *next; w != NULL; w = next) {
 		next = w->next;
 		wop_free(w);
 	}
 	pthread_mutex_destroy(&as->lock);
-	if (as->file_fd >= 0)
-		close(as->file_fd);
+	if (as->file)
+		pmem2_file_unref(as->file);
 	free(as);
 	map->async = NULL;
 }
@@ -1073,7 +1073,7 @@ async_init(struct pmem2_map *map, struct vdm_operation_future *f,
 
 	f->data.vdm = &as->wrap;
 	struct wop *w = NULL;
-	if (as->syncer == NULL || pmem2_syncer_start(as->syncer) == 0)
+	if (as->gran != PMEM2_GRANULARITY_PAGE || pmem2_syncer_start() == 0)
 		w = wop_new(as, flags);
 	f->data.data = w;
 	if (w == NULL) {

@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <libminiasync/vdm.h>
 #include <libpmem2/base.h>
 
@@ -27,12 +28,42 @@
 struct pmem2_map;
 struct pmem2_ops;
 struct pmem2_async;
-struct pmem2_syncer;
 
 /* What the default mover's data.data points at: the map and the flags. */
 struct pmem2_async_token {
 	struct pmem2_async *as;
 	unsigned flags;
+};
+
+/*
+ * How a map leads back to its file when a descriptor is needed (file.c):
+ * the application's descriptor number at map time and the map's address.
+ * dead: none of them led there (under file.c's lock).
+ */
+struct pmem2_file_way {
+	int src_fd;
+	const void *addr;
+	int dead;
+};
+
+/* One mapped file, shared by every PAGE map of it (file.c). */
+struct pmem2_file {
+	dev_t dev;
+	ino_t ino;
+	char *path;		/* at map time; NULL: unknown */
+	struct pmem2_file *hnext;	/* hash chain */
+	struct pmem2_file *lru_prev, *lru_next;	/* files with a descriptor */
+	unsigned refs;		/* maps */
+	unsigned pins;		/* users of fd right now */
+	int fd;			/* the file opened anew, or -1 */
+	int fd_rdwr;		/* fd may be written through */
+	int err;		/* first write-back error its syncs saw; atomic */
+	/* the syncer's batch (worker thread only) */
+	uint64_t bgen;
+	unsigned long long blo, bhi;	/* file offsets */
+	int bok, berr;
+	struct pmem2_async *bas;
+	struct pmem2_file *bnext;
 };
 
 struct pmem2_async {
@@ -45,7 +76,6 @@ struct pmem2_async {
 	int inner_nocache;	/* inner supports VDM_F_NO_CACHE_HINT */
 	struct vdm dflt;
 	struct vdm wrap;
-	struct pmem2_syncer *syncer;	/* PAGE granularity only */
 	/*
 	 * Every wrapped operation not finished yet (struct wop, async.c), so
 	 * that pmem2_map_delete can wait for the movers still writing into
@@ -55,20 +85,36 @@ struct pmem2_async {
 	void *live;
 	struct pmem2_async *fork_prev, *fork_next;	/* every map's state */
 	/*
-	 * PAGE maps of a file: our descriptor for writes through the file
-	 * (-1: stores through the mapping) and the file offset of map->addr.
+	 * PAGE maps of a file: the file (NULL: none known, syncs are msync
+	 * of the pages), the way back to it, whether copies may be written
+	 * through the file, and the file offset of map->addr.
 	 */
-	int file_fd;
+	struct pmem2_file *file;
+	struct pmem2_file_way way;
+	int pwrite_ok;
 	long long file_base;
+	unsigned npending;	/* requests in the syncer (its lock) */
+	/* the syncer's batch when it msyncs the map (worker thread only) */
+	uint64_t bgen;
+	uintptr_t blo, bhi;
+	int berr;
+	int bfail;		/* the batch fails by injection */
+	uint64_t cgen;		/* the checker's view of the batch */
+	uintptr_t clo, chi;
+	struct pmem2_async *cnext;
+	struct pmem2_async *bnext;
+	int inject_errno;	/* test only: syncs fail with this */
+	long inject_left;	/* how many more (-1: all; worker thread) */
 	struct pmem2_async_token tok[PMEM2_ASYNC_NFLAGS];
 };
 
 /*
- * One request for durability of an address range, waiting in a syncer.
+ * One request for durability of an address range, waiting in the syncer.
  * Lives inside the operation state of the future that made it.
  */
 struct pmem2_sync_req {
 	struct pmem2_sync_req *next;
+	struct pmem2_async *as;	/* the map it is for */
 	uint64_t gen;		/* the sync generation that covers it */
 	uintptr_t start, end;	/* address range */
 	int done;		/* under the syncer's lock: err is final */
@@ -82,40 +128,57 @@ struct pmem2_sync_req {
 /* Whether the environment variable is set to something other than "0". */
 int pmem2_async_env_flag(const char *name);
 
+/* The file offset of p in as's map (file_base must be known). */
+static inline unsigned long long
+pmem2_async_file_off(const struct pmem2_async *as, const void *p)
+{
+	return (unsigned long long)as->file_base +
+		((uintptr_t)p - (uintptr_t)as->map->addr);
+}
+
+/* file.c: the file fd (open) is a descriptor of; NULL: error set. */
+struct pmem2_file *pmem2_file_ref(int fd);
+void pmem2_file_unref(struct pmem2_file *f);
 /*
- * Creates the syncer of one mapped file. fd is owned by the syncer from now
- * on (closed by delete); -1 means "no descriptor": syncs fall back to msync
- * of the map's pages. file_base: the file offset of map->addr, or -1 when
- * unknown (ranged syncs are then widened to the whole file).
+ * A descriptor of f, opened through way if f has none; -1: none to be had
+ * (use msync/stores). Read-write when want_write and possible (*rdwr says).
+ * Every descriptor returned must be given back with pmem2_file_unpin.
  */
-int pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map,
-	int fd, long long file_base);
-/* Finishes every pending request, stops the worker, closes the fd. */
-void pmem2_syncer_delete(struct pmem2_syncer *s);
-/* Makes sure the worker runs; 0 or -errno. Cheap once it does. */
-int pmem2_syncer_start(struct pmem2_syncer *s);
+int pmem2_file_pin(struct pmem2_file *f, struct pmem2_file_way *way,
+	int want_write, int *rdwr);
+void pmem2_file_unpin(struct pmem2_file *f);
+void pmem2_file_fork_prepare(void);
+void pmem2_file_fork_parent(void);
+void pmem2_file_fork_child(void);
+
+/*
+ * syncer.c: the process's one syncer. start makes sure its worker runs
+ * (0 or -errno; cheap once it does).
+ */
+int pmem2_syncer_start(void);
 /* pthread_atfork handlers: lock; unlock; reset the child's copy. */
-void pmem2_syncer_fork_prepare(struct pmem2_syncer *s);
-void pmem2_syncer_fork_parent(struct pmem2_syncer *s);
-void pmem2_syncer_fork_child(struct pmem2_syncer *s);
+void pmem2_syncer_fork_prepare(void);
+void pmem2_syncer_fork_parent(void);
+void pmem2_syncer_fork_child(void);
 /*
  * Tells the syncer that req will be submitted once a mover has written its
  * bytes: a gathering batch waits for it (see gather() in syncer.c). Every
  * announced req must later be submitted or withdrawn.
  */
-void pmem2_syncer_announce(struct pmem2_syncer *s, struct pmem2_sync_req *req);
+void pmem2_syncer_announce(struct pmem2_sync_req *req);
 /* The announced req will not be submitted after all (no-op if not). */
-void pmem2_syncer_withdraw(struct pmem2_syncer *s, struct pmem2_sync_req *req);
+void pmem2_syncer_withdraw(struct pmem2_sync_req *req);
 /*
- * Queues req for [addr, addr+len): it completes with the first sync that
- * starts after this call. n (may be NULL) gives the waker to call then.
+ * Queues req for [addr, addr+len) of as's map: it completes with the first
+ * sync that starts after this call. n (may be NULL) gives the waker.
  */
-void pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
+void pmem2_syncer_submit(struct pmem2_async *as, struct pmem2_sync_req *req,
 	const void *addr, size_t len, struct future_notifier *n);
 /*
  * 1 when req is done (req->err final), 0 while it waits; keeps the waker
  * up to date with n and reports WAKER in n->notifier_used.
  */
-int pmem2_syncer_poll(struct pmem2_syncer *s, struct pmem2_sync_req *req,
-	struct future_notifier *n);
+int pmem2_syncer_poll(struct pmem2_sync_req *req, struct future_notifier *n);
+/* Waits until no request of as is in the syncer. */
+void pmem2_syncer_quiesce(struct pmem2_async *as);
 #endif /* PMEM2_ASYNC_IMPL_H */
