@@ -721,8 +721,19 @@ wrap_has_property(void *future, enum future_property prop)
 		return 1;
 	if (w->phase == WOP_MOVE)
 		return future_has_property(&w->parts[0], prop) ? 1 : 0;
-	if (w->phase == WOP_NEW && w->as->inner->has_property != NULL)
-		return w->as->inner->has_property(future, prop) ? 1 : 0;
+	if (w->phase == WOP_NEW && w->as->inner->has_property != NULL) {
+		/*
+		 * The mover's operation does not exist yet: ask the mover
+		 * about a future of its own for the same operation, with no
+		 * state yet (data.data NULL), never about the wrapper's.
+		 */
+		struct vdm_operation_future probe = *f;
+		probe.data.vdm = w->as->inner;
+		probe.data.data = NULL;
+		FUTURE_INIT_EXT(&probe, vdm_operation_impl,
+			w->as->inner->has_property);
+		return w->as->inner->has_property(&probe, prop) ? 1 : 0;
+	}
 	return 0;
 }
 
