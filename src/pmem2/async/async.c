@@ -212,109 +212,98 @@ enum wop_phase {
 };
 
 /*
- * Large copies through another mover are split into parts of PART_SIZE:
- * a mover with several workers copies them in parallel, and on CACHE_LINE
- * maps the write-back of the parts that are done overlaps the copying of
- * the others. Below PART_MIN_SPLIT an operation is one part.
- *
- * With a mover that persists on its own (the threads mover, which splits
- * large operations across its workers itself), the parts still pay: a
- * worker that finishes early takes the next part instead of waiting for a
- * slower or descheduled one. Measured on 2 shared vCPUs, 64 MiB durable,
- * medians of 5 interleaved runs: 2 MiB parts 15.3 GB/s, 1 MiB 16.1,
- * 8 MiB 13.6, one operation 13.6 with dips to 6 GB/s.
+ * The state of one wrapped operation (the future's data.data): one
+ * operation of the inner mover, then the durability step. The wrapper
+ * never splits an operation: how to share a large one among workers is
+ * the mover's business (libminiasync's threads mover cuts it into parts its
+ * idle workers take).
  */
-#define PART_SIZE ((size_t)2 << 20)
-#define PART_MIN_SPLIT ((size_t)4 << 20)
-#define PART_MAX 512u
-
-/* The state of one wrapped operation (the future's data.data). */
 struct wop {
 	struct pmem2_async *as;
 	unsigned pflags;	/* PMEM2_F_MEM_* of the call */
 	enum wop_phase phase;
 	enum vdm_operation_result result;
 	int skip_flush;		/* the inner mover persisted already */
-	int flushed;		/* every part was written back as it finished */
 	int has_saved;		/* saved holds the notifier of the first poll */
 	int forked;		/* a fork child's copy of a moving wop */
 	struct future_notifier saved;	/* for op_check, which gets none */
-	uint64_t vflags;	/* what the parts ask of the mover */
-	size_t part_size;
-	unsigned nparts;	/* the inner operations (1: just `inner`) */
-	unsigned ncreated;	/* parts made so far (a failed one: retried) */
-	unsigned nleft;		/* made and not complete */
-	struct vdm_operation_future *parts;	/* &inner, or an array */
-	unsigned char *part_done;
-	unsigned char inner_done;
+	uint64_t vflags;	/* what the inner operation asks of the mover */
 	struct vdm_operation_future inner;
 	struct pmem2_sync_req req;
-	struct wop *prev, *next;	/* as->live, under as->lock */
+	struct wop *prev, *next;	/* as->live or as->spare, as->lock */
 };
+
+/*
+ * Finished wops are kept for the next operations of the map (a few: a
+ * burst of operations in flight does not stay allocated for good), so a
+ * steady stream of operations allocates nothing.
+ */
+#define WOP_SPARE_MAX 64u
+
+static void
+wop_link_live(struct pmem2_async *as, struct wop *w)
+{
+	w->prev = NULL;
+	w->next = as->live;
+	if (w->next)
+		w->next->prev = w;
+	as->live = w;
+}
 
 static struct wop *
 wop_new(struct pmem2_async *as, unsigned pflags)
 {
-	struct wop *w = malloc(sizeof(*w));
-	if (!w)
-		return NULL;
+	pthread_mutex_lock(&as->lock);
+	struct wop *w = as->spare;
+	if (w != NULL) {
+		as->spare = w->next;
+		as->nspare--;
+		wop_link_live(as, w);
+	}
+	pthread_mutex_unlock(&as->lock);
+	if (w == NULL) {
+		w = malloc(sizeof(*w));
+		if (!w)
+			return NULL;
+		pthread_mutex_lock(&as->lock);
+		wop_link_live(as, w);
+		pthread_mutex_unlock(&as->lock);
+	}
+	/* only the thread that got it touches the rest */
 	w->as = as;
 	w->pflags = pflags;
 	w->phase = WOP_NEW;
 	w->result = VDM_SUCCESS;
 	w->skip_flush = 0;
-	w->flushed = 0;
 	w->has_saved = 0;
 	w->forked = 0;
-	w->nparts = 0;
-	w->ncreated = 0;
-	w->parts = NULL;
 	w->req.announced = 0;
-	w->prev = NULL;
-	pthread_mutex_lock(&as->lock);
-	w->next = as->live;
-	if (w->next)
-		w->next->prev = w;
-	as->live = w;
-	pthread_mutex_unlock(&as->lock);
 	return w;
 }
 
-static void
-wop_free(struct wop *w)
-{
-	if (w->parts != NULL && w->parts != &w->inner)
-		free(w->parts);
-	free(w);
-}
-
-/* Creates part i of op on the inner mover; 0, or -1 (no memory). */
+/* Creates the inner operation of op; 0, or -1 (no memory). */
 static int
-wop_make_part(struct wop *w, const struct vdm_operation *op, unsigned i)
+wop_make_inner(struct wop *w, const struct vdm_operation *op)
 {
 	struct pmem2_async *as = w->as;
 	struct vdm *v = as->inner;
-	size_t off = (size_t)i * w->part_size;
-	size_t len = op_length(op) - off;
-	if (len > w->part_size)
-		len = w->part_size;
-	struct vdm_operation_future *f = &w->parts[i];
+	struct vdm_operation_future *f = &w->inner;
 
 	switch (op->type) {
 	case VDM_OPERATION_MEMCPY:
-		*f = vdm_memcpy(v, (char *)op->data.memcpy.dest + off,
-			(char *)op->data.memcpy.src + off, len, w->vflags);
+		*f = vdm_memcpy(v, op->data.memcpy.dest, op->data.memcpy.src,
+			op->data.memcpy.n, w->vflags);
 		break;
 	case VDM_OPERATION_MEMMOVE:
-		*f = vdm_memmove(v, (char *)op->data.memmove.dest + off,
-			(char *)op->data.memmove.src + off, len, w->vflags);
+		*f = vdm_memmove(v, op->data.memmove.dest,
+			op->data.memmove.src, op->data.memmove.n, w->vflags);
 		break;
 	case VDM_OPERATION_MEMSET:
-		*f = vdm_memset(v, (char *)op->data.memset.str + off,
-			op->data.memset.c, len, w->vflags);
+		*f = vdm_memset(v, op->data.memset.str, op->data.memset.c,
+			op->data.memset.n, w->vflags);
 		break;
 	case VDM_OPERATION_FLUSH:
-		*f = vdm_flush(v, (char *)op->data.flush.dest + off, len,
+		*f = vdm_flush(v, op->data.flush.dest, op->data.flush.n,
 			w->vflags);
 		break;
 	}
@@ -328,9 +317,6 @@ wop_make_part(struct wop *w, const struct vdm_operation *op, unsigned i)
 	if (v == &as->dflt)
 		f->data.data = &as->tok[(w->pflags | PMEM2_F_MEM_NOFLUSH) &
 			(PMEM2_ASYNC_NFLAGS - 1)];
-	w->part_done[i] = 0;
-	w->ncreated++;
-	w->nleft++;
 	return 0;
 }
 
@@ -507,43 +493,11 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 			(w->pflags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC)))
 		w->vflags |= VDM_F_NO_CACHE_HINT;
 
-	/* split only what parts can do independently, for a real mover */
-	int split = v != &as->dflt && len >= PART_MIN_SPLIT &&
-		op->type != VDM_OPERATION_FLUSH;
-	if (split && op->type == VDM_OPERATION_MEMMOVE)
-		split = !ranges_overlap(op->data.memmove.dest,
-			op->data.memmove.src, len);
-
-	w->nparts = 1;
-	w->part_size = len;
-	w->parts = &w->inner;
-	w->part_done = &w->inner_done;
-	if (split) {
-		size_t psz = PART_SIZE;
-		if ((len + psz - 1) / psz > PART_MAX)
-			psz = ((len + PART_MAX - 1) / PART_MAX + 4095) &
-				~(size_t)4095;
-		unsigned np = (unsigned)((len + psz - 1) / psz);
-		void *mem = malloc(np * (sizeof(struct vdm_operation_future) + 1));
-		if (mem) {	/* else: one part */
-			w->nparts = np;
-			w->part_size = psz;
-			w->parts = mem;
-			w->part_done = (unsigned char *)(w->parts + np);
-		}
-	}
-	w->ncreated = 0;
-	w->nleft = 0;
-	w->flushed = as->gran == PMEM2_GRANULARITY_CACHE_LINE && durable &&
-		!w->skip_flush;	/* each part is written back as it finishes */
 	/* a sync gathering a batch waits for this copy (group commit) */
 	if (as->gran == PMEM2_GRANULARITY_PAGE && durable && len != 0)
 		pmem2_syncer_announce(&w->req);
-	for (unsigned i = 0; i < w->nparts; i++)
-		if (wop_make_part(w, op, i))
-			break;	/* no memory: retried as parts finish */
-	if (w->ncreated == 0) {
-		/* not even one: nothing was written */
+	if (wop_make_inner(w, op)) {
+		/* nothing was written */
 		w->result = VDM_ERROR_OUT_OF_MEMORY;
 		w->phase = WOP_DONE;
 		return;
@@ -551,48 +505,15 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 	w->phase = WOP_MOVE;
 }
 
-/* Polls the inner operations once; COMPLETE when all are. */
+/* Polls the inner operation once. */
 static enum future_state
-wop_move(struct wop *w, const struct vdm_operation *op,
-	struct future_notifier *n)
+wop_move(struct wop *w, struct future_notifier *n)
 {
-	int started = 0;
-
-	for (unsigned i = 0; i < w->ncreated; i++) {
-		if (w->part_done[i])
-			continue;
-		struct vdm_operation_future *f = &w->parts[i];
-		enum future_state st = future_poll(FUTURE_AS_RUNNABLE(f), n);
-		if (st == FUTURE_STATE_IDLE)
-			continue;
-		started = 1;
-		if (st != FUTURE_STATE_COMPLETE)
-			continue;
-		w->part_done[i] = 1;
-		w->nleft--;
-		if (f->output.result != VDM_SUCCESS) {
-			if (w->result == VDM_SUCCESS)
-				w->result = f->output.result;
-		} else if (w->flushed) {
-			size_t off = (size_t)i * w->part_size;
-			size_t len = op_length(op) - off;
-			pmem2_cpu_flush((char *)op_dest(op) + off,
-				len < w->part_size ? len : w->part_size);
-		}
-	}
-	/* parts that found no memory before: the finished ones freed some */
-	while (w->ncreated < w->nparts && w->result == VDM_SUCCESS) {
-		if (wop_make_part(w, op, w->ncreated)) {
-			if (w->nleft == 0)	/* nothing will free memory */
-				w->result = VDM_ERROR_OUT_OF_MEMORY;
-			break;
-		}
-		started = 1;
-	}
-	if (w->nleft != 0 || (w->ncreated < w->nparts &&
-			w->result == VDM_SUCCESS))
-		return started ? FUTURE_STATE_RUNNING : FUTURE_STATE_IDLE;
-	return FUTURE_STATE_COMPLETE;
+	enum future_state st = future_poll(FUTURE_AS_RUNNABLE(&w->inner), n);
+	if (st == FUTURE_STATE_COMPLETE &&
+			w->inner.output.result != VDM_SUCCESS)
+		w->result = w->inner.output.result;
+	return st;
 }
 
 /* Advances the operation as far as it goes without blocking. */
@@ -603,7 +524,7 @@ wop_step(struct wop *w, const struct vdm_operation *op,
 	struct pmem2_async *as = w->as;
 
 	if (w->phase == WOP_MOVE) {
-		enum future_state st = wop_move(w, op, n);
+		enum future_state st = wop_move(w, n);
 		if (st != FUTURE_STATE_COMPLETE)
 			return st;
 		w->phase = w->result == VDM_SUCCESS ? WOP_PERSIST : WOP_DONE;
@@ -629,8 +550,7 @@ wop_step(struct wop *w, const struct vdm_operation *op,
 				 */
 				if (w->skip_flush)
 					break;
-				if (!w->flushed)
-					pmem2_cpu_flush(dest, len);
+				pmem2_cpu_flush(dest, len);
 				pmem2_cpu_fence();
 				break;
 			case PMEM2_GRANULARITY_PAGE:
@@ -685,8 +605,15 @@ wop_finish(struct wop *w, const struct vdm_operation *op,
 		as->live = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
+	int keep = as->nspare < WOP_SPARE_MAX;
+	if (keep) {
+		w->next = as->spare;
+		as->spare = w;
+		as->nspare++;
+	}
 	pthread_mutex_unlock(&as->lock);
-	wop_free(w);
+	if (!keep)
+		free(w);
 }
 
 /* The task of a wrapped future. */
@@ -720,7 +647,7 @@ wrap_has_property(void *future, enum future_property prop)
 	if (w->phase == WOP_SYNC)
 		return 1;
 	if (w->phase == WOP_MOVE)
-		return future_has_property(&w->parts[0], prop) ? 1 : 0;
+		return future_has_property(&w->inner, prop) ? 1 : 0;
 	if (w->phase == WOP_NEW && w->as->inner->has_property != NULL) {
 		/*
 		 * The mover's operation does not exist yet: ask the mover
@@ -977,26 +904,18 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 }
 
 /*
- * Lets the mover finish every operation it was given for w: polls the
- * parts created so far (a part the mover has not accepted yet is started
- * now) until all are complete. Nobody else polls them any more.
+ * Lets the mover finish the operation it was given for w: polls it until
+ * it is complete (started now if the mover had not accepted it yet).
+ * Nobody else polls it any more.
  */
 static void
 wop_drain(struct wop *w)
 {
 	if (w->phase != WOP_MOVE || w->forked)
 		return;
-	for (unsigned spins = 0; w->nleft != 0; spins++) {
-		for (unsigned i = 0; i < w->ncreated; i++) {
-			if (w->part_done[i])
-				continue;
-			if (future_poll(FUTURE_AS_RUNNABLE(&w->parts[i]), NULL) ==
-					FUTURE_STATE_COMPLETE) {
-				w->part_done[i] = 1;
-				w->nleft--;
-			}
-		}
-		if (w->nleft == 0)
+	for (unsigned spins = 0;; spins++) {
+		if (future_poll(FUTURE_AS_RUNNABLE(&w->inner), NULL) ==
+				FUTURE_STATE_COMPLETE)
 			break;
 		if (spins < 1000) {
 			sched_yield();
@@ -1043,7 +962,11 @@ pmem2_async_map_fini(struct pmem2_map *map)
 	/* what abandoned futures hold: none may be polled after the delete */
 	for (struct wop *w = as->live, *next; w != NULL; w = next) {
 		next = w->next;
-		wop_free(w);
+		free(w);
+	}
+	for (struct wop *w = as->spare, *next; w != NULL; w = next) {
+		next = w->next;
+		free(w);
 	}
 	pthread_mutex_destroy(&as->lock);
 	if (as->file)

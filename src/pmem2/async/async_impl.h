@@ -83,6 +83,8 @@ struct pmem2_async {
 	 */
 	pthread_mutex_t lock;
 	void *live;
+	void *spare;		/* finished wops kept for the next ones */
+	unsigned nspare;
 	struct pmem2_async *fork_prev, *fork_next;	/* every map's state */
 	/*
 	 * PAGE maps of a file: the file (NULL: none known, syncs are msync
