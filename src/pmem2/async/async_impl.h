@@ -4,15 +4,12 @@
  * syncer that makes page-granularity writes durable without blocking the
  * thread that polls the futures.
  *
- * Two movers live in every map's state:
- *   - dflt: runs the map's own pmem2 memory functions inside the poll. With
- *     no vdm in the config and CACHE_LINE or BYTE granularity, a future's
- *     data.vdm is this one and nothing is allocated per operation: the
- *     per-operation pointer (data.data) is one of 64 preset tokens, one for
- *     each combination of PMEM2_F_MEM_* flags.
- *   - wrap: drives another mover's operation (the config's vdm, or dflt on
- *     PAGE maps) and, once that reports COMPLETE, makes the range durable for
- *     the map's granularity before reporting COMPLETE itself.
+ * Every map's state holds two movers: dflt (dflt.c), the map's own memory
+ * functions run inside the poll, which the futures of BYTE and CACHE_LINE
+ * maps without a configured mover use directly; and wrap (wrap.c), which
+ * drives the configured mover's operation, or the default copy on PAGE
+ * maps, and then the map's durability backend (struct pmem2_durability,
+ * chosen once per map by granularity) before reporting COMPLETE.
  */
 #ifndef PMEM2_ASYNC_IMPL_H
 #define PMEM2_ASYNC_IMPL_H 1
@@ -22,12 +19,15 @@
 #include <sys/types.h>
 #include <libminiasync/vdm.h>
 #include <libpmem2/base.h>
+#include "map.h"
 
 #define PMEM2_ASYNC_NFLAGS 64	/* every combination of PMEM2_F_MEM_* */
 
 struct pmem2_map;
 struct pmem2_ops;
 struct pmem2_async;
+struct pmem2_source;
+struct wop;
 
 /* What the default mover's data.data points at: the map and the flags. */
 struct pmem2_async_token {
@@ -70,8 +70,11 @@ struct pmem2_async {
 	struct pmem2_map *map;
 	enum pmem2_granularity gran;
 	const struct pmem2_ops *ops;
-	struct vdm *inner;	/* what wrap drives: the user's vdm or &dflt */
+	struct vdm *inner;	/* what wrap drives: the user's vdm, or NULL */
 	int direct;		/* futures use dflt itself, no wrapper */
+	/* the inner mover writes back and fences itself (CACHE_LINE) */
+	int inner_persists;
+	const struct pmem2_durability *dur;	/* chosen by granularity */
 	int inner_durable;	/* inner supports VDM_F_MEM_DURABLE */
 	int inner_nocache;	/* inner supports VDM_F_NO_CACHE_HINT */
 	struct vdm dflt;
@@ -183,4 +186,152 @@ void pmem2_syncer_submit(struct pmem2_async *as, struct pmem2_sync_req *req,
 int pmem2_syncer_poll(struct pmem2_sync_req *req, struct future_notifier *n);
 /* Waits until no request of as is in the syncer. */
 void pmem2_syncer_quiesce(struct pmem2_async *as);
+
+/* ---- what the files of async/ share ---- */
+
+#include "common/vdm_op.h"
+
+/* The destination range an operation writes (or persists). */
+static inline void *
+op_dest(const struct vdm_operation *op)
+{
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		return op->data.memcpy.dest;
+	case VDM_OPERATION_MEMMOVE:
+		return op->data.memmove.dest;
+	case VDM_OPERATION_MEMSET:
+		return op->data.memset.str;
+	default:
+		return op->data.flush.dest;
+	}
+}
+
+/* The output of a finished operation: its destination, and the result. */
+static inline void
+op_output(const struct vdm_operation *op, struct vdm_operation_output *out,
+	enum vdm_operation_result result)
+{
+	void *dest = result == VDM_SUCCESS ? op_dest(op) : NULL;
+
+	out->type = op->type;
+	out->result = result;
+	switch (op->type) {
+	case VDM_OPERATION_MEMCPY:
+		out->output.memcpy.dest = dest;
+		break;
+	case VDM_OPERATION_MEMMOVE:
+		out->output.memmove.dest = dest;
+		break;
+	case VDM_OPERATION_MEMSET:
+		out->output.memset.str = dest;
+		break;
+	default:
+		out->output.flush.unused = 0;
+		break;
+	}
+}
+
+/*
+ * Whether op's destination lies wholly inside the map (a zero-length one:
+ * starts inside it or at its end). When not, sets the message and the
+ * operation must write nothing: the bytes could land in another map, which
+ * this map's persistence does not cover, or in no map at all.
+ */
+static inline int
+dest_inside(const struct pmem2_async *as, const struct vdm_operation *op)
+{
+	uintptr_t a = (uintptr_t)as->map->addr;
+	uintptr_t d = (uintptr_t)op_dest(op);
+	size_t size = as->map->content_length;
+
+	/* d - a wraps for d < a, so one comparison covers both sides */
+	return d - a <= size && op_length(op) <= size - (d - a);
+}
+
+/* dest_inside, or sets the message and returns 0 (dflt.c). */
+int pmem2_async_dest_check(const struct pmem2_async *as,
+	const struct vdm_operation *op);
+
+enum wop_phase {
+	WOP_NEW,	/* nothing started yet */
+	WOP_MOVE,	/* the inner mover's operation runs */
+	WOP_PERSIST,	/* moved; the durability step is next */
+	WOP_WAIT,	/* waiting for the durability backend */
+	WOP_DONE,
+};
+
+/*
+ * The state of one wrapped operation (the future's data.data): one
+ * operation of the inner mover, then the durability step. The wrapper
+ * never splits an operation: how to share a large one among workers is
+ * the mover's business (libminiasync's threads mover cuts it into parts its
+ * idle workers take).
+ */
+struct wop {
+	struct pmem2_async *as;
+	unsigned pflags;	/* PMEM2_F_MEM_* of the call */
+	enum wop_phase phase;
+	enum vdm_operation_result result;
+	int skip_flush;		/* the inner mover persisted already */
+	int has_saved;		/* saved holds the notifier of the first poll */
+	int forked;		/* a fork child's copy of a moving wop */
+	struct future_notifier saved;	/* for op_check, which gets none */
+	uint64_t vflags;	/* what the inner operation asks of the mover */
+	struct vdm_operation_future inner;
+	struct pmem2_sync_req req;
+	struct wop *prev, *next;	/* as->live or as->spare, as->lock */
+};
+
+/*
+ * Finished wops are kept for the next operations of the map (a few: a
+ * burst of operations in flight does not stay allocated for good), so a
+ * steady stream of operations allocates nothing.
+ */
+
+/*
+ * How a map makes a written range durable: one backend per granularity,
+ * chosen once when the map is made (as->dur), the way an event loop picks
+ * its one backend. The wrapper's steps call it without knowing which.
+ *   prepare: a mover is about to write the range asynchronously (PAGE: a
+ *            gathering sync batch waits for it); may be NULL.
+ *   start:   the range is written; COMPLETE when it is durable now,
+ *            RUNNING when poll must follow.
+ *   poll:    COMPLETE once durable (w->result says how it went).
+ *   fini:    the operation ends, in whatever phase; may be NULL.
+ */
+struct pmem2_durability {
+	void (*prepare)(struct wop *w);
+	enum future_state (*start)(struct wop *w, void *dest, size_t len,
+		struct future_notifier *n);
+	enum future_state (*poll)(struct wop *w, const struct vdm_operation *op,
+		struct future_notifier *n);
+	void (*fini)(struct wop *w);
+};
+
+extern const struct pmem2_durability pmem2_dur_byte;	/* durability.c */
+extern const struct pmem2_durability pmem2_dur_cache_line;
+extern const struct pmem2_durability pmem2_dur_page;	/* page.c */
+
+/* dflt.c: the default mover, the map's memory functions in the poll */
+void pmem2_dflt_init(struct pmem2_async *as);
+void pmem2_dflt_run(const struct pmem2_async_token *t,
+	const struct vdm_operation *op);
+enum future_state pmem2_dflt_task(struct future_context *ctx,
+	struct future_notifier *n);
+
+/* wrap.c: the wrapper that adds the durability step to a mover */
+void pmem2_wrap_init(struct pmem2_async *as);
+struct wop *pmem2_wop_new(struct pmem2_async *as, unsigned pflags);
+enum future_state pmem2_wrap_task(struct future_context *ctx,
+	struct future_notifier *n);
+int pmem2_wrap_has_property(void *future, enum future_property prop);
+/* Lets the mover finish what it was given for w (map delete). */
+void pmem2_wop_drain(struct wop *w);
+
+/* page.c: PAGE maps of a file */
+int pmem2_page_init(struct pmem2_async *as, const struct pmem2_source *src);
+/* Writes op through the file when it can: 1 (w->result set), or 0. */
+int pmem2_page_write(struct wop *w, const struct vdm_operation *op);
+
 #endif /* PMEM2_ASYNC_IMPL_H */

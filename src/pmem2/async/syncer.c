@@ -336,7 +336,7 @@ sync_batch(struct pmem2_syncer *s, struct pmem2_sync_req *batch, uint64_t gen)
  * it has gone through its whole batch), or no new request arrived for a
  * quiet spell (a poller that sleeps on its waker), at most GATHER_MAX_NS.
  * With the lock held. The cap is well above the time a poller takes to
- * write a batch of 32 pages (50-200 us here) and far below the sync itself.
+ * write a batch of 32 pages and far below the sync itself.
  *
  * With another mover than the default, the poller comes back long before
  * the batch is written: the mover's workers finish the copies one by one,
