@@ -408,7 +408,11 @@ pmem2_map_new(struct pmem2_map **map_ptr, const struct pmem2_config *cfg,
 		rsv = NULL;
 	}
 
-	ret = pmem2_async_map_init(map, src);
+	struct pmem2_async_target at = {
+		src->type == PMEM2_SOURCE_FD ? src->value.fd : -1,
+		addr, content_len, (long long)cfg->offset, map->writable,
+	};
+	ret = pmem2_async_map_init(map, &at);
 	if (ret) {
 		if (!pmem2_errormsg()[0])
 			ERR("cannot set up the map's asynchronous operations");
@@ -525,7 +529,9 @@ pmem2_map_from_existing(struct pmem2_map **map_ptr,
 		free(map);
 		return ret;
 	}
-	ret = pmem2_async_map_init(map, src);
+	/* no file offset known: syncs are msync of the pages */
+	struct pmem2_async_target at = { -1, addr, len, -1, 1 };
+	ret = pmem2_async_map_init(map, &at);
 	if (ret) {
 		if (!pmem2_errormsg()[0])
 			ERR("cannot set up the map's asynchronous operations");

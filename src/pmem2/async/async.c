@@ -127,7 +127,7 @@ asyncs_remove(struct pmem2_async *as)
 }
 
 int
-pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
+pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_async_target *t)
 {
 	struct pmem2_async *as = calloc(1, sizeof(*as));
 	if (!as) {
@@ -141,6 +141,8 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 		return -lret;
 	}
 	as->map = map;
+	as->base = t->addr;
+	as->len = t->length;
 	as->gran = map->effective_granularity;
 	as->file_base = -1;
 	as->ops = map->ops ? map->ops : pmem2_ops_get(as->gran);
@@ -176,7 +178,7 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 	}
 
 	if (as->gran == PMEM2_GRANULARITY_PAGE) {
-		int ret = pmem2_page_init(as, src);
+		int ret = pmem2_page_init(as, t);
 		if (ret) {
 			pthread_mutex_destroy(&as->lock);
 			free(as);

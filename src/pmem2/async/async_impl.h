@@ -68,6 +68,8 @@ struct pmem2_file {
 
 struct pmem2_async {
 	struct pmem2_map *map;
+	char *base;		/* the map's first byte and its length */
+	size_t len;
 	enum pmem2_granularity gran;
 	const struct pmem2_ops *ops;
 	struct vdm *inner;	/* what wrap drives: the user's vdm, or NULL */
@@ -138,7 +140,7 @@ static inline unsigned long long
 pmem2_async_file_off(const struct pmem2_async *as, const void *p)
 {
 	return (unsigned long long)as->file_base +
-		((uintptr_t)p - (uintptr_t)as->map->addr);
+		((uintptr_t)p - (uintptr_t)as->base);
 }
 
 /* file.c: the file fd (open) is a descriptor of; NULL: error set. */
@@ -241,9 +243,9 @@ op_output(const struct vdm_operation *op, struct vdm_operation_output *out,
 static inline int
 dest_inside(const struct pmem2_async *as, const struct vdm_operation *op)
 {
-	uintptr_t a = (uintptr_t)as->map->addr;
+	uintptr_t a = (uintptr_t)as->base;
 	uintptr_t d = (uintptr_t)op_dest(op);
-	size_t size = as->map->content_length;
+	size_t size = as->len;
 
 	/* d - a wraps for d < a, so one comparison covers both sides */
 	return d - a <= size && op_length(op) <= size - (d - a);
@@ -330,7 +332,8 @@ int pmem2_wrap_has_property(void *future, enum future_property prop);
 void pmem2_wop_drain(struct wop *w);
 
 /* page.c: PAGE maps of a file */
-int pmem2_page_init(struct pmem2_async *as, const struct pmem2_source *src);
+int pmem2_page_init(struct pmem2_async *as,
+	const struct pmem2_async_target *t);
 /* Writes op through the file when it can: 1 (w->result set), or 0. */
 int pmem2_page_write(struct wop *w, const struct vdm_operation *op);
 

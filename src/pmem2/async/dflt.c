@@ -27,8 +27,7 @@ pmem2_async_dest_check(const struct pmem2_async *as, const struct vdm_operation 
 	if (dest_inside(as, op))
 		return 1;
 	ERR("the destination [%p, +%zu) is not inside the map [%p, +%zu)",
-		op_dest(op), op_length(op), as->map->addr,
-		as->map->content_length);
+		op_dest(op), op_length(op), (void *)as->base, as->len);
 	return 0;
 }
 

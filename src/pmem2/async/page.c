@@ -237,10 +237,10 @@ const struct pmem2_durability pmem2_dur_page = {
  * the pages the mapping shows.
  */
 static int
-pwrite_allowed(const struct pmem2_map *map)
+pwrite_allowed(int writable)
 {
 	struct rlimit rl;
-	if (!map->writable || pmem2_async_env_flag("PMEM2_ASYNC_NO_PWRITE"))
+	if (!writable || pmem2_async_env_flag("PMEM2_ASYNC_NO_PWRITE"))
 		return 0;
 	return getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
 		rl.rlim_cur == RLIM_INFINITY;
@@ -251,10 +251,8 @@ pwrite_allowed(const struct pmem2_map *map)
  * is opened and no thread started here (file.c, syncer.c: on first use).
  */
 int
-pmem2_page_init(struct pmem2_async *as, const struct pmem2_source *src)
+pmem2_page_init(struct pmem2_async *as, const struct pmem2_async_target *t)
 {
-	struct pmem2_map *map = as->map;
-
 	/* test-only fault injection, see pmem2_async(7) */
 	const char *inj = secure_getenv("PMEM2_ASYNC_TEST_SYNC_ERRNO");
 	if (inj != NULL && atoi(inj) > 0) {
@@ -263,16 +261,15 @@ pmem2_page_init(struct pmem2_async *as, const struct pmem2_source *src)
 		as->inject_left = cnt ? atol(cnt + 1) : -1;
 	}
 	as->way.src_fd = -1;
-	as->way.addr = map->addr;
-	if (src == NULL || src->type != PMEM2_SOURCE_FD ||
-			src->value.fd < 0 || map->from_existing)
+	as->way.addr = t->addr;
+	if (t->fd < 0 || t->file_offset < 0)
 		return 0;	/* no file known: msync of the pages */
-	as->file = pmem2_file_ref(src->value.fd);
+	as->file = pmem2_file_ref(t->fd);
 	if (as->file == NULL)
 		return -ENOMEM;
-	as->way.src_fd = src->value.fd;
-	as->file_base = (long long)map->offset;
-	as->pwrite_ok = pwrite_allowed(map);
+	as->way.src_fd = t->fd;
+	as->file_base = t->file_offset;
+	as->pwrite_ok = pwrite_allowed(t->writable);
 	return 0;
 }
 
