@@ -58,6 +58,7 @@ struct pmem2_file {
 	int fd;			/* the file opened anew, or -1 */
 	int fd_rdwr;		/* fd may be written through */
 	int err;		/* first write-back error its syncs saw; atomic */
+	long long retry_ns;	/* out of descriptors: no new try before */
 	/* the syncer's batch (worker thread only) */
 	uint64_t bgen;
 	unsigned long long blo, bhi;	/* file offsets */

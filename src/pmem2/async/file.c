@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "map.h"
@@ -44,6 +45,8 @@
 #define NBUCKETS 1024u
 #define FD_CAP_MAX 64u
 #define FD_CAP_MIN 4u
+/* out of descriptors: operations meanwhile use the fallback, untried */
+#define RETRY_NS 100000000LL
 
 static pthread_mutex_t Files_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pmem2_file *Buckets[NBUCKETS];
@@ -251,12 +254,22 @@ open_file(const struct pmem2_file *f, const struct pmem2_file_way *way,
 	return fd;
 }
 
+static long long
+mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 int
 pmem2_file_pin(struct pmem2_file *f, struct pmem2_file_way *way,
 	int want_write, int *rdwr)
 {
 	pthread_mutex_lock(&Files_lock);
-	if (f->fd < 0 && !way->dead) {
+	if (f->fd < 0 && !way->dead &&
+			(f->retry_ns == 0 || mono_ns() >= f->retry_ns)) {
+		f->retry_ns = 0;
 		unsigned cap = fd_cap();
 		while (Nopen >= cap && evict_one())
 			;
@@ -280,6 +293,8 @@ pmem2_file_pin(struct pmem2_file *f, struct pmem2_file_way *way,
 			} else if (errno != EMFILE && errno != ENFILE) {
 				/* no way of this map leads there: don't retry */
 				way->dead = 1;
+			} else {
+				f->retry_ns = mono_ns() + RETRY_NS;
 			}
 		}
 	}
