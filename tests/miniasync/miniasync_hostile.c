@@ -123,7 +123,8 @@ test_crowd(size_t nw, size_t ring, const char *part, const char *split,
 static void
 test_abandon(size_t nw, size_t ring)
 {
-	for (int round = 0; round < 20; round++) {
+	int rounds = test_quick() ? 4 : 20;
+	for (int round = 0; round < rounds; round++) {
 		struct data_mover_threads *d = mover(nw, ring, "4096", "8192");
 		struct vdm *v = data_mover_threads_get_vdm(d);
 		enum { NF = 8 };
@@ -161,7 +162,8 @@ test_abandon(size_t nw, size_t ring)
 int
 main(void)
 {
-	int it = test_quick() ? 10 : 40;
+	/* valgrind and the sanitizers: a few rounds of each */
+	int it = test_quick() ? 3 : 40;
 	static const size_t nws[] = { 1, 2, 3, 8 };
 	static const size_t rings[] = { 1, 2, 4 };
 	for (size_t w = 0; w < 4; w++)
