@@ -9,6 +9,11 @@
  * the sync mover, the default threads mover, and a mover written the way a
  * user would (it copies in op_start and declares no capabilities).
  * ops/s, medians of several timed runs, all taking turns run by run.
+ *
+ * Then what the number of maps costs: the same durable writes, the default
+ * mover, walking the 10,000 pages of one file mapped as 1, 100 or 10,000
+ * maps (the application's descriptor closed once they are made), against
+ * the one-map figure of the same run.
  */
 #define _GNU_SOURCE
 #define PMEM2_USE_MINIASYNC 1
@@ -194,6 +199,130 @@ static const char *const vname[NV] = {
 	"the same, a user's mover",
 };
 
+/* ---- many maps of one file ---- */
+
+#define NMAP_MAX 10000
+
+struct many {
+	int n;
+	unsigned ppm;	/* pages per map */
+	char path[256];
+	struct pmem2_map **maps;
+	unsigned next;
+};
+
+static int
+many_open(struct many *mm, int n)
+{
+	const char *dir = getenv("PMEM2_TEST_DISK_DIR");
+	if (!dir || !*dir)
+		dir = getenv("TMPDIR");
+	snprintf(mm->path, sizeof(mm->path), "%s/pa_bench_many_%d_%d",
+		dir && *dir ? dir : "/var/tmp", (int)getpid(), n);
+	mm->n = n;
+	mm->ppm = NMAP_MAX / (unsigned)n;
+	mm->next = 0;
+	mm->maps = calloc((size_t)n, sizeof(*mm->maps));
+	int fd = open(mm->path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	if (!mm->maps || fd < 0 || ftruncate(fd, (off_t)NMAP_MAX * 4096) != 0) {
+		perror(mm->path);
+		return -1;
+	}
+	struct pmem2_source *src;
+	struct pmem2_config *cfg;
+	if (pmem2_source_from_fd(&src, fd) || pmem2_config_new(&cfg) ||
+			pmem2_config_set_required_store_granularity(cfg,
+				PMEM2_GRANULARITY_PAGE)) {
+		pmem2_perror("many_open");
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t len = (size_t)mm->ppm * 4096;
+		if (pmem2_config_set_offset(cfg, (size_t)i * len) ||
+				pmem2_config_set_length(cfg, len) ||
+				pmem2_map_new(&mm->maps[i], cfg, src)) {
+			pmem2_perror("many_open: map");
+			return -1;
+		}
+		/* allocate the blocks once: the runs measure overwrites */
+		char *a = pmem2_map_get_address(mm->maps[i]);
+		memset(a, 0, len);
+		pmem2_get_persist_fn(mm->maps[i])(a, len);
+	}
+	pmem2_config_delete(&cfg);
+	pmem2_source_delete(&src);
+	close(fd);
+	return 0;
+}
+
+static void
+many_close(struct many *mm)
+{
+	for (int i = 0; i < mm->n; i++)
+		if (mm->maps[i])
+			pmem2_map_delete(&mm->maps[i]);
+	free(mm->maps);
+	unlink(mm->path);
+}
+
+/* ops/s of one timed run, each future into the next page of the file */
+static double
+run_many(struct many *mm, struct runtime *r, const char *src, double secs)
+{
+	struct vdm_operation_future f[INFLIGHT];
+	struct future *fp[INFLIGHT];
+	for (int k = 0; k < INFLIGHT; k++)
+		fp[k] = FUTURE_AS_RUNNABLE(&f[k]);
+	long n = 0;
+	double t0 = bench_now(), t;
+	do {
+		for (int k = 0; k < INFLIGHT; k++) {
+			struct pmem2_map *m = mm->maps[mm->next / mm->ppm];
+			char *a = (char *)pmem2_map_get_address(m) +
+				(size_t)(mm->next % mm->ppm) * 4096;
+			mm->next = (mm->next + 1) % NMAP_MAX;
+			f[k] = pmem2_memcpy_async(m, a, src, 4096, 0);
+		}
+		runtime_wait_multiple(r, fp, INFLIGHT);
+		for (int k = 0; k < INFLIGHT; k++)
+			if (f[k].output.result != VDM_SUCCESS) {
+				fprintf(stderr, "many: PAGE write failed\n");
+				return 0;
+			}
+		n += INFLIGHT;
+	} while ((t = bench_now() - t0) < secs);
+	return (double)n / t;
+}
+
+static void
+bench_many_maps(struct runtime *r, const char *src, double secs, int runs)
+{
+	static const int counts[] = { 1, 100, NMAP_MAX };
+	enum { NC = sizeof(counts) / sizeof(counts[0]) };
+	struct many mm[NC];
+	double v[NC][8];
+	memset(mm, 0, sizeof(mm));
+	for (int c = 0; c < NC; c++)
+		if (many_open(&mm[c], counts[c]))
+			goto out;
+	for (int i = 0; i < runs; i++)
+		for (int c = 0; c < NC; c++)
+			if ((v[c][i] = run_many(&mm[c], r, src, secs)) == 0)
+				goto out;
+	double one = bench_median(v[0], runs) / 1e3;
+	for (int c = 0; c < NC; c++) {
+		char name[96];
+		snprintf(name, sizeof(name),
+			"durable 4KiB writes, 10000 pages as %d map%s",
+			counts[c], counts[c] == 1 ? "" : "s");
+		bench_row("page", name, bench_median(v[c], runs) / 1e3,
+			"Kops/s", c ? "the same, 1 map" : NULL, c ? one : 0, 1);
+	}
+out:
+	for (int c = 0; c < NC; c++)
+		many_close(&mm[c]);
+}
+
 void
 bench_suite_page(void)
 {
@@ -238,6 +367,8 @@ bench_suite_page(void)
 	for (int v = 0; v < NV; v++)
 		bench_row("page", vname[v], bench_median(ours[v], runs) / 1e3,
 			"Kops/s", "one memcpy_fn+msync at a time", rv, 1);
+
+	bench_many_maps(r, src, secs, runs);
 
 	runtime_delete(r);
 	free(src);

@@ -46,10 +46,12 @@
  * an idle mover burns at most one CPU, for spin_ns, and the spinner does
  * not compete with the submitting thread on a small machine. Wake-ups are
  * spent only where they pay: a producer wakes a sleeper for an operation
- * only when every worker sleeps (an awake one, spinning or busy, pops the
- * queue again before it sleeps), and one per ticket of a split operation
- * beyond a spinning worker; a worker wakes one helper when it pops a large
- * operation with more queued, or sees a long backlog. A stream of small
+ * only when every worker sleeps or runs something that may take long (a
+ * large or split operation, or a replacement function: long_busy); an
+ * awake one that runs a short operation pops the queue again soon. One
+ * per ticket of a split operation beyond a spinning worker; a worker
+ * wakes one helper when it pops a long operation with more queued, or
+ * sees a long backlog. A stream of small
  * operations thus stays with one worker instead of paying a wake-up per
  * handful of them. Both sides check the other's word after publishing
  * their own (Dekker-style, sequentially consistent), so no wake-up is lost.
@@ -149,6 +151,7 @@ struct data_mover_threads {
 
 	uint32_t work_gen __attribute__((aligned(CACHELINE)));
 	uint32_t sleepers;
+	uint32_t long_busy;	/* workers inside a long operation (op_long) */
 	uint32_t spinning;	/* 1 while a worker spins for work */
 	uint32_t waking;	/* 1 from a helper wake-up until a worker wakes */
 	int submit_cpu;		/* where the latest push came from */
@@ -442,7 +445,12 @@ wake_workers(struct data_mover_threads *dmt, int tickets)
 		return;
 	int want;
 	if (tickets == 0) {
-		want = sl >= dmt->nthreads;	/* everybody sleeps */
+		/*
+		 * everybody sleeps, or is inside an operation that may take
+		 * long: nobody would pop this one soon
+		 */
+		want = sl + __atomic_load_n(&dmt->long_busy,
+			__ATOMIC_SEQ_CST) >= dmt->nthreads;
 	} else {
 		want = tickets;
 		if (__atomic_load_n(&dmt->spinning, __ATOMIC_SEQ_CST) != 0)
@@ -468,26 +476,60 @@ on_submit_cpu(struct data_mover_threads *dmt)
 }
 
 /*
- * A worker that popped `it` asks a sleeper to help with the rest of the
- * queue when that pays for a wake-up (which under a hypervisor costs
- * microseconds on both sides): after a large operation, behind a long
- * backlog, or when it shares its CPU with the submitting thread (which
- * then gets only part of it). `waking` keeps it to one wake-up at a time.
+ * May the item keep its worker away from the queue for long? A split
+ * operation's ticket, a large operation, or one run by a replacement
+ * function (whose speed we cannot know). The producers wake a sleeper for
+ * work that only such workers are awake to take.
  */
-static void
-maybe_help(struct data_mover_threads *dmt, const struct dmt_item *it)
+static int
+item_long(struct data_mover_threads *dmt, const struct dmt_item *it)
 {
 	if ((it->op.padding & PART_SPLIT) != 0 ||
-			__atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST) == 0)
+			op_length(&it->op) >= HELP_BYTES)
+		return 1;
+	switch (it->op.type) {
+	case VDM_OPERATION_MEMCPY:
+		return __atomic_load_n(&dmt->fn_memcpy, __ATOMIC_RELAXED) !=
+			def_memcpy;
+	case VDM_OPERATION_MEMMOVE:
+		return __atomic_load_n(&dmt->fn_memmove, __ATOMIC_RELAXED) !=
+			def_memmove;
+	case VDM_OPERATION_MEMSET:
+		return __atomic_load_n(&dmt->fn_memset, __ATOMIC_RELAXED) !=
+			def_memset;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * A worker that popped `it` asks a sleeper to help with the rest of the
+ * queue when that pays for a wake-up (which under a hypervisor costs
+ * microseconds on both sides): before a long operation (`lng`, counted in
+ * long_busy already: either the producer of anything queued saw the count
+ * or we see its item here, so that wake-up is not left to the `waking`
+ * guard), behind a long backlog, or when it shares its CPU with the
+ * submitting thread (which then gets only part of it). `waking` keeps the
+ * latter to one wake-up at a time.
+ */
+static void
+maybe_help(struct data_mover_threads *dmt, int lng)
+{
+	if (__atomic_load_n(&dmt->sleepers, __ATOMIC_SEQ_CST) == 0)
 		return;
-	size_t backlog = __atomic_load_n(&dmt->tail, __ATOMIC_RELAXED) -
-		__atomic_load_n(&dmt->head, __ATOMIC_RELAXED);
-	if (backlog == 0 || (backlog < HELP_BACKLOG &&
-			op_length(&it->op) < HELP_BYTES &&
-			!on_submit_cpu(dmt)))
-		return;
-	if (__atomic_exchange_n(&dmt->waking, 1, __ATOMIC_SEQ_CST) != 0)
-		return;
+	if (lng) {
+		if (!queue_nonempty(dmt))
+			return;
+	} else {
+		size_t backlog = __atomic_load_n(&dmt->tail,
+			__ATOMIC_RELAXED) -
+			__atomic_load_n(&dmt->head, __ATOMIC_RELAXED);
+		if (backlog == 0 || (backlog < HELP_BACKLOG &&
+				!on_submit_cpu(dmt)))
+			return;
+		if (__atomic_exchange_n(&dmt->waking, 1, __ATOMIC_SEQ_CST))
+			return;
+	}
 	__atomic_fetch_add(&dmt->work_gen, 1, __ATOMIC_SEQ_CST);
 	ma_futex_wake(&dmt->work_gen, 1);
 }
@@ -810,7 +852,11 @@ worker(void *arg)
 				__atomic_store_n(&dmt->spinning, 0,
 					__ATOMIC_SEQ_CST);
 			}
-			maybe_help(dmt, &it);
+			int lng = item_long(dmt, &it);
+			if (lng)
+				__atomic_fetch_add(&dmt->long_busy, 1,
+					__ATOMIC_SEQ_CST);
+			maybe_help(dmt, lng);
 			if (it.op.padding & PART_SPLIT) {
 				run_split(dmt, it.node);
 			} else {
@@ -818,6 +864,9 @@ worker(void *arg)
 				node_publish(it.node);
 				node_release(it.node);
 			}
+			if (lng)
+				__atomic_fetch_sub(&dmt->long_busy, 1,
+					__ATOMIC_SEQ_CST);
 			idle_since = 0;
 			continue;
 		}
@@ -1157,6 +1206,7 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 	MA_NOCHECK(&dmt->head, sizeof(dmt->head));
 	MA_NOCHECK(&dmt->work_gen, sizeof(dmt->work_gen));
 	MA_NOCHECK(&dmt->sleepers, sizeof(dmt->sleepers));
+	MA_NOCHECK(&dmt->long_busy, sizeof(dmt->long_busy));
 	MA_NOCHECK(&dmt->spinning, sizeof(dmt->spinning));
 	MA_NOCHECK(&dmt->waking, sizeof(dmt->waking));
 	MA_NOCHECK(&dmt->submit_cpu, sizeof(dmt->submit_cpu));

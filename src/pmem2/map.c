@@ -393,7 +393,11 @@ pmem2_map_new(struct pmem2_map **map_ptr, const struct pmem2_config *cfg,
 	if (ret)
 		goto err_unplace;
 
-	ret = pmem2_async_map_init(map, src);
+	struct pmem2_async_target at = {
+		src->type == PMEM2_SOURCE_FD ? src->value.fd : -1,
+		addr, geo.content_len, (long long)cfg->offset, map->writable,
+	};
+	ret = pmem2_async_map_init(map, &at);
 	if (ret) {
 		if (!pmem2_errormsg()[0])
 			ERR("cannot set up the map's asynchronous operations");
@@ -426,7 +430,7 @@ pmem2_map_delete(struct pmem2_map **map_ptr)
 		return ret;
 
 	/* pending asynchronous work still writes to the range: finish it */
-	pmem2_async_map_fini(map);
+	pmem2_async_map_quiesce(map);
 
 	if (!map->from_existing) {
 		if (map->reserv) {
@@ -446,11 +450,11 @@ pmem2_map_delete(struct pmem2_map **map_ptr)
 		if (ret) {
 			/* leave the map usable, as it was */
 			pmem2_registry_add(map);
-			pmem2_async_map_init(map, &map->source);
 			return ret;
 		}
 	}
 
+	pmem2_async_map_fini(map);
 	free(map);
 	*map_ptr = NULL;
 	return 0;
@@ -493,7 +497,9 @@ pmem2_map_from_existing(struct pmem2_map **map_ptr,
 		free(map);
 		return ret;
 	}
-	ret = pmem2_async_map_init(map, src);
+	/* no file offset known: syncs are msync of the pages */
+	struct pmem2_async_target at = { -1, addr, len, -1, 1 };
+	ret = pmem2_async_map_init(map, &at);
 	if (ret) {
 		if (!pmem2_errormsg()[0])
 			ERR("cannot set up the map's asynchronous operations");

@@ -81,12 +81,23 @@ int pmem2_registry_sync_err(const void *addr, size_t len);
 int pmem2_msync_retry(uintptr_t a, size_t n);
 
 /*
- * Async hooks (src/pmem2/async/): called by map_new/map_from_existing after
- * the map is set up (src's fd is still open then), and by map_delete before
- * the memory goes away. init returns 0 or a negative error code.
+ * Async hooks (src/pmem2/async/): init is called by map_new and
+ * map_from_existing after the map is set up, with what async needs to know
+ * of the map (t; the descriptor is not kept: no descriptor, no thread). map_delete calls quiesce
+ * before the memory goes away (the movers and the syncer are done with the
+ * map; it stays usable if unmapping then fails) and fini once it is gone.
+ * init returns 0 or a negative error code.
  */
+struct pmem2_async_target {
+	int fd;		/* the file's descriptor (open during init only), or -1 */
+	void *addr;	/* the map's first byte */
+	size_t length;	/* what pmem2_map_get_size() reports */
+	long long file_offset;	/* of addr in the file; -1: unknown */
+	int writable;	/* mapped with PROT_WRITE */
+};
 int pmem2_async_map_init(struct pmem2_map *map,
-	const struct pmem2_source *src);
+	const struct pmem2_async_target *t);
+void pmem2_async_map_quiesce(struct pmem2_map *map);
 void pmem2_async_map_fini(struct pmem2_map *map);
 
 #endif /* PMEM2_MAP_H */

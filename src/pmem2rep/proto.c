@@ -64,11 +64,18 @@ get64(const uint8_t *p)
 	return v;
 }
 
-/* The body length of each type; 0: unknown type. */
+/*
+ * The body length of a message of `type` whose vector (PERSISTV, DONEV)
+ * holds n entries; 0: unknown type or n out of bounds.
+ */
 static size_t
-body_len(unsigned type)
+body_len(unsigned type, uint32_t n)
 {
 	switch (type) {
+	case REP_PERSISTV:
+		return n >= 1 && n <= REP_PERSISTV_MAX ? 8 + 24 * (size_t)n : 0;
+	case REP_DONEV:
+		return n >= 1 && n <= REP_DONEV_MAX ? 8 + 8 * (size_t)n : 0;
 	case REP_HELLO: return 4 + REP_NONCE;
 	case REP_AUTH: return REP_NONCE + REP_MAC;
 	case REP_WELCOME: return 28 + REP_MAC;
@@ -82,7 +89,9 @@ body_len(unsigned type)
 size_t
 rep_msg_encode(const struct rep_msg *m, uint8_t *buf)
 {
-	size_t blen = body_len(m->type);
+	uint32_t n = m->type == REP_PERSISTV ? m->u.persistv.n :
+		m->type == REP_DONEV ? m->u.donev.n : 0;
+	size_t blen = body_len(m->type, n);
 	uint8_t *b = buf + HDR;
 
 	memset(buf, 0, HDR + blen);
@@ -113,6 +122,21 @@ rep_msg_encode(const struct rep_msg *m, uint8_t *buf)
 		put64(b, m->u.done.id);
 		put32(b + 8, (uint32_t)m->u.done.status);
 		break;
+	case REP_PERSISTV:
+		put32(b, n);
+		for (uint32_t i = 0; i < n; i++) {
+			const struct rep_range *r = &m->u.persistv.r[i];
+			put64(b + 8 + 24 * i, r->id);
+			put64(b + 16 + 24 * i, r->offset);
+			put64(b + 24 + 24 * i, r->len);
+		}
+		break;
+	case REP_DONEV:
+		put32(b, n);
+		put32(b + 4, (uint32_t)m->u.donev.status);
+		for (uint32_t i = 0; i < n; i++)
+			put64(b + 8 + 8 * i, m->u.donev.id[i]);
+		break;
 	}
 	return HDR + blen;
 }
@@ -132,7 +156,13 @@ rep_msg_parse(const uint8_t *buf, size_t len, struct rep_msg *m)
 	if (len < HDR || get32(buf) != REP_MAGIC || get16(buf + 6) != 0)
 		return -EPROTO;
 	unsigned type = get16(buf + 4);
-	size_t blen = body_len(type);
+	uint32_t n = 0;
+	if (type == REP_PERSISTV || type == REP_DONEV) {
+		if (len < HDR + 8)
+			return -EPROTO;
+		n = get32(buf + HDR);
+	}
+	size_t blen = body_len(type, n);
 	if (blen == 0 || len != HDR + blen)
 		return -EPROTO;
 
@@ -170,6 +200,23 @@ rep_msg_parse(const uint8_t *buf, size_t len, struct rep_msg *m)
 		m->u.done.status = (int32_t)get32(b + 8);
 		if (get32(b + 12) != 0)
 			return -EPROTO;
+		break;
+	case REP_PERSISTV:
+		if (get32(b + 4) != 0)
+			return -EPROTO;
+		m->u.persistv.n = n;
+		for (uint32_t i = 0; i < n; i++) {
+			struct rep_range *r = &m->u.persistv.r[i];
+			r->id = get64(b + 8 + 24 * i);
+			r->offset = get64(b + 16 + 24 * i);
+			r->len = get64(b + 24 + 24 * i);
+		}
+		break;
+	case REP_DONEV:
+		m->u.donev.n = n;
+		m->u.donev.status = (int32_t)get32(b + 4);
+		for (uint32_t i = 0; i < n; i++)
+			m->u.donev.id[i] = get64(b + 8 + 8 * i);
 		break;
 	}
 	return 0;
@@ -238,56 +285,14 @@ rep_srv_init(struct rep_srv *s, const uint8_t *key, size_t keylen,
 	return 0;
 }
 
-void
-rep_srv_step(struct rep_srv *s, const uint8_t *buf, size_t len,
+/* One requested range: persist it, or answer at once. */
+static void
+srv_range(const struct rep_srv *s, const struct rep_range *r,
 	struct rep_srv_action *act)
 {
-	struct rep_msg m;
-
-	memset(act, 0, sizeof(*act));
-	if (s->phase == REP_SRV_CLOSED) {
-		act->kind = REP_ACT_CLOSE;
-		act->why = "message after the connection was refused";
-		return;
-	}
-	if (rep_msg_parse(buf, len, &m) != 0) {
-		act->kind = REP_ACT_CLOSE;
-		act->why = "malformed message";
-		s->phase = REP_SRV_CLOSED;
-		return;
-	}
-	if (s->phase == REP_SRV_WAIT_AUTH) {
-		if (m.type != REP_AUTH) {
-			act->kind = REP_ACT_CLOSE;
-			act->why = "message before authentication";
-			s->phase = REP_SRV_CLOSED;
-			return;
-		}
-		uint8_t want[REP_MAC];
-		rep_mac(s->key, s->keylen, LABEL_CLIENT, s->nonce,
-			m.u.auth.nonce, NULL, 0, want);
-		if (!rep_mac_equal(want, m.u.auth.mac)) {
-			act->kind = REP_ACT_REFUSE;
-			act->status = -EACCES;
-			act->why = "authentication failed (wrong key)";
-			s->phase = REP_SRV_CLOSED;
-			return;
-		}
-		memcpy(s->peer_nonce, m.u.auth.nonce, REP_NONCE);
-		s->phase = REP_SRV_SERVING;
-		act->kind = REP_ACT_WELCOME;
-		return;
-	}
-	/* serving */
-	if (m.type != REP_PERSIST) {
-		act->kind = REP_ACT_CLOSE;
-		act->why = "unexpected message type";
-		s->phase = REP_SRV_CLOSED;
-		return;
-	}
-	act->id = m.u.persist.id;
-	act->offset = m.u.persist.offset;
-	act->len = m.u.persist.len;
+	act->id = r->id;
+	act->offset = r->offset;
+	act->len = r->len;
 	if (!rep_range_ok(act->offset, act->len, s->size)) {
 		act->kind = REP_ACT_ANSWER;
 		act->status = -ERANGE;
@@ -298,6 +303,67 @@ rep_srv_step(struct rep_srv *s, const uint8_t *buf, size_t len,
 	} else {
 		act->kind = REP_ACT_PERSIST;
 	}
+}
+
+unsigned
+rep_srv_step(struct rep_srv *s, const uint8_t *buf, size_t len,
+	struct rep_srv_action act[REP_PERSISTV_MAX])
+{
+	struct rep_msg m;
+
+	memset(act, 0, sizeof(*act));
+	if (s->phase == REP_SRV_CLOSED) {
+		act->kind = REP_ACT_CLOSE;
+		act->why = "message after the connection was refused";
+		return 1;
+	}
+	if (rep_msg_parse(buf, len, &m) != 0) {
+		act->kind = REP_ACT_CLOSE;
+		act->why = "malformed message";
+		s->phase = REP_SRV_CLOSED;
+		return 1;
+	}
+	if (s->phase == REP_SRV_WAIT_AUTH) {
+		if (m.type != REP_AUTH) {
+			act->kind = REP_ACT_CLOSE;
+			act->why = "message before authentication";
+			s->phase = REP_SRV_CLOSED;
+			return 1;
+		}
+		uint8_t want[REP_MAC];
+		rep_mac(s->key, s->keylen, LABEL_CLIENT, s->nonce,
+			m.u.auth.nonce, NULL, 0, want);
+		if (!rep_mac_equal(want, m.u.auth.mac)) {
+			act->kind = REP_ACT_REFUSE;
+			act->status = -EACCES;
+			act->why = "authentication failed (wrong key)";
+			s->phase = REP_SRV_CLOSED;
+			return 1;
+		}
+		memcpy(s->peer_nonce, m.u.auth.nonce, REP_NONCE);
+		s->phase = REP_SRV_SERVING;
+		act->kind = REP_ACT_WELCOME;
+		return 1;
+	}
+	/* serving */
+	if (m.type == REP_PERSIST) {
+		struct rep_range r = { m.u.persist.id, m.u.persist.offset,
+			m.u.persist.len };
+		srv_range(s, &r, act);
+		return 1;
+	}
+	if (m.type == REP_PERSISTV) {
+		/* each range on its own: a bad one does not fail the others */
+		for (uint32_t i = 0; i < m.u.persistv.n; i++) {
+			memset(&act[i], 0, sizeof(act[i]));
+			srv_range(s, &m.u.persistv.r[i], &act[i]);
+		}
+		return m.u.persistv.n;
+	}
+	act->kind = REP_ACT_CLOSE;
+	act->why = "unexpected message type";
+	s->phase = REP_SRV_CLOSED;
+	return 1;
 }
 
 void
@@ -382,6 +448,17 @@ rep_key_load(const char *path, uint8_t *key, size_t *keylen,
 out:
 	close(fd);
 	return ret;
+}
+
+const char *
+rep_provider_unsupported(const char *prov)
+{
+	if (prov && strcmp(prov, "sockets") == 0)
+		return "libfabric's sockets provider is not supported (its "
+			"connection manager rejects the connection before the "
+			"daemon sees it); use tcp, verbs or another provider "
+			"with connected endpoints and RMA writes";
+	return NULL;
 }
 
 int

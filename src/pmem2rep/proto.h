@@ -11,7 +11,13 @@
  *                              credits, HMAC(key, "server", nc, ns, fields)
  *                  or REFUSED  status
  *   client -> daemon  PERSIST  id, offset, length  (after its RMA writes)
+ *                  or PERSISTV n, then n x (id, offset, length)
  *   daemon -> client  DONE     id, status
+ *                  or DONEV    n, status, then n ids
+ *
+ * The vector forms carry several writes' requests or answers in one
+ * message: a small write then costs the transport one RMA write and a
+ * share of a message each way instead of a whole message each way.
  *
  * Nothing about the served memory (size, key, address) leaves the daemon
  * before AUTH checked out; the daemon registers the memory only then.
@@ -23,13 +29,15 @@
 #include <stdint.h>
 
 #define REP_MAGIC 0x31523250u	/* "P2R1" */
-#define REP_VERSION 1u
+#define REP_VERSION 2u		/* 2: PERSISTV, DONEV */
 #define REP_NONCE 32
 #define REP_MAC 32		/* HMAC-SHA256 */
 #define REP_MSG_MAX 128		/* receive buffer size; fits fi_inject */
 #define REP_KEY_MIN 16
 #define REP_KEY_MAX 4096
 #define REP_CREDITS 64		/* PERSIST requests in flight per connection */
+#define REP_PERSISTV_MAX 4	/* 8 + 8 + 4 * 24 bytes <= REP_MSG_MAX */
+#define REP_DONEV_MAX 13	/* 8 + 8 + 13 * 8 bytes <= REP_MSG_MAX */
 
 enum rep_msg_type {
 	REP_HELLO = 1,
@@ -38,6 +46,12 @@ enum rep_msg_type {
 	REP_REFUSED = 4,
 	REP_PERSIST = 5,
 	REP_DONE = 6,
+	REP_PERSISTV = 7,
+	REP_DONEV = 8,
+};
+
+struct rep_range {
+	uint64_t id, offset, len;
 };
 
 struct rep_msg {
@@ -53,6 +67,15 @@ struct rep_msg {
 		struct { int32_t status; } refused;
 		struct { uint64_t id, offset, len; } persist;
 		struct { uint64_t id; int32_t status; } done;
+		struct {
+			uint32_t n;	/* 1..REP_PERSISTV_MAX */
+			struct rep_range r[REP_PERSISTV_MAX];
+		} persistv;
+		struct {
+			uint32_t n;	/* 1..REP_DONEV_MAX */
+			int32_t status;	/* the same for every id */
+			uint64_t id[REP_DONEV_MAX];
+		} donev;
 	} u;
 };
 
@@ -63,6 +86,13 @@ size_t rep_msg_encode(const struct rep_msg *m, uint8_t *buf);
  * type or reserved fields are wrong. Never reads past buf[len - 1].
  */
 int rep_msg_parse(const uint8_t *buf, size_t len, struct rep_msg *m);
+
+/*
+ * NULL, or why libfabric provider `prov` cannot carry this protocol. The
+ * sockets provider's connection manager rejects our connection requests
+ * itself, before the listener sees them: refused with this message.
+ */
+const char *rep_provider_unsupported(const char *prov);
 
 /* Whether [offset, offset + len) lies inside a region of `size` bytes. */
 static inline int
@@ -109,9 +139,12 @@ struct rep_srv_action {
 /* Starts a connection: fills HELLO (with a fresh nonce) into *hello. */
 int rep_srv_init(struct rep_srv *s, const uint8_t *key, size_t keylen,
 	uint64_t size, struct rep_msg *hello);
-/* Handles one received message. */
-void rep_srv_step(struct rep_srv *s, const uint8_t *buf, size_t len,
-	struct rep_srv_action *act);
+/*
+ * Handles one received message: fills act[0..ret-1] and returns how many
+ * actions it holds (1, or up to REP_PERSISTV_MAX for PERSISTV).
+ */
+unsigned rep_srv_step(struct rep_srv *s, const uint8_t *buf, size_t len,
+	struct rep_srv_action act[REP_PERSISTV_MAX]);
 /* The WELCOME for an accepted client, once the memory is registered. */
 void rep_srv_welcome(const struct rep_srv *s, uint64_t base, uint64_t rkey,
 	struct rep_msg *w);

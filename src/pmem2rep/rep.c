@@ -11,6 +11,12 @@
  * Where a provider lacks that ordering, PERSIST goes out once the writes
  * completed (delivery complete). The future completes on the daemon's DONE.
  *
+ * Persist requests are not sent one by one: they queue (up to
+ * REP_PERSISTV_MAX) and leave as one PERSISTV when the queue is full or
+ * when a poll finds no write started since the last one, i.e. when the
+ * caller has issued what it had. A request never waits for more than
+ * the next poll of any future of the connection.
+ *
  * Progress is driven by whoever polls a future of the connection; all state
  * is under one mutex.
  */
@@ -46,6 +52,7 @@
 #define DEFAULT_TIMEOUT_MS 30000
 #define PROGRESS_GAP_NS 2000	/* polls closer than this share a progress */
 #define PROGRESS_GAP_MAX_NS 30000
+#define RAWQ 16	/* handshake/test messages kept until read */
 
 static __thread char errmsg[640];
 
@@ -84,7 +91,8 @@ struct rep_op {
 	int started;		/* remote part issued (or failed) */
 	int done;		/* remote part final: result set */
 	int answered;		/* DONE received */
-	int persist_sent;
+	int persist_queued;	/* in rep->pend or sent */
+	int persist_sent;	/* on the wire: a DONE may come */
 	int status;		/* DONE's status */
 	unsigned pending_tx;	/* RMA writes not completed yet */
 	enum vdm_operation_result result;
@@ -124,14 +132,18 @@ struct pmem2rep {
 	uint64_t last_progress;	/* when a poll last drove the provider */
 	uint64_t gap_ns;	/* polls closer than this to it skip it */
 	struct slot slots[NSLOTS];
+	/* persist requests not sent yet, and the op started last */
+	struct rep_range pend[REP_PERSISTV_MAX];
+	unsigned npend;
+	const struct rep_op *fresh;
 	struct vdm vdm;
 	/* receive buffers, one context each */
 	struct fi_context rctx[NSLOTS];
 	uint8_t rbuf[NSLOTS][REP_MSG_MAX];
-	/* the latest received handshake/test message */
-	uint8_t last[REP_MSG_MAX];
-	size_t lastlen;
-	int have_last;
+	/* received handshake/test messages, oldest first (a short queue) */
+	uint8_t last[RAWQ][REP_MSG_MAX];
+	size_t lastlen[RAWQ];
+	unsigned qhead, have_last;
 	int raw;		/* test hook: keep every message in last */
 };
 
@@ -162,6 +174,7 @@ rep_fail(struct pmem2rep *rep, const char *fmt, ...)
 	vsnprintf(rep->failmsg, sizeof(rep->failmsg), fmt, ap);
 	va_end(ap);
 	rep->failed = 1;
+	rep->npend = 0;
 	for (unsigned i = 0; i < NSLOTS; i++)
 		if (rep->slots[i].op)
 			op_finish(rep, rep->slots[i].op, VDM_ERROR_IO,
@@ -185,6 +198,8 @@ post_recv(struct pmem2rep *rep, unsigned i)
 
 static void
 send_persist(struct pmem2rep *rep, struct rep_op *op);
+static void
+flush_persist(struct pmem2rep *rep);
 
 static struct rep_op *
 slot_op(struct pmem2rep *rep, uint64_t id)
@@ -221,24 +236,52 @@ handle_recv(struct pmem2rep *rep, unsigned i, size_t len)
 			rep->target);
 		return;
 	}
-	if (m.type != REP_DONE || rep->raw) {
+	if ((m.type != REP_DONE && m.type != REP_DONEV) || rep->raw) {
 		/* handshake messages: kept for whoever waits for them */
-		memcpy(rep->last, rep->rbuf[i], len);
-		rep->lastlen = len;
-		rep->have_last = 1;
+		if (rep->have_last == RAWQ) {
+			rep_fail(rep, "%s: unexpected messages from the "
+				"replica", rep->target);
+			return;
+		}
+		unsigned q = (rep->qhead + rep->have_last++) % RAWQ;
+		memcpy(rep->last[q], rep->rbuf[i], len);
+		rep->lastlen[q] = len;
 		post_recv(rep, i);
 		return;
 	}
-	struct rep_op *op = slot_op(rep, m.u.done.id);
-	if (op == NULL || !op->persist_sent) {
-		rep_fail(rep, "%s: answer to an unknown request", rep->target);
-		return;
+	uint64_t one = m.u.done.id;
+	const uint64_t *ids = &one;
+	uint32_t n = 1;
+	int32_t status = m.u.done.status;
+	if (m.type == REP_DONEV) {
+		ids = m.u.donev.id;
+		n = m.u.donev.n;
+		status = m.u.donev.status;
+	}
+	/*
+	 * Every id first: an unknown, unasked, already answered or repeated
+	 * one fails the connection, and nothing of the message succeeds.
+	 */
+	for (uint32_t k = 0; k < n; k++) {
+		struct rep_op *op = slot_op(rep, ids[k]);
+		int repeated = 0;
+		for (uint32_t j = 0; j < k; j++)
+			repeated |= ids[j] == ids[k];
+		if (op == NULL || !op->persist_sent || op->answered ||
+				repeated) {
+			rep_fail(rep, "%s: answer to an unknown request",
+				rep->target);
+			return;
+		}
 	}
 	if (post_recv(rep, i))
 		return;
-	op->answered = 1;
-	op->status = m.u.done.status;
-	maybe_complete(rep, op);
+	for (uint32_t k = 0; k < n; k++) {
+		struct rep_op *op = slot_op(rep, ids[k]);
+		op->answered = 1;
+		op->status = status;
+		maybe_complete(rep, op);
+	}
 }
 
 static void
@@ -248,7 +291,7 @@ handle_tx(struct pmem2rep *rep, void *ctx)
 	if (op == NULL || op->pending_tx == 0)
 		return;	/* a write of an op that already failed */
 	if (--op->pending_tx == 0) {
-		if (!op->persist_sent)
+		if (!op->persist_queued)
 			send_persist(rep, op);
 		maybe_complete(rep, op);
 	}
@@ -357,20 +400,47 @@ send_msg(struct pmem2rep *rep, const void *buf, size_t len)
 	}
 }
 
+/* Sends the queued persist requests: one PERSIST or PERSISTV. */
 static void
-send_persist(struct pmem2rep *rep, struct rep_op *op)
+flush_persist(struct pmem2rep *rep)
 {
+	if (rep->npend == 0 || rep->failed)
+		return;
 	struct rep_msg m;
 	uint8_t buf[REP_MSG_MAX];
 
 	memset(&m, 0, sizeof(m));
-	m.type = REP_PERSIST;
-	m.u.persist.id = ((uint64_t)rep->slots[op->slot].gen << 8) |
-		(unsigned)op->slot;
-	m.u.persist.offset = op->offset;
-	m.u.persist.len = op->len;
-	op->persist_sent = 1;
+	if (rep->npend == 1) {
+		m.type = REP_PERSIST;
+		m.u.persist.id = rep->pend[0].id;
+		m.u.persist.offset = rep->pend[0].offset;
+		m.u.persist.len = rep->pend[0].len;
+	} else {
+		m.type = REP_PERSISTV;
+		m.u.persistv.n = rep->npend;
+		memcpy(m.u.persistv.r, rep->pend,
+			rep->npend * sizeof(rep->pend[0]));
+	}
+	for (unsigned k = 0; k < rep->npend; k++) {
+		struct rep_op *op = slot_op(rep, rep->pend[k].id);
+		if (op)
+			op->persist_sent = 1;
+	}
+	rep->npend = 0;
 	send_msg(rep, buf, rep_msg_encode(&m, buf));
+}
+
+static void
+send_persist(struct pmem2rep *rep, struct rep_op *op)
+{
+	struct rep_range *r = &rep->pend[rep->npend++];
+	r->id = ((uint64_t)rep->slots[op->slot].gen << 8) |
+		(unsigned)op->slot;
+	r->offset = op->offset;
+	r->len = op->len;
+	op->persist_queued = 1;
+	if (rep->npend == REP_PERSISTV_MAX)
+		flush_persist(rep);
 }
 
 /*
@@ -387,6 +457,8 @@ remote_start(struct pmem2rep *rep, struct rep_op *op)
 		return 0;
 	}
 	if (rep->inflight >= rep->credits) {
+		/* the queued requests hold credits: they must go out */
+		flush_persist(rep);
 		progress(rep);
 		if (rep->failed) {
 			op_finish(rep, op, VDM_ERROR_IO, rep->failmsg);
@@ -440,6 +512,7 @@ remote_start(struct pmem2rep *rep, struct rep_op *op)
 	}
 	if (rep->saw)
 		send_persist(rep, op);
+	rep->fresh = op;
 	return 0;
 }
 
@@ -484,6 +557,14 @@ v_op_check(void *data, const struct vdm_operation *operation)
 			NULL) == FUTURE_STATE_COMPLETE;
 	int idle = 0;
 	pthread_mutex_lock(&rep->lock);
+	/*
+	 * The check right after an op's start leaves the queue alone: the
+	 * caller may be about to start more. Any other check sends it.
+	 */
+	if (op == rep->fresh)
+		rep->fresh = NULL;
+	else if (rep->npend)
+		flush_persist(rep);
 	if (!op->done) {
 		/*
 		 * A runtime polls every future of a round: one trip into the
@@ -501,6 +582,9 @@ v_op_check(void *data, const struct vdm_operation *operation)
 				idle = 1;
 		}
 	}
+	/* without SAW, write completions just queued requests: send them */
+	if (!rep->saw && rep->npend)
+		flush_persist(rep);
 	if (!op->done && rep->failed)
 		op_finish(rep, op, VDM_ERROR_IO, rep->failmsg);
 	int done = op->done;
@@ -540,6 +624,8 @@ v_op_delete(void *data, const struct vdm_operation *operation,
 		seterr("%s", op->msg);
 	pthread_mutex_lock(&rep->lock);
 	rep->live_ops--;
+	if (rep->fresh == op)
+		rep->fresh = NULL;
 	pthread_mutex_unlock(&rep->lock);
 	free(op);
 }
@@ -708,9 +794,13 @@ rep_close(struct pmem2rep *rep)
 	free(rep);
 }
 
-/* Waits for a handshake message until the deadline. */
+/*
+ * Waits for a handshake message until the deadline; *q: its index in
+ * rep->last, valid until the next receive.
+ */
 static int
-wait_msg(struct pmem2rep *rep, struct rep_msg *m, uint64_t deadline)
+wait_msg(struct pmem2rep *rep, struct rep_msg *m, uint64_t deadline,
+	unsigned *q)
 {
 	while (!rep->have_last) {
 		progress(rep);
@@ -728,8 +818,10 @@ wait_msg(struct pmem2rep *rep, struct rep_msg *m, uint64_t deadline)
 		struct timespec ts = { 0, 200000 };
 		nanosleep(&ts, NULL);
 	}
-	rep->have_last = 0;
-	if (m && rep_msg_parse(rep->last, rep->lastlen, m) != 0) {
+	*q = rep->qhead;
+	rep->qhead = (rep->qhead + 1) % RAWQ;
+	rep->have_last--;
+	if (m && rep_msg_parse(rep->last[*q], rep->lastlen[*q], m) != 0) {
 		seterr("%s: malformed handshake message", rep->target);
 		return -EPROTO;
 	}
@@ -823,6 +915,12 @@ rep_open(struct pmem2rep **out, const char *target, const char *key_file,
 		goto err;
 	}
 	struct fi_info *fi = rep->info;
+	const char *why = rep_provider_unsupported(fi->fabric_attr->prov_name);
+	if (why) {
+		ret = -ENOTSUP;
+		seterr("pmem2rep_connect: %s", why);
+		goto err;
+	}
 	if (fi->tx_attr->inject_size < REP_MSG_MAX) {
 		ret = -ENOTSUP;
 		seterr("pmem2rep_connect: provider %s injects only %zu bytes",
@@ -907,7 +1005,8 @@ rep_open(struct pmem2rep **out, const char *target, const char *key_file,
 
 	uint64_t deadline = now_ns() + rep->timeout_ns;
 	struct rep_msg hello, m;
-	if ((ret = wait_msg(rep, &hello, deadline)) != 0)
+	unsigned q;
+	if ((ret = wait_msg(rep, &hello, deadline, &q)) != 0)
 		goto err;
 	if (hello.type != REP_HELLO || hello.u.hello.version != REP_VERSION) {
 		seterr("pmem2rep_connect: %s does not speak pmem2rep v%u",
@@ -929,7 +1028,7 @@ rep_open(struct pmem2rep **out, const char *target, const char *key_file,
 		seterr("%s", rep->failmsg);
 		goto err;
 	}
-	ret = wait_msg(rep, &m, deadline);
+	ret = wait_msg(rep, &m, deadline, &q);
 	if (ret == -ECONNRESET) {
 		seterr("pmem2rep_connect: %s closed the connection during "
 			"authentication", target);
@@ -1095,11 +1194,12 @@ rep_test_recv_raw(struct pmem2rep *rep, void *buf, size_t cap,
 	int timeout_ms)
 {
 	pthread_mutex_lock(&rep->lock);
+	unsigned q;
 	int ret = wait_msg(rep, NULL,
-		now_ns() + (uint64_t)timeout_ms * 1000000u);
+		now_ns() + (uint64_t)timeout_ms * 1000000u, &q);
 	if (ret == 0) {
-		ret = (int)(rep->lastlen < cap ? rep->lastlen : cap);
-		memcpy(buf, rep->last, (size_t)ret);
+		ret = (int)(rep->lastlen[q] < cap ? rep->lastlen[q] : cap);
+		memcpy(buf, rep->last[q], (size_t)ret);
 	}
 	pthread_mutex_unlock(&rep->lock);
 	return ret;

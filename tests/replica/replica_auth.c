@@ -2,7 +2,8 @@
 /*
  * replica_auth.c -- the handshake: a wrong key is refused with a clear
  * error and the daemon keeps serving; key files others can read are
- * refused by the daemon and by the client; bad targets.
+ * refused by the daemon and by the client; bad targets; the unsupported
+ * sockets provider refused with a clear error by both ends.
  * Usage: replica_auth PMEM2-REPLICAD
  */
 #include <libpmem2rep.h>
@@ -106,6 +107,36 @@ main(int argc, char *argv[])
 		CHECK_EQ(pmem2rep_disconnect(&rep), 0);
 	}
 	CHECK(unsetenv("PMEM2REP_TIMEOUT_MS") == 0);
+
+	/*
+	 * libfabric's sockets provider rejects our connections in its own
+	 * connection manager: both ends say so instead of "refused".
+	 */
+	struct fi_info *sh = fi_allocinfo(), *si = NULL;
+	CHECK(sh != NULL);
+	sh->ep_attr->type = FI_EP_MSG;
+	sh->fabric_attr->prov_name = strdup("sockets");
+	int have_sockets = fi_getinfo(FI_VERSION(1, 10), "127.0.0.1", "0",
+		FI_SOURCE, sh, &si) == 0;
+	fi_freeinfo(sh);
+	fi_freeinfo(si);
+	if (have_sockets) {
+		const char *was = getenv("PMEM2REP_PROVIDER");
+		char *saved = was ? strdup(was) : NULL;
+		CHECK(setenv("PMEM2REP_PROVIDER", "sockets", 1) == 0);
+		CHECK_EQ(pmem2rep_connect(&rep, d.target, keyp), -ENOTSUP);
+		CHECK(strstr(pmem2rep_errormsg(), "sockets provider is not "
+			"supported") != NULL);
+		struct rutil_daemon sd;
+		CHECK_EQ(rutil_daemon_start(&sd, argv[1], keyp, datp), 1);
+		if (saved)
+			CHECK(setenv("PMEM2REP_PROVIDER", saved, 1) == 0);
+		else
+			CHECK(unsetenv("PMEM2REP_PROVIDER") == 0);
+		free(saved);
+	} else {
+		fprintf(stderr, "no sockets provider here: its check skipped\n");
+	}
 
 	/* after all that, the daemon still serves the right key */
 	int r = pmem2rep_connect(&rep, d.target, keyp);

@@ -5,6 +5,13 @@
  *     future completes (with an error unless its answer had come) within
  *     the documented bound (PMEM2REP_TIMEOUT_MS, here 5 s); after a
  *     restart every write reported durable is in the file.
+ *   daemon_kill_small: the same with 4 KiB writes, whose persist requests
+ *     and answers travel several to a message (PERSISTV, DONEV): the kill
+ *     lands mid-batch.
+ *   multi_kill: four connections write 4 KiB blocks at once, so their
+ *     syncs are shared (group commit across connections), when the daemon
+ *     gets SIGKILL: every future completes, and after a restart every
+ *     write reported durable, by any connection, is in the file.
  *   daemon_hang: the daemon is stopped (SIGSTOP) with writes in flight and
  *     the connection stays open: no future reports success, all fail once
  *     the connection showed no progress for PMEM2REP_TIMEOUT_MS.
@@ -14,8 +21,8 @@
  *     tmpfs in a private mount namespace; skipped without the privilege):
  *     the daemon refuses to serve it, where it used to die of SIGBUS at
  *     the first write into a hole; a sparse FILE that fits is served.
- * Usage: replica_faults PMEM2-REPLICAD daemon_kill|daemon_hang|client_kill|
- *	enospc
+ * Usage: replica_faults PMEM2-REPLICAD daemon_kill|daemon_kill_small|
+ *	multi_kill|daemon_hang|client_kill|enospc
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -52,8 +59,9 @@ connect_ok(const char *target)
 	return rep;
 }
 
+/* writes of `slot` bytes, nslot of them, the daemon killed after `at` */
 static void
-daemon_kill(const char *daemon)
+daemon_kill(const char *daemon, size_t slot, int nslot, int at)
 {
 	struct rutil_daemon d;
 	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
@@ -64,19 +72,21 @@ daemon_kill(const char *daemon)
 	rutil_pattern(src, SIZE, 77);
 	struct vdm_operation_future f[DEPTH];
 	int slot_of[DEPTH];
-	int ok[NSLOT] = { 0 };
+	int *ok = calloc((size_t)nslot, sizeof(*ok));
+	CHECK(ok != NULL);
+	CHECK((size_t)nslot * slot <= SIZE);
 	int next = 0, live = 0, nok = 0, nfail = 0, killed = 0;
 	uint64_t kill_at = 0, last_done = 0;
 	for (int i = 0; i < DEPTH; i++)
 		slot_of[i] = -1;
 
-	while (next < NSLOT || live) {
+	while (next < nslot || live) {
 		for (int i = 0; i < DEPTH; i++) {
-			if (slot_of[i] < 0 && next < NSLOT) {
+			if (slot_of[i] < 0 && next < nslot) {
 				slot_of[i] = next;
 				f[i] = pmem2rep_write_async(rep,
-					(size_t)next * SLOT,
-					src + (size_t)next * SLOT, SLOT, 0);
+					(size_t)next * slot,
+					src + (size_t)next * slot, slot, 0);
 				next++;
 				live++;
 			}
@@ -98,7 +108,7 @@ daemon_kill(const char *daemon)
 			slot_of[i] = -1;
 			live--;
 		}
-		if (!killed && nok >= 100) {
+		if (!killed && nok >= at) {
 			rutil_daemon_kill(&d);
 			killed = 1;
 			kill_at = rutil_ms();
@@ -127,12 +137,113 @@ daemon_kill(const char *daemon)
 	CHECK_EQ(pmem2rep_size(rep), SIZE);
 	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
 	unsigned char *got = rutil_read(datp, SIZE);
-	for (int s = 0; s < NSLOT; s++)
+	for (int s = 0; s < nslot; s++)
 		if (ok[s])
-			CHECK_MEM(got + (size_t)s * SLOT, src + (size_t)s * SLOT,
-				SLOT);
+			CHECK_MEM(got + (size_t)s * slot, src + (size_t)s * slot,
+				slot);
 	rutil_daemon_stop(&d);
 	free(got);
+	free(src);
+	free(ok);
+}
+
+#define MT 4
+#define MT_SLOTS 1024
+#define MT_DEPTH 16
+
+struct mt_arg {
+	struct pmem2rep *rep;	/* connected before any thread starts */
+	int id;
+	const unsigned char *src;
+	int *ok;		/* per 4 KiB slot of the whole file */
+	atomic_int *nok;
+	int nfail;
+};
+
+static void *
+mt_writer(void *arg)
+{
+	struct mt_arg *a = arg;
+	struct pmem2rep *rep = a->rep;
+	struct vdm_operation_future f[MT_DEPTH];
+	int slot_of[MT_DEPTH];
+	int first = a->id * MT_SLOTS, next = first, live = 0;
+	for (int i = 0; i < MT_DEPTH; i++)
+		slot_of[i] = -1;
+	while (next < first + MT_SLOTS || live) {
+		for (int i = 0; i < MT_DEPTH; i++) {
+			if (slot_of[i] < 0 && next < first + MT_SLOTS) {
+				slot_of[i] = next;
+				f[i] = pmem2rep_write_async(rep,
+					(size_t)next * 4096,
+					a->src + (size_t)next * 4096, 4096, 0);
+				next++;
+				live++;
+			}
+			if (slot_of[i] < 0 || future_poll(
+					FUTURE_AS_RUNNABLE(&f[i]), NULL) !=
+					FUTURE_STATE_COMPLETE)
+				continue;
+			if (f[i].output.result == VDM_SUCCESS) {
+				a->ok[slot_of[i]] = 1;
+				atomic_fetch_add(a->nok, 1);
+			} else {
+				if (f[i].output.result != VDM_ERROR_IO)
+					FAIL("slot %d: result %d: %s",
+						slot_of[i],
+						(int)f[i].output.result,
+						pmem2rep_errormsg());
+				a->nfail++;
+			}
+			slot_of[i] = -1;
+			live--;
+		}
+	}
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+	return NULL;
+}
+
+static void
+multi_kill(const char *daemon)
+{
+	struct rutil_daemon d;
+	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
+	size_t total = (size_t)MT * MT_SLOTS * 4096;
+	CHECK(total <= SIZE);
+	unsigned char *src = malloc(total);
+	int *ok = calloc((size_t)MT * MT_SLOTS, sizeof(*ok));
+	CHECK(src != NULL && ok != NULL);
+	rutil_pattern(src, total, 31);
+	atomic_int nok = 0;
+	struct mt_arg a[MT];
+	pthread_t t[MT];
+	for (int i = 0; i < MT; i++)
+		a[i] = (struct mt_arg){ connect_ok(d.target), i, src, ok,
+			&nok, 0 };
+	for (int i = 0; i < MT; i++)
+		CHECK_EQ(pthread_create(&t[i], NULL, mt_writer, &a[i]), 0);
+	uint64_t t0 = rutil_ms();
+	while (atomic_load(&nok) < 400 && rutil_ms() - t0 < 60000)
+		usleep(1000);
+	CHECK(atomic_load(&nok) >= 400);
+	rutil_daemon_kill(&d);
+	int nfail = 0;
+	for (int i = 0; i < MT; i++) {
+		CHECK_EQ(pthread_join(t[i], NULL), 0);
+		nfail += a[i].nfail;
+	}
+	CHECK(nfail > 0);
+	fprintf(stderr, "%d durable, %d failed\n", atomic_load(&nok), nfail);
+
+	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
+	unsigned char *got = rutil_read(datp, SIZE);
+	for (int s = 0; s < MT * MT_SLOTS; s++)
+		if (ok[s])
+			CHECK_MEM(got + (size_t)s * 4096, src + (size_t)s * 4096,
+				4096);
+	rutil_daemon_stop(&d);
+	free(got);
+	free(ok);
 	free(src);
 }
 
@@ -359,8 +470,9 @@ int
 main(int argc, char *argv[])
 {
 	if (argc != 3)
-		FAIL("usage: replica_faults PMEM2-REPLICAD "
-			"daemon_kill|daemon_hang|client_kill|enospc");
+		FAIL("usage: replica_faults PMEM2-REPLICAD daemon_kill|"
+			"daemon_kill_small|multi_kill|daemon_hang|client_kill|"
+			"enospc");
 	rutil_need_fabric();
 	setenv("PMEM2REP_TIMEOUT_MS", "5000", 1);
 	signal(SIGPIPE, SIG_IGN);
@@ -372,7 +484,11 @@ main(int argc, char *argv[])
 	rutil_key(keyp, 0600, -1);
 	rutil_file(datp, SIZE, 0);
 	if (strcmp(argv[2], "daemon_kill") == 0)
-		daemon_kill(argv[1]);
+		daemon_kill(argv[1], SLOT, NSLOT, 100);
+	else if (strcmp(argv[2], "daemon_kill_small") == 0)
+		daemon_kill(argv[1], 4096, 4096, 1500);
+	else if (strcmp(argv[2], "multi_kill") == 0)
+		multi_kill(argv[1]);
 	else if (strcmp(argv[2], "daemon_hang") == 0)
 		daemon_hang(argv[1]);
 	else if (strcmp(argv[2], "client_kill") == 0)

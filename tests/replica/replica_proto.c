@@ -2,7 +2,8 @@
 /*
  * replica_proto.c -- a client that breaks the protocol: messages before
  * authentication, truncated, oversized, empty or with a bad magic; PERSIST
- * requests outside the served range; RMA writes past the registered
+ * requests outside the served range, alone or among good ones in a
+ * PERSISTV; PERSISTVs with a wrong count; RMA writes past the registered
  * region. Each gets an error or a closed connection, nothing is written
  * outside a request, and the daemon keeps serving a well-behaved client,
  * also while more keyless clients than it holds connect and idle.
@@ -64,6 +65,63 @@ unauth_closed(const char *target, const void *msg, size_t len,
 	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
 }
 
+/*
+ * Receives answers (DONE or DONEV) until each of the n ids got one; each
+ * id's status goes to status[i]. Fails on an answer twice or to another id.
+ */
+static void
+collect(struct pmem2rep *rep, const uint64_t *ids, int32_t *status,
+	unsigned n)
+{
+	int got[8] = { 0 };
+	unsigned left = n;
+	CHECK(n <= 8);
+	while (left) {
+		uint8_t in[REP_MSG_MAX];
+		int len = rep_test_recv_raw(rep, in, sizeof(in), 5000);
+		if (len < 0)
+			FAIL("%u answers missing: %s", left,
+				pmem2rep_errormsg());
+		struct rep_msg a;
+		CHECK_EQ(rep_msg_parse(in, (size_t)len, &a), 0);
+		uint64_t one = a.u.done.id;
+		const uint64_t *aid = &one;
+		uint32_t an = 1;
+		int32_t st = a.u.done.status;
+		if (a.type == REP_DONEV) {
+			aid = a.u.donev.id;
+			an = a.u.donev.n;
+			st = a.u.donev.status;
+		} else {
+			CHECK_EQ(a.type, REP_DONE);
+		}
+		for (uint32_t k = 0; k < an; k++) {
+			unsigned i;
+			for (i = 0; i < n && ids[i] != aid[k]; i++)
+				;
+			if (i == n || got[i])
+				FAIL("answer to id %llu unexpected",
+					(unsigned long long)aid[k]);
+			got[i] = 1;
+			status[i] = st;
+			left--;
+		}
+	}
+}
+
+/* An authenticated connection gets raw bytes: the daemon must close it. */
+static void
+auth_closed(const char *target, const void *msg, size_t len,
+	const char *what)
+{
+	struct pmem2rep *rep = NULL;
+	CHECK_EQ(pmem2rep_connect(&rep, target, keyp), 0);
+	CHECK_EQ(rep_test_send_raw(rep, msg, len), 0);
+	if (!rep_test_wait_closed(rep, 5000))
+		FAIL("%s: the daemon did not close the connection", what);
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -91,6 +149,12 @@ main(int argc, char *argv[])
 	m.u.persist.len = 4096;
 	len = rep_msg_encode(&m, buf);
 	unauth_closed(d.target, buf, len, "PERSIST before AUTH");
+	memset(&m, 0, sizeof(m));
+	m.type = REP_PERSISTV;
+	m.u.persistv.n = 1;
+	m.u.persistv.r[0].len = 4096;
+	len = rep_msg_encode(&m, buf);
+	unauth_closed(d.target, buf, len, "PERSISTV before AUTH");
 	/* truncated AUTH */
 	memset(&m, 0, sizeof(m));
 	m.type = REP_AUTH;
@@ -143,6 +207,47 @@ main(int argc, char *argv[])
 		CHECK_EQ(a.u.done.id, 1000 + i);
 		CHECK_EQ(a.u.done.status, -ERANGE);
 	}
+	/*
+	 * A PERSISTV mixing good, empty and out-of-range requests: each
+	 * answered on its own, the bad ones with -ERANGE, the rest with 0.
+	 */
+	memset(&m, 0, sizeof(m));
+	m.type = REP_PERSISTV;
+	m.u.persistv.n = 4;
+	const struct rep_range mix[4] = {
+		{ 3000, 4096, 4096 }, { 3001, SIZE, 1 }, { 3002, 100, 0 },
+		{ 3003, 4096, UINT64_MAX },
+	};
+	memcpy(m.u.persistv.r, mix, sizeof(mix));
+	len = rep_msg_encode(&m, buf);
+	CHECK_EQ(rep_test_send_raw(rep, buf, len), 0);
+	{
+		const uint64_t ids[4] = { 3000, 3001, 3002, 3003 };
+		int32_t st[4];
+		collect(rep, ids, st, 4);
+		CHECK_EQ(st[0], 0);
+		CHECK_EQ(st[1], -ERANGE);
+		CHECK_EQ(st[2], 0);
+		CHECK_EQ(st[3], -ERANGE);
+	}
+	/* several good PERSISTs in a row: all answered, none twice */
+	{
+		uint64_t ids[8];
+		int32_t st[8];
+		for (unsigned i = 0; i < 8; i++) {
+			memset(&m, 0, sizeof(m));
+			m.type = REP_PERSISTV;
+			m.u.persistv.n = 1;
+			ids[i] = 4000 + i;
+			m.u.persistv.r[0] = (struct rep_range){ ids[i],
+				4096 * i, 4096 };
+			len = rep_msg_encode(&m, buf);
+			CHECK_EQ(rep_test_send_raw(rep, buf, len), 0);
+		}
+		collect(rep, ids, st, 8);
+		for (unsigned i = 0; i < 8; i++)
+			CHECK_EQ(st[i], 0);
+	}
 	/* a second AUTH on an authenticated connection: closed */
 	memset(&m, 0, sizeof(m));
 	m.type = REP_AUTH;
@@ -151,6 +256,35 @@ main(int argc, char *argv[])
 	CHECK(rep_test_wait_closed(rep, 5000));
 	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
 	still_serving(d.target, 2);
+
+	/* PERSISTV whose count disagrees with its length, or is 0 or 5 */
+	memset(&m, 0, sizeof(m));
+	m.type = REP_PERSISTV;
+	m.u.persistv.n = 2;
+	m.u.persistv.r[0] = (struct rep_range){ 1, 0, 4096 };
+	m.u.persistv.r[1] = (struct rep_range){ 2, 4096, 4096 };
+	len = rep_msg_encode(&m, buf);
+	buf[8] = 3;
+	auth_closed(d.target, buf, len, "PERSISTV count 3, 2 entries");
+	buf[8] = 0;
+	auth_closed(d.target, buf, 16, "PERSISTV count 0");
+	buf[8] = 2;
+	buf[12] = 1;
+	auth_closed(d.target, buf, len, "PERSISTV reserved bytes");
+	buf[12] = 0;
+	uint8_t big[REP_MSG_MAX + 32];
+	memset(big, 0, sizeof(big));
+	memcpy(big, buf, len);
+	big[8] = REP_PERSISTV_MAX + 1;
+	auth_closed(d.target, big, 16 + 24 * (REP_PERSISTV_MAX + 1),
+		"PERSISTV count past the maximum");
+	/* a DONEV (an answer) sent to the daemon */
+	memset(&m, 0, sizeof(m));
+	m.type = REP_DONEV;
+	m.u.donev.n = 2;
+	len = rep_msg_encode(&m, buf);
+	auth_closed(d.target, buf, len, "DONEV to the daemon");
+	still_serving(d.target, 5);
 
 	/* RMA writes past the registered region: rejected, nothing lands */
 	CHECK_EQ(pmem2rep_connect(&rep, d.target, keyp), 0);

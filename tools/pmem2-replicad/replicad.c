@@ -10,10 +10,12 @@
  * Persist requests are handled in batches: everything that arrived by the
  * time the thread looks is made durable together, on PAGE files with one
  * msync(MS_SYNC) over the batch's span (group commit: while one sync runs,
- * the next requests queue up and share the next one), on pmem with the
- * map's persist function per range. Syncing in the connection's own thread
- * keeps the answer path free of hand-offs, which is what small writes on
- * fast media pay for.
+ * the next requests queue up and share the next one, also across
+ * connections, see group_sync()), on pmem with the map's persist function
+ * per range. A batch is answered with DONEVs of up to REP_DONEV_MAX ids:
+ * one send per batch, not one per request. Syncing in a connection's own
+ * thread keeps the answer path free of hand-offs, which is what small
+ * writes on fast media pay for.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -238,6 +240,65 @@ queue_persist(struct conn *c, uint64_t id, uint64_t off, uint64_t len)
 	b->len = len;
 }
 
+/*
+ * Group commit across connections for PAGE files: a thread that needs a
+ * sync queues its span; whoever finds no sync running takes everything
+ * queued so far and covers it with one msync over the union, while the
+ * threads that arrive meanwhile queue for the next one. Each waiter gets
+ * the status of the very msync that covered its span.
+ */
+struct sync_waiter {
+	uint64_t lo, hi;
+	int status, done;
+	struct sync_waiter *next;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int running;
+	struct sync_waiter *queue;
+} gsync = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL };
+
+static int
+group_sync(uint64_t lo, uint64_t hi)
+{
+	struct sync_waiter w = { lo, hi, 0, 0, NULL };
+	pthread_mutex_lock(&gsync.lock);
+	w.next = gsync.queue;
+	gsync.queue = &w;
+	while (!w.done) {
+		if (gsync.running) {
+			pthread_cond_wait(&gsync.cond, &gsync.lock);
+			continue;
+		}
+		struct sync_waiter *round = gsync.queue;
+		gsync.queue = NULL;
+		gsync.running = 1;
+		uint64_t l = UINT64_MAX, h = 0;
+		for (struct sync_waiter *p = round; p; p = p->next) {
+			if (p->lo < l)
+				l = p->lo;
+			if (p->hi > h)
+				h = p->hi;
+		}
+		pthread_mutex_unlock(&gsync.lock);
+		int st = msync(g.addr + l, h - l, MS_SYNC) ? -errno : 0;
+		pthread_mutex_lock(&gsync.lock);
+		for (struct sync_waiter *p = round; p;) {
+			/* p lives on its thread's stack: read next first */
+			struct sync_waiter *next = p->next;
+			p->status = st;
+			p->done = 1;
+			p = next;
+		}
+		gsync.running = 0;
+		pthread_cond_broadcast(&gsync.cond);
+	}
+	pthread_mutex_unlock(&gsync.lock);
+	return w.status;
+}
+
 /* Makes the batch durable, then answers every request in it. */
 static void
 persist_batch(struct conn *c)
@@ -255,26 +316,42 @@ persist_batch(struct conn *c)
 				hi = b->offset + b->len;
 		}
 		lo &= ~(uint64_t)(g.pagesize - 1);
-		if (msync(g.addr + lo, hi - lo, MS_SYNC) != 0) {
-			status = -errno;
+		status = group_sync(lo, hi);
+		if (status)
 			logmsg("connection %u: msync: %s", c->num,
-				strerror(errno));
-		}
+				strerror(-status));
 	} else {
 		for (unsigned i = 0; i < c->nbatch; i++)
 			g.persist(g.addr + c->batch[i].offset,
 				c->batch[i].len);
 	}
-	for (unsigned i = 0; i < c->nbatch && !c->closing; i++)
-		answer(c, c->batch[i].id, status);
+	/* one DONEV answers up to REP_DONEV_MAX requests of the batch */
+	for (unsigned i = 0; i < c->nbatch && !c->closing;) {
+		unsigned n = c->nbatch - i;
+		if (n == 1) {
+			answer(c, c->batch[i].id, status);
+			break;
+		}
+		if (n > REP_DONEV_MAX)
+			n = REP_DONEV_MAX;
+		struct rep_msg m;
+		memset(&m, 0, sizeof(m));
+		m.type = REP_DONEV;
+		m.u.donev.n = n;
+		m.u.donev.status = status;
+		for (unsigned k = 0; k < n; k++)
+			m.u.donev.id[k] = c->batch[i + k].id;
+		if (send_small(c, &m) != 0)
+			c->closing = 1;
+		i += n;
+	}
 	c->nbatch = 0;
 }
 
 static void
-handle_msg(struct conn *c, const uint8_t *buf, size_t len)
+handle_action(struct conn *c, const struct rep_srv_action *a)
 {
-	struct rep_srv_action act;
-	rep_srv_step(&c->srv, buf, len, &act);
+	struct rep_srv_action act = *a;
 	switch (act.kind) {
 	case REP_ACT_NONE:
 		break;
@@ -317,6 +394,15 @@ handle_msg(struct conn *c, const uint8_t *buf, size_t len)
 		c->closing = 1;
 		break;
 	}
+}
+
+static void
+handle_msg(struct conn *c, const uint8_t *buf, size_t len)
+{
+	struct rep_srv_action act[REP_PERSISTV_MAX];
+	unsigned n = rep_srv_step(&c->srv, buf, len, act);
+	for (unsigned i = 0; i < n && !c->closing; i++)
+		handle_action(c, &act[i]);
 }
 
 static void
@@ -627,6 +713,12 @@ main(int argc, char *argv[])
 	if (r) {
 		logmsg("%s: no libfabric provider with messages and RMA "
 			"writes: %s", listen_at, fi_strerror(-r));
+		return 1;
+	}
+	const char *why = rep_provider_unsupported(info->fabric_attr->prov_name);
+	if (why) {
+		logmsg("%s", why);
+		fi_freeinfo(info);
 		return 1;
 	}
 	struct fid_eq *eq = NULL;

@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * async.c -- pmem2_config_set_vdm, pmem2_{memcpy,memmove,memset,persist}_async
- * and the per-map state they run on.
+ * and the per-map state they run on (made by pmem2_map_new, dropped by
+ * pmem2_map_delete, kept consistent across fork).
+ *
+ * The rest of async/, one concept a file: dflt.c the default mover,
+ * wrap.c the wrapper that adds the durability step to a mover,
+ * durability.c and page.c the durability backends per granularity (page.c
+ * with the writes through the file), syncer.c the process's PAGE syncer,
+ * file.c the mapped files and their descriptors.
  *
  * A returned future is a plain struct vdm_operation_future: data.operation
  * holds what the user asked for (dest, src, n, and VDM flags saying whether
@@ -15,14 +22,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <sched.h>
 #include <time.h>
-#include <sys/resource.h>
-#include <sys/uio.h>
 
 #define PMEM2_USE_MINIASYNC 1
 #include "libpmem2.h"
@@ -30,8 +31,6 @@
 #include "map.h"
 #include "memops.h"
 #include "errors.h"
-#include "common/check_hooks.h"
-#include "common/vdm_op.h"
 #include "async_impl.h"
 
 int
@@ -39,734 +38,6 @@ pmem2_config_set_vdm(struct pmem2_config *cfg, struct vdm *vdm)
 {
 	cfg->vdm = vdm;
 	return 0;
-}
-
-/* ---- helpers on operations ---- */
-
-/* The destination range an operation writes (or persists). */
-static inline void *
-op_dest(const struct vdm_operation *op)
-{
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		return op->data.memcpy.dest;
-	case VDM_OPERATION_MEMMOVE:
-		return op->data.memmove.dest;
-	case VDM_OPERATION_MEMSET:
-		return op->data.memset.str;
-	default:
-		return op->data.flush.dest;
-	}
-}
-
-/* The output of a finished operation: its destination, and the result. */
-static inline void
-op_output(const struct vdm_operation *op, struct vdm_operation_output *out,
-	enum vdm_operation_result result)
-{
-	void *dest = result == VDM_SUCCESS ? op_dest(op) : NULL;
-
-	out->type = op->type;
-	out->result = result;
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		out->output.memcpy.dest = dest;
-		break;
-	case VDM_OPERATION_MEMMOVE:
-		out->output.memmove.dest = dest;
-		break;
-	case VDM_OPERATION_MEMSET:
-		out->output.memset.str = dest;
-		break;
-	default:
-		out->output.flush.unused = 0;
-		break;
-	}
-}
-
-/*
- * Whether op's destination lies wholly inside the map (a zero-length one:
- * starts inside it or at its end). When not, sets the message and the
- * operation must write nothing: the bytes could land in another map, which
- * this map's persistence does not cover, or in no map at all.
- */
-static inline int
-dest_inside(const struct pmem2_async *as, const struct vdm_operation *op)
-{
-	uintptr_t a = (uintptr_t)as->map->addr;
-	uintptr_t d = (uintptr_t)op_dest(op);
-	size_t size = as->map->content_length;
-
-	/* d - a wraps for d < a, so one comparison covers both sides */
-	return d - a <= size && op_length(op) <= size - (d - a);
-}
-
-static int
-op_dest_inside(const struct pmem2_async *as, const struct vdm_operation *op)
-{
-	if (dest_inside(as, op))
-		return 1;
-	ERR("the destination [%p, +%zu) is not inside the map [%p, +%zu)",
-		op_dest(op), op_length(op), as->map->addr,
-		as->map->content_length);
-	return 0;
-}
-
-/* ---- the default mover: the map's own memory functions, in the poll ---- */
-
-static inline void
-dflt_run(const struct pmem2_async_token *t, const struct vdm_operation *op)
-{
-	const struct pmem2_ops *ops = t->as->ops;
-	unsigned flags = t->flags;
-
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		ops->memcpy(op->data.memcpy.dest, op->data.memcpy.src,
-			op->data.memcpy.n, flags);
-		break;
-	case VDM_OPERATION_MEMMOVE:
-		ops->memmove(op->data.memmove.dest, op->data.memmove.src,
-			op->data.memmove.n, flags);
-		break;
-	case VDM_OPERATION_MEMSET:
-		ops->memset(op->data.memset.str, op->data.memset.c,
-			op->data.memset.n, flags);
-		break;
-	case VDM_OPERATION_FLUSH:
-		if (!(flags & PMEM2_F_MEM_NOFLUSH))
-			ops->persist(op->data.flush.dest, op->data.flush.n);
-		break;
-	}
-}
-
-/* The task of a default-mover future: the whole operation in one poll. */
-static enum future_state
-dflt_task(struct future_context *ctx, struct future_notifier *n)
-{
-	struct vdm_operation_data *d = future_context_get_data(ctx);
-	struct vdm_operation_output *out = future_context_get_output(ctx);
-
-	const struct pmem2_async_token *t = d->data;
-	enum vdm_operation_result res = VDM_ERROR_JOB_CORRUPTED;
-
-	if (n)
-		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	if (op_dest_inside(t->as, &d->operation)) {
-		dflt_run(t, &d->operation);
-		res = VDM_SUCCESS;
-	}
-	op_output(&d->operation, out, res);
-	d->data = NULL;
-	return FUTURE_STATE_COMPLETE;
-}
-
-/* The same mover through the vdm interface (vdm_memcpy(fut.data.vdm, ..)). */
-static void *
-dflt_op_new(struct vdm *vdm, const enum vdm_operation_type type)
-{
-	(void)type;
-	struct pmem2_async *as = (struct pmem2_async *)
-		((char *)vdm - offsetof(struct pmem2_async, dflt));
-	return &as->tok[0];
-}
-
-static int
-dflt_op_start(void *data, const struct vdm_operation *op,
-	struct future_notifier *n)
-{
-	const struct pmem2_async_token *t = data;
-	if (n)
-		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	if (op_dest_inside(t->as, op))
-		dflt_run(t, op);
-	return 0;
-}
-
-static enum future_state
-dflt_op_check(void *data, const struct vdm_operation *op)
-{
-	(void)data;
-	(void)op;
-	return FUTURE_STATE_COMPLETE;	/* the work was done in start */
-}
-
-static void
-dflt_op_delete(void *data, const struct vdm_operation *op,
-	struct vdm_operation_output *out)
-{
-	const struct pmem2_async_token *t = data;
-	/* the token is shared by all operations: the range decides again */
-	op_output(op, out, dest_inside(t->as, op) ? VDM_SUCCESS :
-		VDM_ERROR_JOB_CORRUPTED);
-}
-
-/* ---- the durability wrapper around another mover ---- */
-
-enum wop_phase {
-	WOP_NEW,	/* nothing started yet */
-	WOP_MOVE,	/* the inner mover's operation runs */
-	WOP_PERSIST,	/* moved; the durability step is next */
-	WOP_SYNC,	/* waiting for the PAGE syncer */
-	WOP_DONE,
-};
-
-/*
- * Large copies through another mover are split into parts of PART_SIZE:
- * a mover with several workers copies them in parallel, and on CACHE_LINE
- * maps the write-back of the parts that are done overlaps the copying of
- * the others. Below PART_MIN_SPLIT an operation is one part.
- *
- * With a mover that persists on its own (the threads mover, which splits
- * large operations across its workers itself), the parts still pay: a
- * worker that finishes early takes the next part instead of waiting for a
- * slower or descheduled one. Measured on 2 shared vCPUs, 64 MiB durable,
- * medians of 5 interleaved runs: 2 MiB parts 15.3 GB/s, 1 MiB 16.1,
- * 8 MiB 13.6, one operation 13.6 with dips to 6 GB/s.
- */
-#define PART_SIZE ((size_t)2 << 20)
-#define PART_MIN_SPLIT ((size_t)4 << 20)
-#define PART_MAX 512u
-
-/* The state of one wrapped operation (the future's data.data). */
-struct wop {
-	struct pmem2_async *as;
-	unsigned pflags;	/* PMEM2_F_MEM_* of the call */
-	enum wop_phase phase;
-	enum vdm_operation_result result;
-	int skip_flush;		/* the inner mover persisted already */
-	int flushed;		/* every part was written back as it finished */
-	int has_saved;		/* saved holds the notifier of the first poll */
-	int forked;		/* a fork child's copy of a moving wop */
-	struct future_notifier saved;	/* for op_check, which gets none */
-	uint64_t vflags;	/* what the parts ask of the mover */
-	size_t part_size;
-	unsigned nparts;	/* the inner operations (1: just `inner`) */
-	unsigned ncreated;	/* parts made so far (a failed one: retried) */
-	unsigned nleft;		/* made and not complete */
-	struct vdm_operation_future *parts;	/* &inner, or an array */
-	unsigned char *part_done;
-	unsigned char inner_done;
-	struct vdm_operation_future inner;
-	struct pmem2_sync_req req;
-	struct wop *prev, *next;	/* as->live, under as->lock */
-};
-
-static struct wop *
-wop_new(struct pmem2_async *as, unsigned pflags)
-{
-	struct wop *w = malloc(sizeof(*w));
-	if (!w)
-		return NULL;
-	w->as = as;
-	w->pflags = pflags;
-	w->phase = WOP_NEW;
-	w->result = VDM_SUCCESS;
-	w->skip_flush = 0;
-	w->flushed = 0;
-	w->has_saved = 0;
-	w->forked = 0;
-	w->nparts = 0;
-	w->ncreated = 0;
-	w->parts = NULL;
-	w->req.announced = 0;
-	w->prev = NULL;
-	pthread_mutex_lock(&as->lock);
-	w->next = as->live;
-	if (w->next)
-		w->next->prev = w;
-	as->live = w;
-	pthread_mutex_unlock(&as->lock);
-	return w;
-}
-
-static void
-wop_free(struct wop *w)
-{
-	if (w->parts != NULL && w->parts != &w->inner)
-		free(w->parts);
-	free(w);
-}
-
-/* Creates part i of op on the inner mover; 0, or -1 (no memory). */
-static int
-wop_make_part(struct wop *w, const struct vdm_operation *op, unsigned i)
-{
-	struct pmem2_async *as = w->as;
-	struct vdm *v = as->inner;
-	size_t off = (size_t)i * w->part_size;
-	size_t len = op_length(op) - off;
-	if (len > w->part_size)
-		len = w->part_size;
-	struct vdm_operation_future *f = &w->parts[i];
-
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		*f = vdm_memcpy(v, (char *)op->data.memcpy.dest + off,
-			(char *)op->data.memcpy.src + off, len, w->vflags);
-		break;
-	case VDM_OPERATION_MEMMOVE:
-		*f = vdm_memmove(v, (char *)op->data.memmove.dest + off,
-			(char *)op->data.memmove.src + off, len, w->vflags);
-		break;
-	case VDM_OPERATION_MEMSET:
-		*f = vdm_memset(v, (char *)op->data.memset.str + off,
-			op->data.memset.c, len, w->vflags);
-		break;
-	case VDM_OPERATION_FLUSH:
-		*f = vdm_flush(v, (char *)op->data.flush.dest + off, len,
-			w->vflags);
-		break;
-	}
-	if (f->data.data == NULL && FUTURE_STATE(f) == FUTURE_STATE_COMPLETE &&
-			f->output.result == VDM_ERROR_OUT_OF_MEMORY)
-		return -1;
-	/*
-	 * The default mover behind a wrapper (PAGE maps) only copies: the
-	 * wrapper's syncer persists, so the copy must not msync on its own.
-	 */
-	if (v == &as->dflt)
-		f->data.data = &as->tok[(w->pflags | PMEM2_F_MEM_NOFLUSH) &
-			(PMEM2_ASYNC_NFLAGS - 1)];
-	w->part_done[i] = 0;
-	w->ncreated++;
-	w->nleft++;
-	return 0;
-}
-
-/*
- * Writes through the file on PAGE maps.
- *
- * A store through the mapping to a page the last sync cleaned takes a write
- * fault (the kernel write-protects pages when it writes them back), and the
- * next sync must write-protect the page again, which flushes the TLB of
- * every CPU the process runs on. pwrite() puts the same bytes into the same
- * page cache pages without either: on an ext4 file on a virtio disk here, a
- * batch of 32 durable 4 KiB writes took 177 us instead of 251 us. The map
- * shows the new bytes at once (one page cache), and the syncer writes them
- * back like any other dirty page. A full filesystem becomes an error result
- * instead of the SIGBUS a store into a hole would raise.
- */
-
-/* The file offset of [p, p+len), or -1: not wholly inside the map. */
-static long long
-file_offset(const struct pmem2_async *as, const void *p, size_t len)
-{
-	uintptr_t a = (uintptr_t)as->map->addr;
-	uintptr_t d = (uintptr_t)p;
-	if (d < a || d - a > as->map->content_length ||
-			len > as->map->content_length - (d - a))
-		return -1;
-	return as->file_base + (long long)(d - a);
-}
-
-/*
- * The file offset op writes through the file at, or -1: it stores through
- * the mapping instead.
- */
-static long long
-file_write_offset(const struct pmem2_async *as,
-	const struct vdm_operation *op)
-{
-	if (as->file_fd < 0 || op_length(op) == 0 ||
-			op->type == VDM_OPERATION_FLUSH)
-		return -1;
-	/* pwrite copies forwards, in pieces: overlap needs memmove */
-	if (op->type == VDM_OPERATION_MEMMOVE &&
-			ranges_overlap(op->data.memmove.dest,
-				op->data.memmove.src, op->data.memmove.n))
-		return -1;
-	long long off = file_offset(as, op_dest(op), op_length(op));
-	if (off < 0)
-		return -1;
-	/*
-	 * A file truncated under the map: a pwrite past the end would grow
-	 * the file again, with a hole, where the map has no pages any more.
-	 * Stores instead, which take SIGBUS there like any other mover's and
-	 * like the map's memcpy function. (Our descriptor is private, so
-	 * lseek moves no position anyone uses.)
-	 */
-	off_t eof = lseek(as->file_fd, 0, SEEK_END);
-	if (eof < 0 || (unsigned long long)off + op_length(op) >
-			(unsigned long long)eof)
-		return -1;
-	return off;
-}
-
-/* Errors a store through the mapping would turn into SIGBUS. */
-static int
-file_write_fatal(int err)
-{
-	return err == EIO || err == ENOSPC || err == EDQUOT;
-}
-
-/*
- * Writes op's bytes with pwrite/pwritev at file offset off (from
- * file_write_offset). Another error than those of
- * file_write_fatal() (EFAULT from a bad source, say) leaves the rest to the
- * stores the mapping would have taken anyway.
- */
-static enum vdm_operation_result
-file_write(struct pmem2_async *as, const struct vdm_operation *op,
-	long long off, unsigned pflags)
-{
-	char *dest = op_dest(op);
-	size_t len = op_length(op);
-	const char *src = op->type == VDM_OPERATION_MEMCPY ?
-		op->data.memcpy.src : op->data.memmove.src;
-	size_t done = 0;
-
-	/* memset: one page of the byte, repeated by the iovec */
-	enum { FILL = 4096, NIOV = 64 };
-	char fill[FILL];
-	struct iovec iov[NIOV];
-	if (op->type == VDM_OPERATION_MEMSET)
-		memset(fill, op->data.memset.c, sizeof(fill));
-
-	while (done < len) {
-		size_t left = len - done;
-		ssize_t r;
-		if (op->type == VDM_OPERATION_MEMSET) {
-			int n = 0;
-			for (size_t k = 0; n < NIOV && k < left; n++) {
-				iov[n].iov_base = fill;
-				iov[n].iov_len = left - k < FILL ? left - k : FILL;
-				k += iov[n].iov_len;
-			}
-			r = pwritev(as->file_fd, iov, n, (off_t)(off + done));
-		} else {
-			r = pwrite(as->file_fd, src + done,
-				left < (size_t)INT_MAX ? left : (size_t)INT_MAX,
-				(off_t)(off + done));
-		}
-		if (r > 0) {
-			done += (size_t)r;
-			continue;
-		}
-		int err = r == 0 ? EIO : errno;
-		if (err == EINTR)
-			continue;
-		if (file_write_fatal(err)) {
-			persist_note_store(dest, done);
-			ERR_ERRNO(err, "writing [%p, +%zu) to the file failed",
-				(void *)dest, len);
-			return VDM_ERROR_IO;
-		}
-		break;
-	}
-	persist_note_store(dest, done);
-	if (done < len) {
-		unsigned f = pflags | PMEM2_F_MEM_NOFLUSH;
-		const struct pmem2_ops *ops = as->ops;
-		if (op->type == VDM_OPERATION_MEMSET)
-			ops->memset(dest + done, op->data.memset.c, len - done, f);
-		else
-			ops->memcpy(dest + done, src + done, len - done, f);
-	}
-	return VDM_SUCCESS;
-}
-
-/* Plans the inner operations for op and makes them (on the first poll). */
-static void
-wop_begin(struct wop *w, const struct vdm_operation *op)
-{
-	struct pmem2_async *as = w->as;
-	struct vdm *v = as->inner;
-	int durable = !(w->pflags & PMEM2_F_MEM_NOFLUSH);
-	size_t len = op_length(op);
-
-	w->vflags = 0;
-	if (!op_dest_inside(as, op)) {
-		w->result = VDM_ERROR_JOB_CORRUPTED;
-		w->phase = WOP_DONE;
-		return;
-	}
-	long long foff = v == &as->dflt ? file_write_offset(as, op) : -1;
-	if (foff >= 0) {
-		w->result = file_write(as, op, foff, w->pflags);
-		w->phase = w->result == VDM_SUCCESS ? WOP_PERSIST : WOP_DONE;
-		return;
-	}
-	if (op->type == VDM_OPERATION_FLUSH) {
-		/* only a mover that persists itself is worth asking */
-		if (!(durable && as->gran == PMEM2_GRANULARITY_CACHE_LINE &&
-				as->inner_durable && v != &as->dflt)) {
-			w->phase = WOP_PERSIST;
-			return;
-		}
-	}
-	if (durable && as->gran == PMEM2_GRANULARITY_CACHE_LINE &&
-			as->inner_durable && v != &as->dflt) {
-		w->vflags |= VDM_F_MEM_DURABLE;
-		w->skip_flush = 1;
-	}
-	if (as->inner_nocache &&
-			(w->pflags & (PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_WC)))
-		w->vflags |= VDM_F_NO_CACHE_HINT;
-
-	/* split only what parts can do independently, for a real mover */
-	int split = v != &as->dflt && len >= PART_MIN_SPLIT &&
-		op->type != VDM_OPERATION_FLUSH;
-	if (split && op->type == VDM_OPERATION_MEMMOVE)
-		split = !ranges_overlap(op->data.memmove.dest,
-			op->data.memmove.src, len);
-
-	w->nparts = 1;
-	w->part_size = len;
-	w->parts = &w->inner;
-	w->part_done = &w->inner_done;
-	if (split) {
-		size_t psz = PART_SIZE;
-		if ((len + psz - 1) / psz > PART_MAX)
-			psz = ((len + PART_MAX - 1) / PART_MAX + 4095) &
-				~(size_t)4095;
-		unsigned np = (unsigned)((len + psz - 1) / psz);
-		void *mem = malloc(np * (sizeof(struct vdm_operation_future) + 1));
-		if (mem) {	/* else: one part */
-			w->nparts = np;
-			w->part_size = psz;
-			w->parts = mem;
-			w->part_done = (unsigned char *)(w->parts + np);
-		}
-	}
-	w->ncreated = 0;
-	w->nleft = 0;
-	w->flushed = as->gran == PMEM2_GRANULARITY_CACHE_LINE && durable &&
-		!w->skip_flush;	/* each part is written back as it finishes */
-	/* a sync gathering a batch waits for this copy (group commit) */
-	if (as->gran == PMEM2_GRANULARITY_PAGE && durable && len != 0)
-		pmem2_syncer_announce(as->syncer, &w->req);
-	for (unsigned i = 0; i < w->nparts; i++)
-		if (wop_make_part(w, op, i))
-			break;	/* no memory: retried as parts finish */
-	if (w->ncreated == 0) {
-		/* not even one: nothing was written */
-		w->result = VDM_ERROR_OUT_OF_MEMORY;
-		w->phase = WOP_DONE;
-		return;
-	}
-	w->phase = WOP_MOVE;
-}
-
-/* Polls the inner operations once; COMPLETE when all are. */
-static enum future_state
-wop_move(struct wop *w, const struct vdm_operation *op,
-	struct future_notifier *n)
-{
-	int started = 0;
-
-	for (unsigned i = 0; i < w->ncreated; i++) {
-		if (w->part_done[i])
-			continue;
-		struct vdm_operation_future *f = &w->parts[i];
-		enum future_state st = future_poll(FUTURE_AS_RUNNABLE(f), n);
-		if (st == FUTURE_STATE_IDLE)
-			continue;
-		started = 1;
-		if (st != FUTURE_STATE_COMPLETE)
-			continue;
-		w->part_done[i] = 1;
-		w->nleft--;
-		if (f->output.result != VDM_SUCCESS) {
-			if (w->result == VDM_SUCCESS)
-				w->result = f->output.result;
-		} else if (w->flushed) {
-			size_t off = (size_t)i * w->part_size;
-			size_t len = op_length(op) - off;
-			pmem2_cpu_flush((char *)op_dest(op) + off,
-				len < w->part_size ? len : w->part_size);
-		}
-	}
-	/* parts that found no memory before: the finished ones freed some */
-	while (w->ncreated < w->nparts && w->result == VDM_SUCCESS) {
-		if (wop_make_part(w, op, w->ncreated)) {
-			if (w->nleft == 0)	/* nothing will free memory */
-				w->result = VDM_ERROR_OUT_OF_MEMORY;
-			break;
-		}
-		started = 1;
-	}
-	if (w->nleft != 0 || (w->ncreated < w->nparts &&
-			w->result == VDM_SUCCESS))
-		return started ? FUTURE_STATE_RUNNING : FUTURE_STATE_IDLE;
-	return FUTURE_STATE_COMPLETE;
-}
-
-/* Advances the operation as far as it goes without blocking. */
-static enum future_state
-wop_step(struct wop *w, const struct vdm_operation *op,
-	struct future_notifier *n)
-{
-	struct pmem2_async *as = w->as;
-
-	if (w->phase == WOP_MOVE) {
-		enum future_state st = wop_move(w, op, n);
-		if (st != FUTURE_STATE_COMPLETE)
-			return st;
-		w->phase = w->result == VDM_SUCCESS ? WOP_PERSIST : WOP_DONE;
-	}
-
-	if (w->phase == WOP_PERSIST) {
-		void *dest = op_dest(op);
-		size_t len = op_length(op);
-
-		w->phase = WOP_DONE;
-		if (!(w->pflags & PMEM2_F_MEM_NOFLUSH) && len != 0) {
-			switch (as->gran) {
-			case PMEM2_GRANULARITY_BYTE:
-				pmem2_cpu_fence();
-				break;
-			case PMEM2_GRANULARITY_CACHE_LINE:
-				/*
-				 * A mover that took VDM_F_MEM_DURABLE has
-				 * written the lines back and fenced on the
-				 * cores that stored them before it reported
-				 * completion; a fence here would order only
-				 * this thread's stores, so it adds nothing.
-				 */
-				if (w->skip_flush)
-					break;
-				if (!w->flushed)
-					pmem2_cpu_flush(dest, len);
-				pmem2_cpu_fence();
-				break;
-			case PMEM2_GRANULARITY_PAGE:
-				pmem2_syncer_submit(as->syncer, &w->req,
-					dest, len, n);
-				w->phase = WOP_SYNC;
-				/*
-				 * Not polled in this same step: a poll tells the
-				 * syncer that the poller has come back, i.e. has
-				 * issued its whole batch, and ends the gathering.
-				 */
-				return FUTURE_STATE_RUNNING;
-			}
-		}
-	}
-
-	if (w->phase == WOP_SYNC) {
-		if (!pmem2_syncer_poll(as->syncer, &w->req, n))
-			return FUTURE_STATE_RUNNING;
-		w->phase = WOP_DONE;
-		if (w->req.err) {
-			w->result = VDM_ERROR_IO;
-			if (w->req.earlier)
-				ERR_ERRNO(-w->req.err,
-					"[%p, +%zu) is not known to be durable: an earlier write-back of the map failed",
-					op_dest(op), op_length(op));
-			else
-				ERR_ERRNO(-w->req.err,
-					"making [%p, +%zu) durable failed",
-					op_dest(op), op_length(op));
-		}
-	}
-
-	if (n)
-		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	return FUTURE_STATE_COMPLETE;
-}
-
-static void
-wop_finish(struct wop *w, const struct vdm_operation *op,
-	struct vdm_operation_output *out)
-{
-	struct pmem2_async *as = w->as;
-
-	op_output(op, out, w->result);
-	if (w->req.announced)	/* failed before its sync request */
-		pmem2_syncer_withdraw(as->syncer, &w->req);
-	pthread_mutex_lock(&as->lock);
-	if (w->prev)
-		w->prev->next = w->next;
-	else
-		as->live = w->next;
-	if (w->next)
-		w->next->prev = w->prev;
-	pthread_mutex_unlock(&as->lock);
-	wop_free(w);
-}
-
-/* The task of a wrapped future. */
-static enum future_state
-wrap_task(struct future_context *ctx, struct future_notifier *n)
-{
-	struct vdm_operation_data *d = future_context_get_data(ctx);
-	struct wop *w = d->data;
-
-	if (w->phase == WOP_NEW)
-		wop_begin(w, &d->operation);
-	enum future_state st = wop_step(w, &d->operation, n);
-	if (st == FUTURE_STATE_COMPLETE) {
-		wop_finish(w, &d->operation, future_context_get_output(ctx));
-		d->data = NULL;
-		return st;
-	}
-	/* started: the runtime must not treat it as not yet begun */
-	return FUTURE_STATE_RUNNING;
-}
-
-/* A wrapped future is asynchronous when its next step is. */
-static int
-wrap_has_property(void *future, enum future_property prop)
-{
-	struct vdm_operation_future *f = future;
-	struct wop *w = f->data.data;
-
-	if (prop != FUTURE_PROPERTY_ASYNC || w == NULL)
-		return 0;
-	if (w->phase == WOP_SYNC)
-		return 1;
-	if (w->phase == WOP_MOVE)
-		return future_has_property(&w->parts[0], prop) ? 1 : 0;
-	if (w->phase == WOP_NEW && w->as->inner->has_property != NULL)
-		return w->as->inner->has_property(future, prop) ? 1 : 0;
-	return 0;
-}
-
-/* The wrapper through the vdm interface. */
-static void *
-wrap_op_new(struct vdm *vdm, const enum vdm_operation_type type)
-{
-	(void)type;
-	struct pmem2_async *as = (struct pmem2_async *)
-		((char *)vdm - offsetof(struct pmem2_async, wrap));
-	return wop_new(as, 0);
-}
-
-static int
-wrap_op_start(void *data, const struct vdm_operation *op,
-	struct future_notifier *n)
-{
-	struct wop *w = data;
-	if (n) {
-		w->saved = *n;
-		w->has_saved = 1;
-	}
-	if (w->phase == WOP_NEW)
-		wop_begin(w, op);
-	/* the first step runs here so the notifier reaches the inner mover */
-	enum future_state st = wop_step(w, op, w->has_saved ? &w->saved : NULL);
-	if (n)
-		n->notifier_used = w->has_saved ? w->saved.notifier_used :
-			FUTURE_NOTIFIER_NONE;
-	/* a mover that has not accepted the operation: start again later */
-	return st == FUTURE_STATE_IDLE ? 1 : 0;
-}
-
-static enum future_state
-wrap_op_check(void *data, const struct vdm_operation *op)
-{
-	struct wop *w = data;
-	if (w->phase == WOP_DONE)
-		return FUTURE_STATE_COMPLETE;
-	return wop_step(w, op, w->has_saved ? &w->saved : NULL);
-}
-
-static void
-wrap_op_delete(void *data, const struct vdm_operation *op,
-	struct vdm_operation_output *out)
-{
-	wop_finish(data, op, out);
 }
 
 /* ---- per-map state ---- */
@@ -785,21 +56,19 @@ static void
 fork_prepare(void)
 {
 	pthread_mutex_lock(&Asyncs_lock);
-	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
+	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next)
 		pthread_mutex_lock(&as->lock);
-		if (as->syncer)
-			pmem2_syncer_fork_prepare(as->syncer);
-	}
+	pmem2_syncer_fork_prepare();
+	pmem2_file_fork_prepare();
 }
 
 static void
 fork_parent(void)
 {
-	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
-		if (as->syncer)
-			pmem2_syncer_fork_parent(as->syncer);
+	pmem2_file_fork_parent();
+	pmem2_syncer_fork_parent();
+	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next)
 		pthread_mutex_unlock(&as->lock);
-	}
 	pthread_mutex_unlock(&Asyncs_lock);
 }
 
@@ -807,6 +76,8 @@ static void
 fork_child(void)
 {
 	/* the forking thread holds the locks, and it is the child's thread */
+	pmem2_file_fork_child();
+	pmem2_syncer_fork_child();
 	for (struct pmem2_async *as = Asyncs; as; as = as->fork_next) {
 		/*
 		 * The movers' operations were running in the parent's threads,
@@ -817,8 +88,6 @@ fork_child(void)
 		for (struct wop *w = as->live; w != NULL; w = w->next)
 			if (w->phase == WOP_MOVE)
 				w->forked = 1;
-		if (as->syncer)
-			pmem2_syncer_fork_child(as->syncer);
 		pthread_mutex_unlock(&as->lock);
 	}
 	pthread_mutex_unlock(&Asyncs_lock);
@@ -857,47 +126,8 @@ asyncs_remove(struct pmem2_async *as)
 	pthread_mutex_unlock(&Asyncs_lock);
 }
 
-/*
- * A descriptor of our own for writes through the file, or -1: stores.
- * Stores when PMEM2_ASYNC_NO_PWRITE=1 asks for them, or when a file size
- * limit is set (a pwrite past it raises SIGXFSZ, a store does not). The
- * file is opened anew rather than dup'ed: a dup shares the application's
- * status flags, and O_APPEND would send every pwrite to the end of the
- * file, O_DIRECT would bypass the pages the mapping shows.
- */
-static int
-file_write_open(int fd)
-{
-	struct rlimit rl;
-	if (pmem2_async_env_flag("PMEM2_ASYNC_NO_PWRITE"))
-		return -1;
-	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur != RLIM_INFINITY)
-		return -1;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	return open(path, O_WRONLY | O_CLOEXEC);	/* -1: no /proc, say */
-}
-
-/*
- * The descriptor the syncer syncs through: the file opened anew, so that the
- * map has an open file of its own. The kernel reports a write-back error
- * once per open file; through a dup (one open file with the application and
- * with every other map of the same descriptor) another map's sync, or the
- * application's fsync, could take the report, and this map's next sync
- * would succeed over pages the failed write-back lost. A dup only where
- * /proc is missing.
- */
-static int
-sync_fd_open(int fd)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	int nfd = open(path, O_RDONLY | O_CLOEXEC);
-	return nfd >= 0 ? nfd : fcntl(fd, F_DUPFD_CLOEXEC, 0);
-}
-
 int
-pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
+pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_async_target *t)
 {
 	struct pmem2_async *as = calloc(1, sizeof(*as));
 	if (!as) {
@@ -911,62 +141,48 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 		return -lret;
 	}
 	as->map = map;
+	as->base = t->addr;
+	as->len = t->length;
 	as->gran = map->effective_granularity;
-	as->file_fd = -1;
 	as->file_base = -1;
 	as->ops = map->ops ? map->ops : pmem2_ops_get(as->gran);
 
-	as->dflt.op_new = dflt_op_new;
-	as->dflt.op_delete = dflt_op_delete;
-	as->dflt.op_start = dflt_op_start;
-	as->dflt.op_check = dflt_op_check;
-	as->dflt.capabilities = VDM_F_MEM_DURABLE;
-	as->dflt.has_property = NULL;
+	pmem2_dflt_init(as);
+	pmem2_wrap_init(as);
 
-	as->wrap.op_new = wrap_op_new;
-	as->wrap.op_delete = wrap_op_delete;
-	as->wrap.op_start = wrap_op_start;
-	as->wrap.op_check = wrap_op_check;
-	as->wrap.capabilities = VDM_F_MEM_DURABLE;
-	as->wrap.has_property = wrap_has_property;
-
-	for (unsigned i = 0; i < PMEM2_ASYNC_NFLAGS; i++) {
-		as->tok[i].as = as;
-		as->tok[i].flags = i;
-	}
-
-	as->inner = map->user_vdm ? map->user_vdm : &as->dflt;
+	/*
+	 * Chosen once here, never again per operation: the mover (none: the
+	 * default one, in the poll), and the durability backend.
+	 */
+	as->inner = map->user_vdm;
 	as->direct = map->user_vdm == NULL &&
 		as->gran != PMEM2_GRANULARITY_PAGE;
-	as->inner_durable = vdm_is_supported(as->inner, VDM_F_MEM_DURABLE);
-	as->inner_nocache = vdm_is_supported(as->inner, VDM_F_NO_CACHE_HINT);
+	if (as->inner != NULL) {
+		as->inner_durable = vdm_is_supported(as->inner,
+			VDM_F_MEM_DURABLE);
+		as->inner_nocache = vdm_is_supported(as->inner,
+			VDM_F_NO_CACHE_HINT);
+	}
+	as->inner_persists = as->inner_durable &&
+		as->gran == PMEM2_GRANULARITY_CACHE_LINE;
+	switch (as->gran) {
+	case PMEM2_GRANULARITY_BYTE:
+		as->dur = &pmem2_dur_byte;
+		break;
+	case PMEM2_GRANULARITY_CACHE_LINE:
+		as->dur = &pmem2_dur_cache_line;
+		break;
+	default:
+		as->dur = &pmem2_dur_page;
+		break;
+	}
 
 	if (as->gran == PMEM2_GRANULARITY_PAGE) {
-		int fd = -1;
-		long long base = -1;
-		if (src && src->type == PMEM2_SOURCE_FD &&
-				src->value.fd >= 0) {
-			fd = sync_fd_open(src->value.fd);
-			if (fd < 0) {
-				int e = errno;
-				ERR_ERRNO(e, "cannot open the file again for asynchronous syncs");
-				pthread_mutex_destroy(&as->lock);
-				free(as);
-				return e ? -e : -EINVAL;
-			}
-			if (!map->from_existing)
-				base = (long long)map->offset;
-		}
-		int ret = pmem2_syncer_new(&as->syncer, map, fd, base);
+		int ret = pmem2_page_init(as, t);
 		if (ret) {
 			pthread_mutex_destroy(&as->lock);
 			free(as);
 			return ret;
-		}
-		/* a read-only map must not be written through the file */
-		if (fd >= 0 && base >= 0 && map->writable) {
-			as->file_fd = file_write_open(fd);
-			as->file_base = base;
 		}
 	}
 
@@ -975,35 +191,29 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_source *src)
 	return 0;
 }
 
-/*
- * Lets the mover finish every operation it was given for w: polls the
- * parts created so far (a part the mover has not accepted yet is started
- * now) until all are complete. Nobody else polls them any more.
- */
-static void
-wop_drain(struct wop *w)
+void
+pmem2_async_map_quiesce(struct pmem2_map *map)
 {
-	if (w->phase != WOP_MOVE || w->forked)
+	struct pmem2_async *as = map->async;
+	if (!as)
 		return;
-	for (unsigned spins = 0; w->nleft != 0; spins++) {
-		for (unsigned i = 0; i < w->ncreated; i++) {
-			if (w->part_done[i])
-				continue;
-			if (future_poll(FUTURE_AS_RUNNABLE(&w->parts[i]), NULL) ==
-					FUTURE_STATE_COMPLETE) {
-				w->part_done[i] = 1;
-				w->nleft--;
-			}
-		}
-		if (w->nleft == 0)
-			break;
-		if (spins < 1000) {
-			sched_yield();
-		} else {
-			struct timespec ts = { 0, 100000 };	/* a slow mover */
-			nanosleep(&ts, NULL);
-		}
+	/*
+	 * No mover may write into the map once it is gone: wait for the
+	 * operations the movers run (futures polled, not yet complete), then
+	 * for the syncer's pending write-backs of the map. Futures never
+	 * polled have started nothing. Everything stays as it is otherwise:
+	 * if the unmapping fails, the map goes on working.
+	 */
+	pthread_mutex_lock(&as->lock);
+	for (struct wop *w = as->live; w != NULL; w = w->next) {
+		pmem2_wop_drain(w);
+		/* no sync request will follow: no gathering may wait for it */
+		if (as->dur->fini != NULL)
+			as->dur->fini(w);
 	}
+	pthread_mutex_unlock(&as->lock);
+	if (as->gran == PMEM2_GRANULARITY_PAGE)
+		pmem2_syncer_quiesce(as);
 }
 
 void
@@ -1012,31 +222,20 @@ pmem2_async_map_fini(struct pmem2_map *map)
 	struct pmem2_async *as = map->async;
 	if (!as)
 		return;
-	/*
-	 * No mover may write into the map once it is gone: wait for the
-	 * operations the movers run (futures polled, not yet complete); the
-	 * syncer's delete then finishes the pending write-backs. Futures
-	 * never polled have started nothing. All of them are freed: none may
-	 * be polled after the delete.
-	 */
+	pmem2_async_map_quiesce(map);
 	asyncs_remove(as);
-	pthread_mutex_lock(&as->lock);
-	for (struct wop *w = as->live; w != NULL; w = w->next) {
-		wop_drain(w);
-		/* no sync request will follow: no gathering may wait for it */
-		if (w->req.announced)
-			pmem2_syncer_withdraw(as->syncer, &w->req);
-	}
-	pthread_mutex_unlock(&as->lock);
-	if (as->syncer)
-		pmem2_syncer_delete(as->syncer);
+	/* what abandoned futures hold: none may be polled after the delete */
 	for (struct wop *w = as->live, *next; w != NULL; w = next) {
 		next = w->next;
-		wop_free(w);
+		free(w);
+	}
+	for (struct wop *w = as->spare, *next; w != NULL; w = next) {
+		next = w->next;
+		free(w);
 	}
 	pthread_mutex_destroy(&as->lock);
-	if (as->file_fd >= 0)
-		close(as->file_fd);
+	if (as->file)
+		pmem2_file_unref(as->file);
 	free(as);
 	map->async = NULL;
 }
@@ -1067,21 +266,21 @@ async_init(struct pmem2_map *map, struct vdm_operation_future *f,
 	if (as->direct) {
 		f->data.vdm = &as->dflt;
 		f->data.data = &as->tok[flags];
-		FUTURE_INIT(f, dflt_task);
+		FUTURE_INIT(f, pmem2_dflt_task);
 		return;
 	}
 
 	f->data.vdm = &as->wrap;
 	struct wop *w = NULL;
-	if (as->syncer == NULL || pmem2_syncer_start(as->syncer) == 0)
-		w = wop_new(as, flags);
+	if (as->gran != PMEM2_GRANULARITY_PAGE || pmem2_syncer_start() == 0)
+		w = pmem2_wop_new(as, flags);
 	f->data.data = w;
 	if (w == NULL) {
 		f->output.result = VDM_ERROR_OUT_OF_MEMORY;
 		FUTURE_INIT_COMPLETE(f);
 		return;
 	}
-	FUTURE_INIT_EXT(f, wrap_task, wrap_has_property);
+	FUTURE_INIT_EXT(f, pmem2_wrap_task, pmem2_wrap_has_property);
 }
 
 struct vdm_operation_future

@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * syncer.c -- durability for PAGE-granularity maps without blocking the
- * polling thread: one syncer per mapped file, with group commit.
+ * polling thread: one syncer for the whole process, with group commit.
+ *
+ * Every PAGE map of the process hands its requests to this one syncer, so
+ * a map costs no thread and no descriptor of its own, and the cost of a
+ * request does not depend on how many maps exist.
  *
  * Generations: `started` counts the syncs begun, `completed` the ones
  * finished. A request made after its bytes were written needs the first
@@ -11,12 +15,14 @@
  * generation completes, its requests get the sync's result and their wakers
  * are called, so a runtime waiting on them sleeps instead of spinning.
  *
- * The worker thread does the sync: a ranged IORING_OP_FSYNC with
- * IORING_FSYNC_DATASYNC over the union of the waiting ranges when liburing
- * is available and io_uring works here (not blocked by seccomp, not turned
- * off with PMEM2_ASYNC_NO_URING=1), fdatasync() of the duplicated
- * descriptor otherwise, and msync() of the pages when there is no
- * descriptor at all.
+ * One sync of a generation is really one per file: the worker thread takes
+ * the whole waiting list, groups it by file (struct pmem2_file, file.c),
+ * and syncs each file once over the union of its requests' file ranges: a
+ * ranged IORING_OP_FSYNC with IORING_FSYNC_DATASYNC when liburing is
+ * available and io_uring works here (not blocked by seccomp, not turned
+ * off with PMEM2_ASYNC_NO_URING=1), fdatasync() otherwise. A map whose
+ * file has no descriptor to be had (none known, too many open files) gets
+ * msync() of the union of its pages instead.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,10 +55,11 @@ enum sync_kind {
 
 struct pmem2_syncer {
 	pthread_mutex_t lock;
-	pthread_cond_t cv;
+	pthread_cond_t cv;	/* the worker waits on it */
+	pthread_cond_t done_cv;	/* quiesce waits on it */
 	pthread_t thread;
+	int init;		/* cv and done_cv made */
 	int running;		/* the worker exists */
-	int stop;		/* the map goes away: drain and exit */
 	int idle;		/* the worker sleeps on cv */
 	int gathering;		/* the worker waits for a batch to form */
 	int kick;		/* a poller came back: start the sync now */
@@ -65,12 +72,8 @@ struct pmem2_syncer {
 	uint64_t started;	/* generations begun */
 	uint64_t completed;	/* generations finished */
 	struct pmem2_sync_req *head, *tail;
+	struct pmem2_sync_req *batch;	/* being synced (a fork puts it back) */
 
-	struct pmem2_map *map;
-	int fd;			/* ours (the file opened again), or -1 */
-	long long file_base;	/* file offset of map->addr, -1: unknown */
-	int inject_errno;	/* test only: syncs fail with this */
-	long inject_left;	/* how many more (-1: all) */
 	int want_uring;
 	enum sync_kind kind;
 #ifdef PMEM2_HAVE_URING
@@ -79,11 +82,9 @@ struct pmem2_syncer {
 #endif
 };
 
-int
-pmem2_async_env_flag(const char *name)
-{
-	return env_flag(name);
-}
+static struct pmem2_syncer Syncer = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+};
 
 /* Timed waits (gathering a batch) are on the monotonic clock. */
 static int
@@ -99,45 +100,25 @@ cv_init(pthread_cond_t *cv)
 	return ret;
 }
 
-int
-pmem2_syncer_new(struct pmem2_syncer **sp, struct pmem2_map *map, int fd,
-	long long file_base)
+/* The first start: condition variables and settings. With the lock held. */
+static int
+syncer_init_locked(struct pmem2_syncer *s)
 {
-	struct pmem2_syncer *s = calloc(1, sizeof(*s));
-	if (!s) {
-		if (fd >= 0)
-			close(fd);
-		ERR_ERRNO(ENOMEM, "cannot allocate the map's syncer");
-		return -ENOMEM;
-	}
-	int ret = pthread_mutex_init(&s->lock, NULL);
+	if (s->init)
+		return 0;
+	int ret = cv_init(&s->cv);
 	if (ret == 0) {
-		ret = cv_init(&s->cv);
+		ret = pthread_cond_init(&s->done_cv, NULL);
 		if (ret)
-			pthread_mutex_destroy(&s->lock);
+			pthread_cond_destroy(&s->cv);
 	}
 	if (ret) {
-		if (fd >= 0)
-			close(fd);
-		free(s);
-		ERR_ERRNO(ret, "cannot initialise the map's syncer");
+		ERR_ERRNO(ret, "cannot initialise the syncer");
 		return -ret;
 	}
-	s->map = map;
-	s->fd = fd;
-	s->file_base = file_base;
-	s->kind = fd >= 0 ? SYNC_FDATASYNC : SYNC_MSYNC;
-	s->want_uring = fd >= 0 && !pmem2_async_env_flag("PMEM2_ASYNC_NO_URING");
-
-	/* test-only fault injection, see pmem2_async(7) */
-	const char *inj = env_get("PMEM2_ASYNC_TEST_SYNC_ERRNO");
-	if (inj != NULL && atoi(inj) > 0) {
-		const char *cnt = strchr(inj, ':');
-		s->inject_errno = atoi(inj);
-		s->inject_left = cnt ? atol(cnt + 1) : -1;
-	}
-
-	*sp = s;
+	s->kind = SYNC_FDATASYNC;
+	s->want_uring = !env_flag("PMEM2_ASYNC_NO_URING");
+	s->init = 1;
 	return 0;
 }
 
@@ -164,20 +145,23 @@ sync_fdatasync(int fd)
 }
 
 #ifdef PMEM2_HAVE_URING
-/* Ranged fdatasync through io_uring; 1 in *fallback: use fdatasync. */
+/*
+ * Ranged fdatasync of the file range [lo, hi) through io_uring; 1 in
+ * *fallback: use fdatasync.
+ */
 static int
-sync_uring(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi, int *fallback)
+sync_uring(struct pmem2_syncer *s, int fd, unsigned long long lo,
+	unsigned long long hi, int *fallback)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&s->ring);
 	if (sqe == NULL) {
 		*fallback = 1;
 		return 0;
 	}
-	io_uring_prep_fsync(sqe, s->fd, IORING_FSYNC_DATASYNC);
+	io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 	/* off/len 0/0 is the whole file */
-	if (s->file_base >= 0 && hi - lo <= UINT32_MAX) {
-		sqe->off = (uint64_t)s->file_base +
-			(lo - (uintptr_t)s->map->addr);
+	if (hi - lo <= UINT32_MAX) {
+		sqe->off = lo;
 		sqe->len = (uint32_t)(hi - lo);
 	}
 	/* one system call submits the sync and waits for it */
@@ -210,28 +194,131 @@ sync_uring(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi, int *fallback)
 }
 #endif
 
+/* Syncs the file range [lo, hi) of fd. */
 static int
-do_sync(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi)
+sync_file(struct pmem2_syncer *s, int fd, unsigned long long lo,
+	unsigned long long hi)
 {
-	if (s->inject_errno && s->inject_left != 0) {
-		if (s->inject_left > 0)
-			s->inject_left--;
-		return -s->inject_errno;
-	}
-	switch (s->kind) {
-	case SYNC_MSYNC:
-		return sync_msync(lo, hi);
 #ifdef PMEM2_HAVE_URING
-	case SYNC_URING: {
+	if (s->kind == SYNC_URING) {
 		int fallback = 0;
-		int ret = sync_uring(s, lo, hi, &fallback);
+		int ret = sync_uring(s, fd, lo, hi, &fallback);
 		if (!fallback)
 			return ret;
-		return sync_fdatasync(s->fd);
 	}
+#else
+	(void)s;
+	(void)lo;
+	(void)hi;
 #endif
-	default:
-		return sync_fdatasync(s->fd);
+	return sync_fdatasync(fd);
+}
+
+/* Adds req's pages to its map's msync of generation gen. */
+static void
+batch_map(struct pmem2_async **alist, struct pmem2_sync_req *r, uint64_t gen)
+{
+	struct pmem2_async *as = r->as;
+	if (as->bgen != gen) {
+		as->bgen = gen;
+		as->blo = r->start;
+		as->bhi = r->end;
+		as->bnext = *alist;
+		*alist = as;
+		return;
+	}
+	if (r->start < as->blo)
+		as->blo = r->start;
+	if (r->end > as->bhi)
+		as->bhi = r->end;
+}
+
+/*
+ * Makes every request of the batch durable: one sync per file over the
+ * union of its requests, msync per map where the file has no descriptor.
+ * Sets r->err of each (0 or -errno). Without the lock.
+ */
+static void
+sync_batch(struct pmem2_syncer *s, struct pmem2_sync_req *batch, uint64_t gen)
+{
+	struct pmem2_file *flist = NULL;
+	struct pmem2_async *alist = NULL;
+
+	for (struct pmem2_sync_req *r = batch; r; r = r->next) {
+		struct pmem2_async *as = r->as;
+		struct pmem2_file *f = as->file;
+		if (as->inject_errno && as->inject_left != 0) {
+			if (as->bgen != gen)
+				as->bfail = 1;
+			batch_map(&alist, r, gen);
+			continue;
+		}
+		if (f == NULL) {
+			if (as->bgen != gen)
+				as->bfail = 0;
+			batch_map(&alist, r, gen);
+			continue;
+		}
+		unsigned long long lo = pmem2_async_file_off(as,
+			(void *)r->start);
+		unsigned long long hi = lo + (r->end - r->start);
+		if (f->bgen != gen) {
+			f->bgen = gen;
+			f->blo = lo;
+			f->bhi = hi;
+			f->bas = as;
+			f->bnext = flist;
+			flist = f;
+		} else {
+			if (lo < f->blo)
+				f->blo = lo;
+			if (hi > f->bhi)
+				f->bhi = hi;
+		}
+	}
+
+	for (struct pmem2_file *f = flist; f; f = f->bnext) {
+		int fd = pmem2_file_pin(f, &f->bas->way, 0, NULL);
+		f->bok = fd >= 0;
+		if (fd < 0)
+			continue;
+		f->berr = sync_file(s, fd, f->blo, f->bhi);
+		pmem2_file_unpin(f);
+		/* the maps of the file share the report of a failure */
+		if (f->berr) {
+			int zero = 0;
+			__atomic_compare_exchange_n(&f->err, &zero, f->berr, 0,
+				__ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		}
+	}
+	/* files without a descriptor: msync of each map's pages */
+	if (flist != NULL) {
+		for (struct pmem2_sync_req *r = batch; r; r = r->next) {
+			struct pmem2_file *f = r->as->file;
+			if (f == NULL || f->bgen != gen || f->bok)
+				continue;
+			if (r->as->bgen != gen)
+				r->as->bfail = 0;
+			batch_map(&alist, r, gen);
+		}
+	}
+	for (struct pmem2_async *as = alist; as; as = as->bnext) {
+		if (as->bfail) {
+			as->berr = -as->inject_errno;
+			if (as->inject_left > 0)
+				as->inject_left--;
+		} else {
+			as->berr = sync_msync(as->blo, as->bhi);
+		}
+	}
+
+	for (struct pmem2_sync_req *r = batch; r; r = r->next) {
+		struct pmem2_async *as = r->as;
+		struct pmem2_file *f = as->file;
+		if (as->bgen == gen)
+			r->err = as->berr;
+		else
+			r->err = f->berr;
 	}
 }
 
@@ -243,7 +330,7 @@ do_sync(struct pmem2_syncer *s, uintptr_t lo, uintptr_t hi)
  * it has gone through its whole batch), or no new request arrived for a
  * quiet spell (a poller that sleeps on its waker), at most GATHER_MAX_NS.
  * With the lock held. The cap is well above the time a poller takes to
- * write a batch of 32 pages (50-200 us here) and far below the sync itself.
+ * write a batch of 32 pages and far below the sync itself.
  *
  * With another mover than the default, the poller comes back long before
  * the batch is written: the mover's workers finish the copies one by one,
@@ -285,7 +372,7 @@ gather(struct pmem2_syncer *s)
 		quiet = GATHER_QUIET_NS;
 
 	s->gathering = 1;
-	while (!(s->kick && s->announced == 0) && !s->stop) {
+	while (!(s->kick && s->announced == 0)) {
 		long long now = mono_ns();
 		if (now - start >= GATHER_MAX_NS) {
 			s->announced = 0;
@@ -330,67 +417,85 @@ worker(void *arg)
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		int was_idle = 0;
-		while (s->head == NULL && !s->stop) {
+		while (s->head == NULL) {
 			s->idle = 1;
 			was_idle = 1;
 			pthread_cond_wait(&s->cv, &s->lock);
 			s->idle = 0;
 		}
-		if (s->head == NULL)
-			break;
 		if (was_idle)
 			gather(s);
 
 		/* everything waiting now has gen == started + 1 */
 		uint64_t gen = ++s->started;
-		uintptr_t lo = UINTPTR_MAX, hi = 0;
-		for (struct pmem2_sync_req *r = s->head; r; r = r->next) {
-			if (r->start < lo)
-				lo = r->start;
-			if (r->end > hi)
-				hi = r->end;
-		}
+		struct pmem2_sync_req *batch = s->head;
+		s->head = s->tail = NULL;
+		s->batch = batch;
 		pthread_mutex_unlock(&s->lock);
 
-		int err = do_sync(s, lo, hi);
-		if (err == 0)
-			persist_note_sync((void *)lo, hi - lo);
+		sync_batch(s, batch, gen);
 
 		/*
 		 * A failed write-back may have taken pages of any range of the
 		 * file with it (they look clean now, and the kernel reports the
-		 * error only once): every later request of the map fails too.
+		 * error only once): every later request of the map, and of the
+		 * other maps of the file, fails too.
 		 */
-		if (err != 0)
-			pmem2_map_set_sync_err(s->map, err);
-		int sticky = pmem2_map_sync_err(s->map);
+		struct pmem2_async *clist = NULL;
+		for (struct pmem2_sync_req *r = batch; r; r = r->next) {
+			struct pmem2_async *as = r->as;
+			struct pmem2_map *map = as->map;
+			struct pmem2_file *f = as->file;
+			if (r->err == 0) {
+				/* one checker sync per map, like the real one */
+				if (as->cgen != gen) {
+					as->cgen = gen;
+					as->clo = r->start;
+					as->chi = r->end;
+					as->cnext = clist;
+					clist = as;
+				} else {
+					if (r->start < as->clo)
+						as->clo = r->start;
+					if (r->end > as->chi)
+						as->chi = r->end;
+				}
+			} else {
+				pmem2_map_set_sync_err(map, r->err);
+			}
+			int ferr = f ? __atomic_load_n(&f->err,
+				__ATOMIC_RELAXED) : 0;
+			if (ferr)
+				pmem2_map_set_sync_err(map, ferr);
+			int sticky = pmem2_map_sync_err(map);
+			r->earlier = r->err == 0 && sticky != 0;
+			if (r->err == 0)
+				r->err = sticky;
+		}
+		for (struct pmem2_async *as = clist; as; as = as->cnext)
+			persist_note_sync((void *)as->clo, as->chi - as->clo);
 
 		pthread_mutex_lock(&s->lock);
 		s->completed = gen;
+		s->batch = NULL;
 		/*
 		 * The wakers run under the lock: a poller that sees `done` takes
 		 * the lock before it completes, so no waker is called after its
 		 * future finished (and its runtime may be gone).
 		 */
-		while (s->head != NULL && s->head->gen <= gen) {
-			struct pmem2_sync_req *r = s->head;
-			s->head = r->next;
-			if (s->head == NULL)
-				s->tail = NULL;
+		int quiet = 0;
+		for (struct pmem2_sync_req *r = batch, *next; r; r = next) {
+			next = r->next;
 			struct future_waker w = r->waker;
-			r->err = err ? err : sticky;
-			r->earlier = err == 0 && sticky != 0;
+			if (--r->as->npending == 0)
+				quiet = 1;
 			r->done = 1;
 			if (w.wake != NULL)
 				w.wake(w.data);
 		}
+		if (quiet)
+			pthread_cond_broadcast(&s->done_cv);
 	}
-	pthread_mutex_unlock(&s->lock);
-
-#ifdef PMEM2_HAVE_URING
-	if (s->ring_ok)
-		io_uring_queue_exit(&s->ring);
-#endif
 	return NULL;
 }
 
@@ -400,22 +505,36 @@ start_locked(struct pmem2_syncer *s)
 {
 	if (s->running)
 		return 0;
+	int ret = syncer_init_locked(s);
+	if (ret)
+		return ret;
 	/* the worker takes no signals meant for the application */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int ret = pthread_create(&s->thread, NULL, worker, s);
+	pthread_attr_t attr;
+	ret = pthread_attr_init(&attr);
+	if (ret == 0) {
+		/* lives as long as the process: nobody joins it */
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		ret = pthread_create(&s->thread, &attr, worker, s);
+		pthread_attr_destroy(&attr);
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret == 0)
-		s->running = 1;
+		__atomic_store_n(&s->running, 1, __ATOMIC_RELEASE);
 	else
 		ERR_ERRNO(ret, "cannot start the syncer thread");
 	return -ret;
 }
 
 int
-pmem2_syncer_start(struct pmem2_syncer *s)
+pmem2_syncer_start(void)
 {
+	struct pmem2_syncer *s = &Syncer;
+	/* the common case without the lock: it runs */
+	if (__atomic_load_n(&s->running, __ATOMIC_ACQUIRE))
+		return 0;
 	pthread_mutex_lock(&s->lock);
 	int ret = start_locked(s);
 	pthread_mutex_unlock(&s->lock);
@@ -423,68 +542,108 @@ pmem2_syncer_start(struct pmem2_syncer *s)
 }
 
 /*
- * fork(): the child has no worker, and the lock or the condition variable
+ * fork(): the child has no worker, and the lock or the condition variables
  * may have been in use by threads that are not in the child. The parent
  * holds the lock across the fork, so the child's copy of the state is
- * consistent; the child then starts afresh: a new condition variable, no
- * worker (the next request starts one, which also syncs the
- * requests that were waiting at the fork), no ring (the parent's stays the
- * parent's).
+ * consistent; the child then starts afresh: new condition variables, no
+ * worker (the next request or poll starts one, which also syncs the
+ * requests that were waiting or being synced at the fork), no ring (the
+ * parent's stays the parent's).
  */
 void
-pmem2_syncer_fork_prepare(struct pmem2_syncer *s)
+pmem2_syncer_fork_prepare(void)
 {
-	pthread_mutex_lock(&s->lock);
+	pthread_mutex_lock(&Syncer.lock);
 }
 
 void
-pmem2_syncer_fork_parent(struct pmem2_syncer *s)
+pmem2_syncer_fork_parent(void)
 {
-	pthread_mutex_unlock(&s->lock);
+	pthread_mutex_unlock(&Syncer.lock);
 }
 
 void
-pmem2_syncer_fork_child(struct pmem2_syncer *s)
+pmem2_syncer_fork_child(void)
 {
-	s->running = 0;
+	struct pmem2_syncer *s = &Syncer;
+	__atomic_store_n(&s->running, 0, __ATOMIC_RELAXED);
 	s->idle = 0;
 	s->gathering = 0;
 	s->kick = 0;
+	/* the batch the parent's worker was syncing: waiting again */
+	if (s->batch != NULL) {
+		struct pmem2_sync_req *last = s->batch;
+		while (last->next != NULL)
+			last = last->next;
+		last->next = s->head;
+		if (s->head == NULL)
+			s->tail = last;
+		s->head = s->batch;
+		s->batch = NULL;
+		for (struct pmem2_sync_req *r = s->head; r; r = r->next)
+			r->gen = s->started + 1;
+	}
 #ifdef PMEM2_HAVE_URING
 	if (s->ring_ok)
 		io_uring_queue_exit(&s->ring);
 	s->ring_ok = 0;
 #endif
-	s->kind = s->fd >= 0 ? SYNC_FDATASYNC : SYNC_MSYNC;
-	/* waiters of the parent's may be recorded in it: a new one */
-	(void)cv_init(&s->cv);	/* on failure the old one stays */
+	s->kind = SYNC_FDATASYNC;
+	if (s->init) {
+		/* waiters of the parent's may be recorded in them: new ones */
+		(void)cv_init(&s->cv);	/* on failure the old one stays */
+		(void)pthread_cond_init(&s->done_cv, NULL);
+	}
 	/* held by this thread since fork_prepare (a default mutex) */
 	pthread_mutex_unlock(&s->lock);
 }
 
-void
-pmem2_syncer_delete(struct pmem2_syncer *s)
+/*
+ * Takes as's requests out of the queue, failed: no worker can be started
+ * to sync them (a fork child out of threads). With the lock held.
+ */
+static void
+drop_locked(struct pmem2_syncer *s, struct pmem2_async *as)
 {
-	pthread_mutex_lock(&s->lock);
-	s->stop = 1;
-	int running = s->running;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->lock);
-	if (running)
-		pthread_join(s->thread, NULL);
-
-	if (s->fd >= 0)
-		close(s->fd);
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->lock);
-	free(s);
+	struct pmem2_sync_req **pp = &s->head;
+	s->tail = NULL;
+	while (*pp != NULL) {
+		struct pmem2_sync_req *r = *pp;
+		if (r->as != as) {
+			s->tail = r;
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		r->err = -EAGAIN;
+		r->done = 1;
+		as->npending--;
+	}
 }
 
 void
-pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
+pmem2_syncer_quiesce(struct pmem2_async *as)
+{
+	struct pmem2_syncer *s = &Syncer;
+	pthread_mutex_lock(&s->lock);
+	while (as->npending != 0) {
+		/* requests queued before a fork, in the child: a worker */
+		if (start_locked(s) != 0) {
+			drop_locked(s, as);
+			break;
+		}
+		pthread_cond_wait(&s->done_cv, &s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+pmem2_syncer_submit(struct pmem2_async *as, struct pmem2_sync_req *req,
 	const void *addr, size_t len, struct future_notifier *n)
 {
+	struct pmem2_syncer *s = &Syncer;
 	req->next = NULL;
+	req->as = as;
 	req->start = (uintptr_t)addr;
 	req->end = (uintptr_t)addr + len;
 	req->done = 0;
@@ -513,6 +672,7 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 		return;
 	}
 	req->gen = s->started + 1;
+	as->npending++;
 	s->nsubmit++;
 	if (announced)
 		s->announced--;
@@ -540,8 +700,9 @@ pmem2_syncer_submit(struct pmem2_syncer *s, struct pmem2_sync_req *req,
 }
 
 void
-pmem2_syncer_announce(struct pmem2_syncer *s, struct pmem2_sync_req *req)
+pmem2_syncer_announce(struct pmem2_sync_req *req)
 {
+	struct pmem2_syncer *s = &Syncer;
 	pthread_mutex_lock(&s->lock);
 	s->announced++;
 	req->ann_epoch = s->ann_epoch;
@@ -550,8 +711,9 @@ pmem2_syncer_announce(struct pmem2_syncer *s, struct pmem2_sync_req *req)
 }
 
 void
-pmem2_syncer_withdraw(struct pmem2_syncer *s, struct pmem2_sync_req *req)
+pmem2_syncer_withdraw(struct pmem2_sync_req *req)
 {
+	struct pmem2_syncer *s = &Syncer;
 	if (!req->announced)
 		return;
 	req->announced = 0;
@@ -565,9 +727,9 @@ pmem2_syncer_withdraw(struct pmem2_syncer *s, struct pmem2_sync_req *req)
 }
 
 int
-pmem2_syncer_poll(struct pmem2_syncer *s, struct pmem2_sync_req *req,
-	struct future_notifier *n)
+pmem2_syncer_poll(struct pmem2_sync_req *req, struct future_notifier *n)
 {
+	struct pmem2_syncer *s = &Syncer;
 	/*
 	 * Under the lock: a request seen done is past its waker call (the
 	 * worker calls wakers with the lock held), and race detectors see the

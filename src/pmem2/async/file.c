@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * file.c -- the mapped files behind PAGE maps, and the descriptors the
+ * syncer and the file writes use, shared by every map of one file.
+ *
+ * A map holds no descriptor: pmem2_map_new only notes which file it maps
+ * (device and inode) and how to reach it again (the application's
+ * descriptor number and the file's path at map time). Maps of one file
+ * share one struct pmem2_file. The first asynchronous operation that needs
+ * a descriptor opens the file anew, through the first of these that still
+ * leads to the same device and inode:
+ *   - /proc/self/fd/N, N the application's descriptor at map time (it may
+ *     have been closed, or now name another file: the inode check says);
+ *   - the path the file had at map time;
+ *   - /proc/self/map_files/ of the map's pages (needs privileges).
+ * When none does (too many open files, a renamed file, no /proc), the maps
+ * of the file fall back to stores through the mapping and msync of the
+ * pages, which is durable too, only slower.
+ *
+ * Opened anew, never dup'ed: the kernel reports a write-back error once per
+ * open file, so a dup would share that report with the application. The
+ * descriptors are a bounded cache: past the cap, the least recently used
+ * one nobody is using is closed, and reopened when needed again. The
+ * write-back error a file's syncs saw stays with the file (and its maps)
+ * across such a reopen.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "map.h"
+#include "errors.h"
+#include "async_impl.h"
+
+#define NBUCKETS 1024u
+#define FD_CAP_MAX 64u
+#define FD_CAP_MIN 4u
+/* out of descriptors: operations meanwhile use the fallback, untried */
+#define RETRY_NS 100000000LL
+
+static pthread_mutex_t Files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pmem2_file *Buckets[NBUCKETS];
+/* files with an open descriptor, most recently used first */
+static struct pmem2_file *Lru_head, *Lru_tail;
+static unsigned Nopen;
+static unsigned Fd_cap;
+
+static unsigned
+bucket(dev_t dev, ino_t ino)
+{
+	uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ull ^ (uint64_t)dev;
+	return (unsigned)(h >> 32) % NBUCKETS;
+}
+
+/* A few descriptors, never more than a sixteenth of the process's limit. */
+static unsigned
+fd_cap(void)
+{
+	if (Fd_cap == 0) {
+		struct rlimit rl;
+		unsigned cap = FD_CAP_MAX;
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+				rl.rlim_cur != RLIM_INFINITY &&
+				rl.rlim_cur / 16 < cap)
+			cap = (unsigned)(rl.rlim_cur / 16);
+		Fd_cap = cap < FD_CAP_MIN ? FD_CAP_MIN : cap;
+	}
+	return Fd_cap;
+}
+
+struct pmem2_file *
+pmem2_file_ref(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
+		ERR_ERRNO(e, "cannot stat the mapped file");
+		return NULL;
+	}
+	pthread_mutex_lock(&Files_lock);
+	unsigned b = bucket(st.st_dev, st.st_ino);
+	struct pmem2_file *f;
+	for (f = Buckets[b]; f != NULL; f = f->hnext)
+		if (f->dev == st.st_dev && f->ino == st.st_ino)
+			break;
+	if (f == NULL) {
+		f = calloc(1, sizeof(*f));
+		if (f == NULL) {
+			pthread_mutex_unlock(&Files_lock);
+			ERR_ERRNO(ENOMEM, "cannot allocate the mapped file's state");
+			return NULL;
+		}
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+		f->fd = -1;
+		/* the path is only a way back to the file: none is fine */
+		char link[64], path[PATH_MAX];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		ssize_t n = readlink(link, path, sizeof(path) - 1);
+		if (n > 0 && path[0] == '/') {
+			path[n] = '\0';
+			f->path = strdup(path);
+			if (f->path == NULL) {
+				free(f);
+				pthread_mutex_unlock(&Files_lock);
+				ERR_ERRNO(ENOMEM, "cannot allocate the mapped file's state");
+				return NULL;
+			}
+		}
+		f->hnext = Buckets[b];
+		Buckets[b] = f;
+	}
+	f->refs++;
+	pthread_mutex_unlock(&Files_lock);
+	return f;
+}
+
+static void
+lru_unlink(struct pmem2_file *f)
+{
+	if (f->lru_prev)
+		f->lru_prev->lru_next = f->lru_next;
+	else
+		Lru_head = f->lru_next;
+	if (f->lru_next)
+		f->lru_next->lru_prev = f->lru_prev;
+	else
+		Lru_tail = f->lru_prev;
+	f->lru_prev = f->lru_next = NULL;
+}
+
+static void
+lru_push(struct pmem2_file *f)
+{
+	f->lru_prev = NULL;
+	f->lru_next = Lru_head;
+	if (Lru_head)
+		Lru_head->lru_prev = f;
+	else
+		Lru_tail = f;
+	Lru_head = f;
+}
+
+/* Closes f's descriptor. With Files_lock held; nobody may be using it. */
+static void
+fd_close(struct pmem2_file *f)
+{
+	lru_unlink(f);
+	close(f->fd);
+	f->fd = -1;
+	f->fd_rdwr = 0;
+	Nopen--;
+}
+
+/* Closes the least recently used descriptor nobody uses; 0: none. */
+static int
+evict_one(void)
+{
+	for (struct pmem2_file *f = Lru_tail; f != NULL; f = f->lru_prev) {
+		if (f->pins == 0) {
+			fd_close(f);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void
+pmem2_file_unref(struct pmem2_file *f)
+{
+	pthread_mutex_lock(&Files_lock);
+	if (--f->refs != 0) {
+		pthread_mutex_unlock(&Files_lock);
+		return;
+	}
+	struct pmem2_file **pp = &Buckets[bucket(f->dev, f->ino)];
+	while (*pp != f)
+		pp = &(*pp)->hnext;
+	*pp = f->hnext;
+	if (f->fd >= 0)
+		fd_close(f);
+	pthread_mutex_unlock(&Files_lock);
+	free(f->path);
+	free(f);
+}
+
+/* Opens path and keeps it only when it is f's file. */
+static int
+open_check(const struct pmem2_file *f, const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_dev == f->dev &&
+			st.st_ino == f->ino && S_ISREG(st.st_mode))
+		return fd;
+	close(fd);
+	errno = ESTALE;
+	return -1;
+}
+
+/* The map_files entry of the VMA that holds addr (it may be merged). */
+static int
+open_map_files(const struct pmem2_file *f, const void *addr, int flags)
+{
+	char path[96];
+	FILE *m = fopen("/proc/self/maps", "re");
+	if (m == NULL)
+		return -1;
+	uintptr_t a = (uintptr_t)addr;
+	unsigned long lo, hi;
+	int fd = -1;
+	char line[512];
+	while (fgets(line, sizeof(line), m) != NULL) {
+		if (sscanf(line, "%lx-%lx", &lo, &hi) != 2)
+			continue;
+		if (a < lo || a >= hi)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx",
+			lo, hi);
+		fd = open_check(f, path, flags);
+		break;
+	}
+	fclose(m);
+	return fd;
+}
+
+/* Tries every way to f through the map; -1 when none works. */
+static int
+open_file(const struct pmem2_file *f, const struct pmem2_file_way *way,
+	int flags)
+{
+	int fd = -1;
+	if (way->src_fd >= 0) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", way->src_fd);
+		fd = open_check(f, path, flags);
+	}
+	if (fd < 0 && f->path != NULL)
+		fd = open_check(f, f->path, flags);
+	if (fd < 0 && way->addr != NULL)
+		fd = open_map_files(f, way->addr, flags);
+	return fd;
+}
+
+static long long
+mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int
+pmem2_file_pin(struct pmem2_file *f, struct pmem2_file_way *way,
+	int want_write, int *rdwr)
+{
+	pthread_mutex_lock(&Files_lock);
+	if (f->fd < 0 && !way->dead &&
+			(f->retry_ns == 0 || mono_ns() >= f->retry_ns)) {
+		f->retry_ns = 0;
+		unsigned cap = fd_cap();
+		while (Nopen >= cap && evict_one())
+			;
+		if (Nopen < cap) {
+			int fd = -1;
+			/* read-write only for writes through the file */
+			if (want_write)
+				fd = open_file(f, way, O_RDWR);
+			if (fd < 0)
+				fd = open_file(f, way, O_RDONLY);
+			if (fd < 0 && (errno == EMFILE || errno == ENFILE) &&
+					evict_one()) {
+				fd = open_file(f, way, O_RDONLY);
+			}
+			if (fd >= 0) {
+				f->fd = fd;
+				f->fd_rdwr = want_write &&
+					(fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR;
+				Nopen++;
+				lru_push(f);
+			} else if (errno != EMFILE && errno != ENFILE) {
+				/* no way of this map leads there: don't retry */
+				way->dead = 1;
+			} else {
+				f->retry_ns = mono_ns() + RETRY_NS;
+			}
+		}
+	}
+	int fd = f->fd;
+	if (fd >= 0) {
+		f->pins++;
+		if (Lru_head != f) {
+			lru_unlink(f);
+			lru_push(f);
+		}
+		if (rdwr)
+			*rdwr = f->fd_rdwr;
+	}
+	pthread_mutex_unlock(&Files_lock);
+	return fd;
+}
+
+void
+pmem2_file_unpin(struct pmem2_file *f)
+{
+	pthread_mutex_lock(&Files_lock);
+	f->pins--;
+	pthread_mutex_unlock(&Files_lock);
+}
+
+/* fork(): the child's copy of the table must be consistent. */
+void
+pmem2_file_fork_prepare(void)
+{
+	pthread_mutex_lock(&Files_lock);
+}
+
+void
+pmem2_file_fork_parent(void)
+{
+	pthread_mutex_unlock(&Files_lock);
+}
+
+void
+pmem2_file_fork_child(void)
+{
+	pthread_mutex_unlock(&Files_lock);
+}
