@@ -53,8 +53,8 @@ void cpu_init(void);
 
 /*
  * The start-up of whatever links src/common (src/pmem2/init.c,
- * src/miniasync/init.c, bench/common/bench.c): the one constructor, which
- * runs every step (cpu_init() first) in order. cpu.c refers to it, so that
+ * src/miniasync/init.c, bench/common/bench.c): what the one constructor
+ * runs, every step (cpu_init() first) in order. cpu.c refers to it, so that
  * a program linking a static archive gets the init with the first object
  * that needs it.
  */

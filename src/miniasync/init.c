@@ -9,9 +9,26 @@
 #include "common/cpu.h"
 #include "common/nt_stream.h"
 
-__attribute__((constructor)) void
+void
 lib_init(void)
 {
 	cpu_init();		/* CPUID, PMEM_NO_CLWB, PMEM_NO_CLFLUSHOPT */
 	nt_stream_init();	/* from what cpu_init() found */
+}
+
+/*
+ * The constructor's priority is not about order inside the library (that
+ * is the order of the calls above) but against the program: linked
+ * statically, the program's constructors and ours share one list, the
+ * program's objects first, and a program's constructor calling us would
+ * find nothing initialised (no write-back instruction, so no durable
+ * copies). 101 is the first priority left to programs, so this runs
+ * before any default-priority one. A wrapper,
+ * because gcc drops the priority of a function declared before without it
+ * (lib_init, in cpu.h).
+ */
+__attribute__((constructor(101))) static void
+lib_ctor(void)
+{
+	lib_init();
 }

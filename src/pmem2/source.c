@@ -18,9 +18,17 @@
 #include "source.h"
 #include "pmem2_utils.h"
 #include "ras.h"
+#include "common/cpu.h"
 
 /* Set once at load, read-only afterwards (no race for threads to see). */
 static size_t Pagesize = 4096;
+
+/*
+ * Set by the library's init: a static archive must link it with this file
+ * too, for a program that only reserves address space pulls in neither
+ * memops.c nor cpu.c (whose reference to it is the usual one).
+ */
+static void (*const Keep_init)(void) __attribute__((used)) = lib_init;
 
 void
 pmem2_pagesize_init(void)
