@@ -1248,3 +1248,12 @@ rep_test_answer(struct pmem2rep *rep, const void *buf, size_t len)
 	pthread_mutex_unlock(&rep->lock);
 	return failed;
 }
+
+void
+rep_test_set_credits(struct pmem2rep *rep, unsigned credits)
+{
+	pthread_mutex_lock(&rep->lock);
+	if (credits >= 1 && credits <= rep->credits)
+		rep->credits = credits;
+	pthread_mutex_unlock(&rep->lock);
+}

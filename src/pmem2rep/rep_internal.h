@@ -35,4 +35,6 @@ int rep_test_recv_raw(struct pmem2rep *rep, void *buf, size_t cap,
  * when buf is no answer.
  */
 int rep_test_answer(struct pmem2rep *rep, const void *buf, size_t len);
+/* Lowers the connection's credits (1 up to what the daemon granted). */
+void rep_test_set_credits(struct pmem2rep *rep, unsigned credits);
 #endif

@@ -179,6 +179,39 @@ forged_answer(const char *target, int kind)
 	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
 }
 
+/*
+ * Few credits (1 to 3, fewer than a PERSISTV holds) and a caller that
+ * polls each future until it started before it starts the next: every
+ * credit is then held by a request still in the send queue, and only a
+ * start that sends the queue when it finds no credit can go on.
+ */
+static void
+few_credits(const char *target, unsigned credits)
+{
+	struct pmem2rep *rep = NULL;
+	CHECK_EQ(pmem2rep_connect(&rep, target, keyp), 0);
+	rep_test_set_credits(rep, credits);
+	enum { N = 12 };
+	static unsigned char data[N][4096];
+	struct vdm_operation_future f[N];
+	memset(data, 0xee, sizeof(data));
+	for (int i = 0; i < N; i++) {
+		f[i] = pmem2rep_write_async(rep, (size_t)i * 4096, data[i],
+			4096, 0);
+		uint64_t t0 = rutil_ms();
+		while (future_poll(FUTURE_AS_RUNNABLE(&f[i]), NULL) ==
+				FUTURE_STATE_IDLE)
+			if (rutil_ms() - t0 > 10000)
+				FAIL("%u credits: write %d never started",
+					credits, i);
+	}
+	for (int i = 0; i < N; i++) {
+		FUTURE_BUSY_POLL(&f[i]);
+		CHECK_EQ(f[i].output.result, VDM_SUCCESS);
+	}
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+}
+
 /* An authenticated connection gets raw bytes: the daemon must close it. */
 static void
 auth_closed(const char *target, const void *msg, size_t len,
@@ -355,6 +388,9 @@ main(int argc, char *argv[])
 	len = rep_msg_encode(&m, buf);
 	auth_closed(d.target, buf, len, "DONEV to the daemon");
 	still_serving(d.target, 5);
+
+	for (unsigned c = 1; c <= 3; c++)
+		few_credits(d.target, c);
 
 	/* answers the daemon never gave: an error, never a crash */
 	for (int kind = 0; kind < 3; kind++)
