@@ -9,6 +9,7 @@
  * also while more keyless clients than it holds connect and idle. A
  * forged answer (an id never asked, one op answered twice through an
  * alias of its id, a status of INT32_MIN) fails the write, never a crash.
+ * With 1 to 3 credits, all held by queued requests, writes still start.
  * Usage: replica_proto PMEM2-REPLICAD
  */
 #include <libpmem2rep.h>
