@@ -205,8 +205,9 @@ static struct rep_op *
 slot_op(struct pmem2rep *rep, uint64_t id)
 {
 	unsigned s = (unsigned)(id & 0xff);
+	/* the whole id must match: bits above the generation included */
 	if (s >= NSLOTS || rep->slots[s].op == NULL ||
-			rep->slots[s].gen != (uint32_t)(id >> 8))
+			(id >> 8) != rep->slots[s].gen)
 		return NULL;
 	return rep->slots[s].op;
 }
@@ -220,10 +221,68 @@ maybe_complete(struct pmem2rep *rep, struct rep_op *op)
 		op_finish(rep, op, VDM_SUCCESS, NULL);
 	else {
 		char m[512];
+		/* any int32 may come from the wire: no -INT32_MIN */
+		int e = op->status < 0 && op->status != INT32_MIN ?
+			-op->status : EIO;
 		snprintf(m, sizeof(m), "%s: the replica failed the write: %s",
-			rep->target, strerror(-op->status));
+			rep->target, strerror(e));
 		op_finish(rep, op, op->status == -ERANGE ?
 			VDM_ERROR_JOB_CORRUPTED : VDM_ERROR_IO, m);
+	}
+}
+
+/* The ids of a DONE or DONEV, how many, and their shared status. */
+static uint32_t
+answer_ids(const struct rep_msg *m, const uint64_t **ids, int32_t *status)
+{
+	if (m->type == REP_DONEV) {
+		*ids = m->u.donev.id;
+		*status = m->u.donev.status;
+		return m->u.donev.n;
+	}
+	*ids = &m->u.done.id;
+	*status = m->u.done.status;
+	return 1;
+}
+
+/*
+ * Every id first: an unknown, unasked, already answered or repeated one
+ * fails the connection, and nothing of the message succeeds.
+ */
+static int
+answer_valid(struct pmem2rep *rep, const struct rep_msg *m)
+{
+	const uint64_t *ids;
+	int32_t status;
+	uint32_t n = answer_ids(m, &ids, &status);
+	for (uint32_t k = 0; k < n; k++) {
+		struct rep_op *op = slot_op(rep, ids[k]);
+		int repeated = 0;
+		for (uint32_t j = 0; j < k; j++)
+			repeated |= ids[j] == ids[k];
+		if (op == NULL || !op->persist_sent || op->answered ||
+				repeated) {
+			rep_fail(rep, "%s: answer to an unknown request",
+				rep->target);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+static void
+answer_apply(struct pmem2rep *rep, const struct rep_msg *m)
+{
+	const uint64_t *ids;
+	int32_t status;
+	uint32_t n = answer_ids(m, &ids, &status);
+	for (uint32_t k = 0; k < n; k++) {
+		struct rep_op *op = slot_op(rep, ids[k]);
+		if (op == NULL)
+			continue;	/* answer_valid() let none through */
+		op->answered = 1;
+		op->status = status;
+		maybe_complete(rep, op);
 	}
 }
 
@@ -249,39 +308,9 @@ handle_recv(struct pmem2rep *rep, unsigned i, size_t len)
 		post_recv(rep, i);
 		return;
 	}
-	uint64_t one = m.u.done.id;
-	const uint64_t *ids = &one;
-	uint32_t n = 1;
-	int32_t status = m.u.done.status;
-	if (m.type == REP_DONEV) {
-		ids = m.u.donev.id;
-		n = m.u.donev.n;
-		status = m.u.donev.status;
-	}
-	/*
-	 * Every id first: an unknown, unasked, already answered or repeated
-	 * one fails the connection, and nothing of the message succeeds.
-	 */
-	for (uint32_t k = 0; k < n; k++) {
-		struct rep_op *op = slot_op(rep, ids[k]);
-		int repeated = 0;
-		for (uint32_t j = 0; j < k; j++)
-			repeated |= ids[j] == ids[k];
-		if (op == NULL || !op->persist_sent || op->answered ||
-				repeated) {
-			rep_fail(rep, "%s: answer to an unknown request",
-				rep->target);
-			return;
-		}
-	}
-	if (post_recv(rep, i))
+	if (answer_valid(rep, &m) != 0 || post_recv(rep, i))
 		return;
-	for (uint32_t k = 0; k < n; k++) {
-		struct rep_op *op = slot_op(rep, ids[k]);
-		op->answered = 1;
-		op->status = status;
-		maybe_complete(rep, op);
-	}
+	answer_apply(rep, &m);
 }
 
 static void
@@ -1203,4 +1232,28 @@ rep_test_recv_raw(struct pmem2rep *rep, void *buf, size_t cap,
 	}
 	pthread_mutex_unlock(&rep->lock);
 	return ret;
+}
+
+int
+rep_test_answer(struct pmem2rep *rep, const void *buf, size_t len)
+{
+	struct rep_msg m;
+	if (rep_msg_parse(buf, len, &m) != 0 ||
+			(m.type != REP_DONE && m.type != REP_DONEV))
+		return -EINVAL;
+	pthread_mutex_lock(&rep->lock);
+	if (!rep->failed && answer_valid(rep, &m) == 0)
+		answer_apply(rep, &m);
+	int failed = rep->failed;
+	pthread_mutex_unlock(&rep->lock);
+	return failed;
+}
+
+void
+rep_test_set_credits(struct pmem2rep *rep, unsigned credits)
+{
+	pthread_mutex_lock(&rep->lock);
+	if (credits >= 1 && credits <= rep->credits)
+		rep->credits = credits;
+	pthread_mutex_unlock(&rep->lock);
 }

@@ -29,4 +29,12 @@ int rep_test_wait_closed(struct pmem2rep *rep, int timeout_ms);
 /* Receives one message within timeout_ms into buf; its length or < 0. */
 int rep_test_recv_raw(struct pmem2rep *rep, void *buf, size_t cap,
 	int timeout_ms);
+/*
+ * Handles buf (a DONE or DONEV) as if the daemon had sent it, whatever
+ * the raw mode: 1 when it failed the connection, 0 when not, -EINVAL
+ * when buf is no answer.
+ */
+int rep_test_answer(struct pmem2rep *rep, const void *buf, size_t len);
+/* Lowers the connection's credits (1 up to what the daemon granted). */
+void rep_test_set_credits(struct pmem2rep *rep, unsigned credits);
 #endif

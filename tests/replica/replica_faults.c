@@ -21,8 +21,11 @@
  *     tmpfs in a private mount namespace; skipped without the privilege):
  *     the daemon refuses to serve it, where it used to die of SIGBUS at
  *     the first write into a hole; a sparse FILE that fits is served.
+ *   sync_error: a sync fails (msync_fail.c preloaded into the daemon):
+ *     its write fails, and so does every later write of any connection,
+ *     as the kernel reports a write-back error only once.
  * Usage: replica_faults PMEM2-REPLICAD daemon_kill|daemon_kill_small|
- *	multi_kill|daemon_hang|client_kill|enospc
+ *	multi_kill|daemon_hang|client_kill|enospc|sync_error MSYNC_FAIL.so
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -32,6 +35,7 @@
 #include <stdatomic.h>
 #include <libpmem2rep.h>
 
+#include "msync_fail.h"
 #include "rutil.h"
 
 #define SLOT ((size_t)64 << 10)
@@ -466,13 +470,75 @@ enospc(const char *daemon)
 	free(buf);
 }
 
+/* One 4 KiB write at `slot`'s start; returns its result. */
+static enum vdm_operation_result
+write_one(struct pmem2rep *rep, int slot, const unsigned char *buf)
+{
+	struct vdm_operation_future f = pmem2rep_write_async(rep,
+		(size_t)slot * SLOT, buf, 4096, 0);
+	FUTURE_BUSY_POLL(&f);
+	return f.output.result;
+}
+
+/*
+ * A failed sync (msync_fail.c preloaded into the daemon: the msync over
+ * the marked page fails once, then the kernel would call the lost pages
+ * clean): the write it covered fails, and so does every later one, of any
+ * connection, since a later msync's success vouches for nothing.
+ */
+static void
+sync_error(const char *daemon, const char *preload)
+{
+	if (access(preload, R_OK) != 0)
+		FAIL("no %s", preload);
+	setenv("LD_PRELOAD", preload, 1);
+	/* gcc's ASan wants its runtime first among the preloads */
+	char asan[512];
+	const char *old = getenv("ASAN_OPTIONS");
+	snprintf(asan, sizeof(asan), "%s%sverify_asan_link_order=0",
+		old ? old : "", old && *old ? ":" : "");
+	char *saved = old ? strdup(old) : NULL;
+	setenv("ASAN_OPTIONS", asan, 1);
+	struct rutil_daemon d;
+	int r = rutil_daemon_start(&d, daemon, keyp, datp);
+	unsetenv("LD_PRELOAD");
+	if (saved) {
+		setenv("ASAN_OPTIONS", saved, 1);
+		free(saved);
+	} else {
+		unsetenv("ASAN_OPTIONS");
+	}
+	CHECK_EQ(r, 0);
+	struct pmem2rep *a = connect_ok(d.target);
+	struct pmem2rep *b = connect_ok(d.target);
+	unsigned char good[4096], bad[4096];
+	rutil_pattern(good, sizeof(good), 9);
+	memset(bad, 0x5a, sizeof(bad));
+	memcpy(bad, MSYNC_FAIL_MARK, sizeof(MSYNC_FAIL_MARK));
+
+	CHECK_EQ(write_one(a, 0, good), VDM_SUCCESS);
+	CHECK_EQ(write_one(b, 1, good), VDM_SUCCESS);
+	/* the failing sync: its waiter gets the error */
+	CHECK_EQ(write_one(a, 2, bad), VDM_ERROR_IO);
+	CHECK(strstr(pmem2rep_errormsg(), "Input/output error") != NULL);
+	/* later syncs succeed in the kernel's eyes: no success here */
+	CHECK_EQ(write_one(b, 3, good), VDM_ERROR_IO);
+	CHECK_EQ(write_one(a, 4, good), VDM_ERROR_IO);
+	struct pmem2rep *c = connect_ok(d.target);
+	CHECK_EQ(write_one(c, 5, good), VDM_ERROR_IO);
+	CHECK_EQ(pmem2rep_disconnect(&a), 0);
+	CHECK_EQ(pmem2rep_disconnect(&b), 0);
+	CHECK_EQ(pmem2rep_disconnect(&c), 0);
+	rutil_daemon_stop(&d);	/* it served on */
+}
+
 int
 main(int argc, char *argv[])
 {
-	if (argc != 3)
+	if (argc != 3 && !(argc == 4 && strcmp(argv[2], "sync_error") == 0))
 		FAIL("usage: replica_faults PMEM2-REPLICAD daemon_kill|"
 			"daemon_kill_small|multi_kill|daemon_hang|client_kill|"
-			"enospc");
+			"enospc|sync_error MSYNC_FAIL.so");
 	rutil_need_fabric();
 	setenv("PMEM2REP_TIMEOUT_MS", "5000", 1);
 	signal(SIGPIPE, SIG_IGN);
@@ -495,6 +561,8 @@ main(int argc, char *argv[])
 		client_kill(argv[1]);
 	else if (strcmp(argv[2], "enospc") == 0)
 		enospc(argv[1]);
+	else if (strcmp(argv[2], "sync_error") == 0)
+		sync_error(argv[1], argv[3]);
 	else
 		FAIL("unknown mode %s", argv[2]);
 	return 0;

@@ -6,7 +6,10 @@
  * PERSISTV; PERSISTVs with a wrong count; RMA writes past the registered
  * region. Each gets an error or a closed connection, nothing is written
  * outside a request, and the daemon keeps serving a well-behaved client,
- * also while more keyless clients than it holds connect and idle.
+ * also while more keyless clients than it holds connect and idle. A
+ * forged answer (an id never asked, one op answered twice through an
+ * alias of its id, a status of INT32_MIN) fails the write, never a crash.
+ * With 1 to 3 credits, all held by queued requests, writes still start.
  * Usage: replica_proto PMEM2-REPLICAD
  */
 #include <libpmem2rep.h>
@@ -107,6 +110,107 @@ collect(struct pmem2rep *rep, const uint64_t *ids, int32_t *status,
 			left--;
 		}
 	}
+}
+
+/*
+ * An answer the daemon never gave, handled as if it had: `kind` 0 is a
+ * DONE whose id is a real one with a bit above the generation set, 1 a
+ * DONEV with the real id and that alias (one op answered twice), 2 the
+ * real id with status INT32_MIN. 0 and 1 must fail the connection, 2 the
+ * write; none may crash or succeed.
+ */
+static void
+forged_answer(const char *target, int kind)
+{
+	struct pmem2rep *rep = NULL;
+	CHECK_EQ(pmem2rep_connect(&rep, target, keyp), 0);
+	/* raw mode: the daemon's real answers stay in the test queue */
+	struct rep_msg m;
+	uint8_t buf[REP_MSG_MAX], in[REP_MSG_MAX];
+	memset(&m, 0, sizeof(m));
+	m.type = REP_PERSIST;
+	m.u.persist.id = 7777;
+	CHECK_EQ(rep_test_send_raw(rep, buf, rep_msg_encode(&m, buf)), 0);
+	int n = rep_test_recv_raw(rep, in, sizeof(in), 5000);
+	CHECK(n > 0);
+	CHECK_EQ(rep_msg_parse(in, (size_t)n, &m), 0);
+	CHECK_EQ(m.type, REP_DONE);
+	CHECK_EQ(m.u.done.id, 7777);
+
+	/* the bytes the file holds already: still_serving() checks it all */
+	unsigned char data[4096];
+	memset(data, 0xee, sizeof(data));
+	struct vdm_operation_future f = pmem2rep_write_async(rep, 0, data,
+		sizeof(data), 0);
+	/* the second poll sends the queued request */
+	CHECK_EQ(future_poll(FUTURE_AS_RUNNABLE(&f), NULL),
+		FUTURE_STATE_RUNNING);
+	CHECK_EQ(future_poll(FUTURE_AS_RUNNABLE(&f), NULL),
+		FUTURE_STATE_RUNNING);
+	n = rep_test_recv_raw(rep, in, sizeof(in), 5000);
+	if (n < 0)
+		FAIL("kind %d: no answer: %s", kind, pmem2rep_errormsg());
+	CHECK_EQ(rep_msg_parse(in, (size_t)n, &m), 0);
+	CHECK_EQ(m.type, REP_DONE);
+	CHECK_EQ(m.u.done.status, 0);
+	uint64_t id = m.u.done.id;
+	/* let the RMA write's completion in: only the answer is missing */
+	for (int i = 0; i < 50; i++) {
+		CHECK_EQ(future_poll(FUTURE_AS_RUNNABLE(&f), NULL),
+			FUTURE_STATE_RUNNING);
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+
+	memset(&m, 0, sizeof(m));
+	if (kind == 1) {
+		m.type = REP_DONEV;
+		m.u.donev.n = 2;
+		m.u.donev.id[0] = id;
+		m.u.donev.id[1] = id | 1ULL << 40;
+	} else {
+		m.type = REP_DONE;
+		m.u.done.id = kind == 0 ? id | 1ULL << 40 : id;
+		m.u.done.status = kind == 2 ? INT32_MIN : 0;
+	}
+	CHECK_EQ(rep_test_answer(rep, buf, rep_msg_encode(&m, buf)),
+		kind == 2 ? 0 : 1);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ(f.output.result, VDM_ERROR_IO);
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
+}
+
+/*
+ * Few credits (1 to 3, fewer than a PERSISTV holds) and a caller that
+ * polls each future until it started before it starts the next: every
+ * credit is then held by a request still in the send queue, and only a
+ * start that sends the queue when it finds no credit can go on.
+ */
+static void
+few_credits(const char *target, unsigned credits)
+{
+	struct pmem2rep *rep = NULL;
+	CHECK_EQ(pmem2rep_connect(&rep, target, keyp), 0);
+	rep_test_set_credits(rep, credits);
+	enum { N = 12 };
+	static unsigned char data[N][4096];
+	struct vdm_operation_future f[N];
+	memset(data, 0xee, sizeof(data));
+	for (int i = 0; i < N; i++) {
+		f[i] = pmem2rep_write_async(rep, (size_t)i * 4096, data[i],
+			4096, 0);
+		uint64_t t0 = rutil_ms();
+		while (future_poll(FUTURE_AS_RUNNABLE(&f[i]), NULL) ==
+				FUTURE_STATE_IDLE)
+			if (rutil_ms() - t0 > 10000)
+				FAIL("%u credits: write %d never started",
+					credits, i);
+	}
+	for (int i = 0; i < N; i++) {
+		FUTURE_BUSY_POLL(&f[i]);
+		CHECK_EQ(f[i].output.result, VDM_SUCCESS);
+	}
+	CHECK_EQ(pmem2rep_disconnect(&rep), 0);
 }
 
 /* An authenticated connection gets raw bytes: the daemon must close it. */
@@ -285,6 +389,14 @@ main(int argc, char *argv[])
 	len = rep_msg_encode(&m, buf);
 	auth_closed(d.target, buf, len, "DONEV to the daemon");
 	still_serving(d.target, 5);
+
+	for (unsigned c = 1; c <= 3; c++)
+		few_credits(d.target, c);
+
+	/* answers the daemon never gave: an error, never a crash */
+	for (int kind = 0; kind < 3; kind++)
+		forged_answer(d.target, kind);
+	still_serving(d.target, 6);
 
 	/* RMA writes past the registered region: rejected, nothing lands */
 	CHECK_EQ(pmem2rep_connect(&rep, d.target, keyp), 0);

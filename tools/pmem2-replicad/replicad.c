@@ -246,6 +246,11 @@ queue_persist(struct conn *c, uint64_t id, uint64_t off, uint64_t len)
  * queued so far and covers it with one msync over the union, while the
  * threads that arrive meanwhile queue for the next one. Each waiter gets
  * the status of the very msync that covered its span.
+ *
+ * A failed msync breaks the file for good: the kernel reports a write-back
+ * error once and then counts the lost pages as clean (fsync(2)), so a
+ * later msync's success says nothing about bytes written before it. From
+ * then on every sync fails with the first error, until a restart.
  */
 struct sync_waiter {
 	uint64_t lo, hi;
@@ -258,13 +263,20 @@ static struct {
 	pthread_cond_t cond;
 	int running;
 	struct sync_waiter *queue;
-} gsync = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL };
+	int broken;	/* the first failed msync's -errno, then sticky */
+} gsync = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, NULL,
+	0 };
 
 static int
 group_sync(uint64_t lo, uint64_t hi)
 {
 	struct sync_waiter w = { lo, hi, 0, 0, NULL };
 	pthread_mutex_lock(&gsync.lock);
+	if (gsync.broken) {
+		int st = gsync.broken;
+		pthread_mutex_unlock(&gsync.lock);
+		return st;
+	}
 	w.next = gsync.queue;
 	gsync.queue = &w;
 	while (!w.done) {
@@ -282,9 +294,17 @@ group_sync(uint64_t lo, uint64_t hi)
 			if (p->hi > h)
 				h = p->hi;
 		}
+		int st = gsync.broken;
 		pthread_mutex_unlock(&gsync.lock);
-		int st = msync(g.addr + l, h - l, MS_SYNC) ? -errno : 0;
+		if (st == 0)
+			st = msync(g.addr + l, h - l, MS_SYNC) ? -errno : 0;
 		pthread_mutex_lock(&gsync.lock);
+		if (st && !gsync.broken) {
+			gsync.broken = st;
+			logmsg("msync: %s; every later persist request fails "
+				"until a restart (the kernel reports a lost "
+				"write-back only once)", strerror(-st));
+		}
 		for (struct sync_waiter *p = round; p;) {
 			/* p lives on its thread's stack: read next first */
 			struct sync_waiter *next = p->next;
