@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * async_page_reopen.c -- the first asynchronous write to a PAGE map after
+ * the application closed its descriptor and moved the file away: the
+ * descriptor number now names another object, and another object sits at
+ * the file's old path. libpmem2 reopens the file by those ways (and
+ * /proc/self/map_files); it must never write into, or block on, whatever
+ * is there now, and the bytes must end up durable in the mapped file.
+ *
+ *   regular: a regular file at the old path and behind the old number;
+ *   fifo:    a FIFO with no writer at both (an open() of it for reading
+ *            blocks until a writer comes: the write must not hang).
+ */
+#include <signal.h>
+#include <sys/stat.h>
+#include "helpers.h"
+
+enum { SIZE = 1 << 16, LEN = 3 * 4096 };
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	static const char msg[] =
+		"FAIL: the asynchronous write hangs (opened a FIFO?)\n";
+	ssize_t r = write(2, msg, sizeof(msg) - 1);
+	(void)r;
+	_exit(1);
+}
+
+/* Every byte of path is 0: nothing was written there. */
+static void
+check_zero(const char *path, size_t size)
+{
+	int fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	static char buf[SIZE];
+	CHECK_EQ(pread(fd, buf, size, 0), (ssize_t)size);
+	for (size_t k = 0; k < size; k++)
+		if (buf[k] != 0)
+			FAIL("%s: byte %zu written (%d)", path, k, buf[k]);
+	close(fd);
+}
+
+static void
+run(int fifo)
+{
+	const char *dir = test_gran_dir(PMEM2_GRANULARITY_PAGE);
+	char *path = test_path(dir, "reopen");
+	char *moved = test_path(dir, "reopen-moved");
+	char *other = test_path(dir, "reopen-other");
+
+	int fd = test_file(path, SIZE, O_RDWR);
+	struct pmem2_source *src;
+	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
+	struct pmem2_map *map;
+	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
+	CHECK_EQ((int)pmem2_map_get_store_granularity(map),
+		PMEM2_GRANULARITY_PAGE);
+	char *addr = pmem2_map_get_address(map);
+	CHECK_PMEM2_OK(pmem2_config_delete(&cfg));
+	CHECK_PMEM2_OK(pmem2_source_delete(&src));
+
+	/* the file moves away; decoys take its path and its number */
+	close(fd);
+	CHECK_EQ(rename(path, moved), 0);
+	int decoy;
+	if (fifo) {
+		CHECK_EQ(mkfifo(path, 0600), 0);
+		CHECK_EQ(mkfifo(other, 0600), 0);
+		decoy = open(other, O_RDONLY | O_NONBLOCK);
+	} else {
+		close(test_file(path, SIZE, O_RDWR));
+		decoy = test_file(other, SIZE, O_RDWR);
+	}
+	CHECK(decoy >= 0);
+	if (decoy != fd) {
+		CHECK_EQ(dup2(decoy, fd), fd);
+		close(decoy);
+	}
+
+	static char want[LEN];
+	test_pattern(want, LEN, fifo ? 7 : 3);
+	alarm(20);
+	/*
+	 * The first descriptor the syncer asks for (a write-back only needs
+	 * it for reading), then the writes through the file.
+	 */
+	memcpy(addr + 4096, want, LEN);
+	struct vdm_operation_future f = pmem2_persist_async(map,
+		addr + 4096, LEN);
+	FUTURE_BUSY_POLL(&f);
+	if (f.output.result != VDM_SUCCESS)
+		FAIL("result %d: %s", (int)f.output.result, pmem2_errormsg());
+	f = pmem2_memcpy_async(map, addr + 4096, want, LEN, 0);
+	FUTURE_BUSY_POLL(&f);
+	if (f.output.result != VDM_SUCCESS)
+		FAIL("result %d: %s", (int)f.output.result, pmem2_errormsg());
+	f = pmem2_memset_async(map, addr + 8 * 4096, 0x5a, 100, 0);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ((int)f.output.result, (int)VDM_SUCCESS);
+	alarm(0);
+
+	/* durable in the mapped file, through whatever way */
+	test_check_file(moved, 4096, want, LEN);
+	char fill[100];
+	memset(fill, 0x5a, sizeof(fill));
+	test_check_file(moved, 8 * 4096, fill, sizeof(fill));
+	int mfd = open(moved, O_RDONLY);
+	CHECK(mfd >= 0);
+	(void)test_check_no_dirty_page(mfd, 0, SIZE);
+	close(mfd);
+	/* and nowhere else */
+	if (!fifo) {
+		check_zero(path, SIZE);
+		check_zero(other, SIZE);
+	}
+
+	CHECK_PMEM2_OK(pmem2_map_delete(&map));
+	close(fd);
+	unlink(path);
+	unlink(moved);
+	unlink(other);
+	free(path);
+	free(moved);
+	free(other);
+}
+
+int
+main(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	CHECK_EQ(sigaction(SIGALRM, &sa, NULL), 0);
+
+	run(0);
+	printf("regular files at the old path and number: untouched, OK\n");
+	run(1);
+	printf("FIFOs at the old path and number: no hang, OK\n");
+	return 0;
+}
