@@ -310,6 +310,17 @@ sync_batch(struct pmem2_syncer *s, struct pmem2_sync_req *batch, uint64_t gen)
 		} else {
 			as->berr = sync_msync(as->blo, as->bhi);
 		}
+		/*
+		 * The file's, like a failed fdatasync: msync reports it once,
+		 * to this map's open file, and a descriptor opened later would
+		 * never hear of it, so the other maps of the file must.
+		 */
+		if (as->berr && as->file != NULL) {
+			int zero = 0;
+			__atomic_compare_exchange_n(&as->file->err, &zero,
+				as->berr, 0, __ATOMIC_RELAXED,
+				__ATOMIC_RELAXED);
+		}
 	}
 
 	for (struct pmem2_sync_req *r = batch; r; r = r->next) {
