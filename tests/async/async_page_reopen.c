@@ -9,7 +9,9 @@
  *
  *   regular: a regular file at the old path and behind the old number;
  *   fifo:    a FIFO with no writer at both (an open() of it for reading
- *            blocks until a writer comes: the write must not hang).
+ *            blocks until a writer comes: the write must not hang);
+ *   closed:  the application closes libpmem2's own descriptor of the file
+ *            and the number goes to another file.
  */
 #include <signal.h>
 #include <sys/stat.h>
@@ -127,6 +129,77 @@ run(int fifo)
 	free(other);
 }
 
+/* The descriptor other than skip that names the file at path; -1: none. */
+static int
+fd_of(const char *path, int skip)
+{
+	struct stat want, st;
+	CHECK_EQ(stat(path, &want), 0);
+	for (int fd = 0; fd < 4096; fd++) {
+		if (fd == skip || fstat(fd, &st) != 0)
+			continue;
+		if (st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+			return fd;
+	}
+	return -1;
+}
+
+/*
+ * The application closes libpmem2's own descriptor of the file (a daemon
+ * closing every descriptor, say) and its number goes to another file: the
+ * writes must not land there, nor the syncs, and the map's delete must not
+ * close the application's descriptor.
+ */
+static void
+run_closed(void)
+{
+	struct test_map m;
+	test_map_open(&m, PMEM2_GRANULARITY_PAGE, SIZE, NULL);
+	static char want[LEN];
+	test_pattern(want, LEN, 11);
+	struct vdm_operation_future f = pmem2_memcpy_async(m.map, m.addr,
+		want, LEN, 0);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ((int)f.output.result, (int)VDM_SUCCESS);
+
+	int ours = fd_of(m.path, -1);
+	if (ours < 0)
+		SKIP("libpmem2 holds no descriptor of the file");
+	char *other = test_path(test_gran_dir(PMEM2_GRANULARITY_PAGE),
+		"reopen-closed");
+	int decoy = test_file(other, SIZE, O_RDWR);
+	CHECK_EQ(dup2(decoy, ours), ours);	/* closes libpmem2's */
+	close(decoy);
+
+	test_pattern(want, LEN, 12);
+	f = pmem2_memcpy_async(m.map, m.addr + 4096, want, LEN, 0);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ((int)f.output.result, (int)VDM_SUCCESS);
+	f = pmem2_memset_async(m.map, m.addr + 8 * 4096, 0x33, 4096, 0);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ((int)f.output.result, (int)VDM_SUCCESS);
+
+	check_zero(other, SIZE);
+	test_check_file(m.path, 4096, want, LEN);
+	char fill[4096];
+	memset(fill, 0x33, sizeof(fill));
+	test_check_file(m.path, 8 * 4096, fill, sizeof(fill));
+	int mfd = open(m.path, O_RDONLY);
+	CHECK(mfd >= 0);
+	(void)test_check_no_dirty_page(mfd, 0, SIZE);
+	close(mfd);
+
+	test_map_close(&m);
+	/* the number is the application's: still open, still the decoy */
+	struct stat a, b;
+	CHECK_EQ(fstat(ours, &a), 0);
+	CHECK_EQ(stat(other, &b), 0);
+	CHECK(a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+	close(ours);
+	unlink(other);
+	free(other);
+}
+
 int
 main(void)
 {
@@ -139,5 +212,7 @@ main(void)
 	printf("regular files at the old path and number: untouched, OK\n");
 	run(1);
 	printf("FIFOs at the old path and number: no hang, OK\n");
+	run_closed();
+	printf("libpmem2's own descriptor closed and reused: untouched, OK\n");
 	return 0;
 }

@@ -151,12 +151,19 @@ lru_push(struct pmem2_file *f)
 	Lru_head = f;
 }
 
-/* Closes f's descriptor. With Files_lock held; nobody may be using it. */
+static int is_file(const struct pmem2_file *f, int fd);
+
+/*
+ * Closes f's descriptor. With Files_lock held; nobody may be using it.
+ * A number that no longer names f (the application closed it behind our
+ * back, and reused it) is the application's now: it is only forgotten.
+ */
 static void
 fd_close(struct pmem2_file *f)
 {
 	lru_unlink(f);
-	close(f->fd);
+	if (is_file(f, f->fd))
+		close(f->fd);
 	f->fd = -1;
 	f->fd_rdwr = 0;
 	Nopen--;
@@ -336,6 +343,24 @@ pmem2_file_pin(struct pmem2_file *f, struct pmem2_file_way *way,
 	}
 	pthread_mutex_unlock(&Files_lock);
 	return fd;
+}
+
+int
+pmem2_file_check(struct pmem2_file *f, int fd, struct stat *st)
+{
+	if (fstat(fd, st) == 0 && st->st_dev == f->dev &&
+			st->st_ino == f->ino && S_ISREG(st->st_mode))
+		return 1;
+	/* not f's any more: forget the number, never close it (see fd_close) */
+	pthread_mutex_lock(&Files_lock);
+	if (f->fd == fd) {
+		lru_unlink(f);
+		f->fd = -1;
+		f->fd_rdwr = 0;
+		Nopen--;
+	}
+	pthread_mutex_unlock(&Files_lock);
+	return 0;
 }
 
 void

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -279,6 +280,16 @@ sync_batch(struct pmem2_syncer *s, struct pmem2_sync_req *batch, uint64_t gen)
 
 	for (struct pmem2_file *f = flist; f; f = f->bnext) {
 		int fd = pmem2_file_pin(f, &f->bas->way, 0, NULL);
+		struct stat st;
+		if (fd >= 0 && !pmem2_file_check(f, fd, &st)) {
+			/* a stale number: sync the file, not what it names */
+			pmem2_file_unpin(f);
+			fd = pmem2_file_pin(f, &f->bas->way, 0, NULL);
+			if (fd >= 0 && !pmem2_file_check(f, fd, &st)) {
+				pmem2_file_unpin(f);
+				fd = -1;
+			}
+		}
 		f->bok = fd >= 0;
 		if (fd < 0)
 			continue;
