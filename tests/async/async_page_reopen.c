@@ -11,7 +11,9 @@
  *   fifo:    a FIFO with no writer at both (an open() of it for reading
  *            blocks until a writer comes: the write must not hang);
  *   closed:  the application closes libpmem2's own descriptor of the file
- *            and the number goes to another file.
+ *            and the number goes to another file;
+ *   sync first: the first descriptor is opened for a write-back; the map's
+ *            copies that follow must still be written through the file.
  */
 #include <signal.h>
 #include <sys/stat.h>
@@ -57,7 +59,15 @@ run(int fifo)
 	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
 	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 	struct pmem2_map *map;
+	/*
+	 * FIFO: stores, no writes through the file, so that every descriptor
+	 * libpmem2 tries is a read-only one (an open of a FIFO for reading
+	 * and writing would not block)
+	 */
+	if (fifo)
+		setenv("PMEM2_ASYNC_NO_PWRITE", "1", 1);
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
+	unsetenv("PMEM2_ASYNC_NO_PWRITE");
 	CHECK_EQ((int)pmem2_map_get_store_granularity(map),
 		PMEM2_GRANULARITY_PAGE);
 	char *addr = pmem2_map_get_address(map);
@@ -200,6 +210,56 @@ run_closed(void)
 	free(other);
 }
 
+/* The access mode of descriptor fd, from /proc/self/fdinfo. */
+static int
+fd_accmode(int fd)
+{
+	char p[64], line[128];
+	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
+	FILE *f = fopen(p, "r");
+	CHECK(f != NULL);
+	int mode = -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned long flags;
+		if (sscanf(line, "flags: %lo", &flags) == 1)
+			mode = (int)(flags & O_ACCMODE);
+	}
+	fclose(f);
+	CHECK(mode >= 0);
+	return mode;
+}
+
+/*
+ * A write-back comes first (stores, then pmem2_persist_async): the
+ * descriptor the syncer opens then must serve the writes through the file
+ * that follow, i.e. be read-write on a writable map. Before, it was opened
+ * read-only and every later copy of the map was stores.
+ */
+static void
+run_sync_first(void)
+{
+	struct test_map m;
+	test_map_open(&m, PMEM2_GRANULARITY_PAGE, SIZE, NULL);
+	static char want[LEN];
+	test_pattern(want, LEN, 21);
+	memcpy(m.addr, want, LEN);
+	struct vdm_operation_future f = pmem2_persist_async(m.map, m.addr,
+		LEN);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ((int)f.output.result, (int)VDM_SUCCESS);
+	f = pmem2_memcpy_async(m.map, m.addr + LEN, want, LEN, 0);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ((int)f.output.result, (int)VDM_SUCCESS);
+	test_check_file(m.path, LEN, want, LEN);
+
+	int ours = fd_of(m.path, -1);
+	if (ours < 0)
+		SKIP("libpmem2 holds no descriptor of the file");
+	if (fd_accmode(ours) != O_RDWR)
+		FAIL("libpmem2's descriptor of a writable map is read-only: its copies are stores, not writes through the file");
+	test_map_close(&m);
+}
+
 int
 main(void)
 {
@@ -214,5 +274,7 @@ main(void)
 	printf("FIFOs at the old path and number: no hang, OK\n");
 	run_closed();
 	printf("libpmem2's own descriptor closed and reused: untouched, OK\n");
+	run_sync_first();
+	printf("a write-back first: the descriptor is read-write, OK\n");
 	return 0;
 }

@@ -279,12 +279,18 @@ sync_batch(struct pmem2_syncer *s, struct pmem2_sync_req *batch, uint64_t gen)
 	}
 
 	for (struct pmem2_file *f = flist; f; f = f->bnext) {
-		int fd = pmem2_file_pin(f, &f->bas->way, 0, NULL);
+		/*
+		 * The descriptor serves the writes through the file too: opened
+		 * here first, it is read-write when a map may write through it
+		 * (else every later copy would be stores until it is evicted).
+		 */
+		int wr = f->bas->pwrite_ok;
+		int fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
 		struct stat st;
 		if (fd >= 0 && !pmem2_file_check(f, fd, &st)) {
 			/* a stale number: sync the file, not what it names */
 			pmem2_file_unpin(f);
-			fd = pmem2_file_pin(f, &f->bas->way, 0, NULL);
+			fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
 			if (fd >= 0 && !pmem2_file_check(f, fd, &st)) {
 				pmem2_file_unpin(f);
 				fd = -1;
