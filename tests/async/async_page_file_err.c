@@ -10,9 +10,10 @@
  * another file is not affected.
  *
  *   fd:    B and A have their descriptor (the syncer's fdatasync);
- *   nofd:  A's write-back is msync of its pages, no descriptor to be had
- *          (RLIMIT_NOFILE reached) when it fails; B writes later, once
- *          descriptors are there again.
+ *   nofd:  A fails while no descriptor can be had (RLIMIT_NOFILE reached:
+ *          its write-back takes the msync route, whose error the kernel
+ *          reports to A's own mapping only); B writes later, once
+ *          descriptors are there again and the file is opened anew.
  */
 #include <dirent.h>
 #include <sys/resource.h>
