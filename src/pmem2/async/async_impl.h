@@ -152,6 +152,13 @@ void pmem2_file_unref(struct pmem2_file *f);
 int pmem2_file_pin(struct pmem2_file *f, struct pmem2_file_way *way,
 	int want_write, int *rdwr);
 void pmem2_file_unpin(struct pmem2_file *f);
+/*
+ * Whether the pinned fd still is f's descriptor (*st: its stat); when not
+ * (the application closed it and the number names another file now), f
+ * forgets it and the next pin opens the file again. Unpin either way.
+ */
+struct stat;
+int pmem2_file_check(struct pmem2_file *f, int fd, struct stat *st);
 void pmem2_file_fork_prepare(void);
 void pmem2_file_fork_parent(void);
 void pmem2_file_fork_child(void);

@@ -151,12 +151,19 @@ lru_push(struct pmem2_file *f)
 	Lru_head = f;
 }
 
-/* Closes f's descriptor. With Files_lock held; nobody may be using it. */
+static int is_file(const struct pmem2_file *f, int fd);
+
+/*
+ * Closes f's descriptor. With Files_lock held; nobody may be using it.
+ * A number that no longer names f (the application closed it behind our
+ * back, and reused it) is the application's now: it is only forgotten.
+ */
 static void
 fd_close(struct pmem2_file *f)
 {
 	lru_unlink(f);
-	close(f->fd);
+	if (is_file(f, f->fd))
+		close(f->fd);
 	f->fd = -1;
 	f->fd_rdwr = 0;
 	Nopen--;
@@ -194,20 +201,46 @@ pmem2_file_unref(struct pmem2_file *f)
 	free(f);
 }
 
-/* Opens path and keeps it only when it is f's file. */
+static int
+is_file(const struct pmem2_file *f, int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_dev == f->dev &&
+		st.st_ino == f->ino && S_ISREG(st.st_mode);
+}
+
+/*
+ * Opens path and keeps it only when it is f's file. Whatever is there now
+ * may be anything (the application's old descriptor number and the old
+ * path are reused freely): it is looked at through O_PATH first, which
+ * opens no device and no FIFO, and then opened non-blocking, without
+ * becoming a controlling terminal, in case it was swapped in between. A
+ * blocking open of a FIFO would hang here with the file table locked.
+ */
 static int
 open_check(const struct pmem2_file *f, const char *path, int flags)
 {
-	int fd = open(path, flags | O_CLOEXEC);
+	int pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return -1;
+	int same = is_file(f, pfd);
+	close(pfd);
+	if (!same) {
+		errno = ESTALE;
+		return -1;
+	}
+	int fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -1;
-	struct stat st;
-	if (fstat(fd, &st) == 0 && st.st_dev == f->dev &&
-			st.st_ino == f->ino && S_ISREG(st.st_mode))
-		return fd;
-	close(fd);
-	errno = ESTALE;
-	return -1;
+	if (!is_file(f, fd)) {
+		close(fd);
+		errno = ESTALE;
+		return -1;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	return fd;
 }
 
 /* The map_files entry of the VMA that holds addr (it may be merged). */
@@ -310,6 +343,24 @@ pmem2_file_pin(struct pmem2_file *f, struct pmem2_file_way *way,
 	}
 	pthread_mutex_unlock(&Files_lock);
 	return fd;
+}
+
+int
+pmem2_file_check(struct pmem2_file *f, int fd, struct stat *st)
+{
+	if (fstat(fd, st) == 0 && st->st_dev == f->dev &&
+			st->st_ino == f->ino && S_ISREG(st->st_mode))
+		return 1;
+	/* not f's any more: forget the number, never close it (see fd_close) */
+	pthread_mutex_lock(&Files_lock);
+	if (f->fd == fd) {
+		lru_unlink(f);
+		f->fd = -1;
+		f->fd_rdwr = 0;
+		Nopen--;
+	}
+	pthread_mutex_unlock(&Files_lock);
+	return 0;
 }
 
 void

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #define PMEM2_USE_MINIASYNC 1
@@ -74,12 +75,17 @@ file_write_begin(struct pmem2_async *as, const struct vdm_operation *op,
 	 * A file truncated under the map: a pwrite past the end would grow
 	 * the file again, with a hole, where the map has no pages any more.
 	 * Stores instead, which take SIGBUS there like any other mover's and
-	 * like the map's memcpy function. (The descriptor is private, so
-	 * lseek moves no position anyone uses.)
+	 * like the map's memcpy function.
 	 */
-	off_t eof = lseek(d, 0, SEEK_END);
-	if (eof < 0 || (unsigned long long)o + op_length(op) >
-			(unsigned long long)eof) {
+	/*
+	 * fstat rather than lseek: the same call also says whether the
+	 * descriptor is still the file's (one the application closed behind
+	 * our back may name another file now: it must never be written).
+	 */
+	struct stat st;
+	if (!pmem2_file_check(as->file, d, &st) ||
+			(unsigned long long)o + op_length(op) >
+			(unsigned long long)st.st_size) {
 		pmem2_file_unpin(as->file);
 		return 0;
 	}

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -278,7 +279,23 @@ sync_batch(struct pmem2_syncer *s, struct pmem2_sync_req *batch, uint64_t gen)
 	}
 
 	for (struct pmem2_file *f = flist; f; f = f->bnext) {
-		int fd = pmem2_file_pin(f, &f->bas->way, 0, NULL);
+		/*
+		 * The descriptor serves the writes through the file too: opened
+		 * here first, it is read-write when a map may write through it
+		 * (else every later copy would be stores until it is evicted).
+		 */
+		int wr = f->bas->pwrite_ok;
+		int fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
+		struct stat st;
+		if (fd >= 0 && !pmem2_file_check(f, fd, &st)) {
+			/* a stale number: sync the file, not what it names */
+			pmem2_file_unpin(f);
+			fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
+			if (fd >= 0 && !pmem2_file_check(f, fd, &st)) {
+				pmem2_file_unpin(f);
+				fd = -1;
+			}
+		}
 		f->bok = fd >= 0;
 		if (fd < 0)
 			continue;
@@ -309,6 +326,17 @@ sync_batch(struct pmem2_syncer *s, struct pmem2_sync_req *batch, uint64_t gen)
 				as->inject_left--;
 		} else {
 			as->berr = sync_msync(as->blo, as->bhi);
+		}
+		/*
+		 * The file's, like a failed fdatasync: msync reports it once,
+		 * to this map's open file, and a descriptor opened later would
+		 * never hear of it, so the other maps of the file must.
+		 */
+		if (as->berr && as->file != NULL) {
+			int zero = 0;
+			__atomic_compare_exchange_n(&as->file->err, &zero,
+				as->berr, 0, __ATOMIC_RELAXED,
+				__ATOMIC_RELAXED);
 		}
 	}
 
