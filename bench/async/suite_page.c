@@ -13,7 +13,12 @@
  * Then what the number of maps costs: the same durable writes, the default
  * mover, walking the 10,000 pages of one file mapped as 1, 100 or 10,000
  * maps (the application's descriptor closed once they are made), against
- * the one-map figure of the same run.
+ * the one-map figure of the same run; and the CPU time (every thread of
+ * the process, user and system: the poller, the syncer, the movers) per
+ * write. The wall-clock figure is mostly the disk's sync latency, which on
+ * a shared machine swings far more between runs than the maps can change
+ * it; the CPU time shows what the number of maps costs the library and the
+ * kernel.
  */
 #define _GNU_SOURCE
 #define PMEM2_USE_MINIASYNC 1
@@ -22,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <libpmem2.h>
 #include <libminiasync.h>
 #include "bench.h"
@@ -265,15 +271,31 @@ many_close(struct many *mm)
 	unlink(mm->path);
 }
 
-/* ops/s of one timed run, each future into the next page of the file */
+/* CPU seconds of the whole process so far, user and system */
 static double
-run_many(struct many *mm, struct runtime *r, const char *src, double secs)
+cpu_secs(void)
+{
+	struct rusage u;
+	if (getrusage(RUSAGE_SELF, &u) != 0)
+		return 0;
+	return (double)u.ru_utime.tv_sec + (double)u.ru_utime.tv_usec * 1e-6 +
+		(double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec * 1e-6;
+}
+
+/*
+ * ops/s of one timed run, each future into the next page of the file;
+ * *cpu_us: CPU microseconds per write
+ */
+static double
+run_many(struct many *mm, struct runtime *r, const char *src, double secs,
+	double *cpu_us)
 {
 	struct vdm_operation_future f[INFLIGHT];
 	struct future *fp[INFLIGHT];
 	for (int k = 0; k < INFLIGHT; k++)
 		fp[k] = FUTURE_AS_RUNNABLE(&f[k]);
 	long n = 0;
+	double c0 = cpu_secs();
 	double t0 = bench_now(), t;
 	do {
 		for (int k = 0; k < INFLIGHT; k++) {
@@ -291,6 +313,7 @@ run_many(struct many *mm, struct runtime *r, const char *src, double secs)
 			}
 		n += INFLIGHT;
 	} while ((t = bench_now() - t0) < secs);
+	*cpu_us = (cpu_secs() - c0) * 1e6 / (double)n;
 	return (double)n / t;
 }
 
@@ -300,15 +323,23 @@ bench_many_maps(struct runtime *r, const char *src, double secs, int runs)
 	static const int counts[] = { 1, 100, NMAP_MAX };
 	enum { NC = sizeof(counts) / sizeof(counts[0]) };
 	struct many mm[NC];
-	double v[NC][8];
+	double v[NC][8], cpu[NC][8];
 	memset(mm, 0, sizeof(mm));
 	for (int c = 0; c < NC; c++)
 		if (many_open(&mm[c], counts[c]))
 			goto out;
+	/*
+	 * All take turns, and each run starts at another count, so that
+	 * neither the place in the order nor what ran just before (the disk
+	 * still busy with another file) favours one count.
+	 */
 	for (int i = 0; i < runs; i++)
-		for (int c = 0; c < NC; c++)
-			if ((v[c][i] = run_many(&mm[c], r, src, secs)) == 0)
+		for (int k = 0; k < NC; k++) {
+			int c = (i + k) % NC;
+			if ((v[c][i] = run_many(&mm[c], r, src, secs,
+					&cpu[c][i])) == 0)
 				goto out;
+		}
 	double one = bench_median(v[0], runs) / 1e3;
 	for (int c = 0; c < NC; c++) {
 		char name[96];
@@ -317,6 +348,15 @@ bench_many_maps(struct runtime *r, const char *src, double secs, int runs)
 			counts[c], counts[c] == 1 ? "" : "s");
 		bench_row("page", name, bench_median(v[c], runs) / 1e3,
 			"Kops/s", c ? "the same, 1 map" : NULL, c ? one : 0, 1);
+	}
+	double cone = bench_median(cpu[0], runs);
+	for (int c = 0; c < NC; c++) {
+		char name[96];
+		snprintf(name, sizeof(name),
+			"CPU per durable write, %d map%s", counts[c],
+			counts[c] == 1 ? "" : "s");
+		bench_row("page", name, bench_median(cpu[c], runs), "us",
+			c ? "the same, 1 map" : NULL, c ? cone : 0, 0);
 	}
 out:
 	for (int c = 0; c < NC; c++)

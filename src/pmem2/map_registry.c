@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * map_registry.c -- every live pmem2_map (from map_new and map_from_existing)
- * in one array sorted by address, under a reader-writer lock, and the PAGE
- * granularity sync that walks it.
+ * in one balanced search tree ordered by address, under a reader-writer
+ * lock, and the PAGE granularity sync that walks it.
  *
- * Registered ranges never overlap, so sorting by start address also sorts
- * them by end address, and "the first map that ends after X" is a binary
- * search. A sorted array beats a tree here: lookups (every PAGE persist)
- * vastly outnumber insertions (map_new), and the array is cache friendly.
+ * Registered ranges never overlap, so ordering by start address also orders
+ * them by end address, and "the first map that ends after X" is one walk
+ * down the tree. An AVL tree keeps insertion, removal and lookup O(log n)
+ * in any order of creation and deletion: a sorted array had to move every
+ * later entry on each insertion and removal, quadratic over many maps.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,9 +26,14 @@
 #include "pmem2_utils.h"
 
 static pthread_rwlock_t Reg_lock = PTHREAD_RWLOCK_INITIALIZER;
-static struct pmem2_map **Reg_maps;
-static size_t Reg_count;
-static size_t Reg_cap;
+
+struct reg_node {
+	struct pmem2_map *map;
+	struct reg_node *left, *right;
+	int height;		/* of the subtree; a leaf is 1 */
+};
+
+static struct reg_node *Reg_root;
 static pthread_once_t Reg_atfork_once = PTHREAD_ONCE_INIT;
 
 /*
@@ -79,19 +85,136 @@ reg_end(const struct pmem2_map *m)
 	return (uintptr_t)m->addr + (m->content_length ? m->content_length : 1);
 }
 
-/* Index of the first map whose end is above addr (Reg_count if none). */
-static size_t
+/* ---- the AVL tree (all with the lock held) ---- */
+
+static inline int
+node_height(const struct reg_node *n)
+{
+	return n ? n->height : 0;
+}
+
+static inline void
+node_fix_height(struct reg_node *n)
+{
+	int l = node_height(n->left), r = node_height(n->right);
+	n->height = (l > r ? l : r) + 1;
+}
+
+static struct reg_node *
+rotate_right(struct reg_node *n)
+{
+	struct reg_node *l = n->left;
+	n->left = l->right;
+	l->right = n;
+	node_fix_height(n);
+	node_fix_height(l);
+	return l;
+}
+
+static struct reg_node *
+rotate_left(struct reg_node *n)
+{
+	struct reg_node *r = n->right;
+	n->right = r->left;
+	r->left = n;
+	node_fix_height(n);
+	node_fix_height(r);
+	return r;
+}
+
+/* Restores the AVL property at n, whose subtrees differ by at most 2. */
+static struct reg_node *
+rebalance(struct reg_node *n)
+{
+	node_fix_height(n);
+	int bal = node_height(n->left) - node_height(n->right);
+	if (bal > 1) {
+		if (node_height(n->left->left) < node_height(n->left->right))
+			n->left = rotate_left(n->left);
+		return rotate_right(n);
+	}
+	if (bal < -1) {
+		if (node_height(n->right->right) < node_height(n->right->left))
+			n->right = rotate_right(n->right);
+		return rotate_left(n);
+	}
+	return n;
+}
+
+/* Inserts node nn (a leaf, not overlapping any other) below n. */
+static struct reg_node *
+tree_insert(struct reg_node *n, struct reg_node *nn)
+{
+	if (n == NULL)
+		return nn;
+	if (reg_start(nn->map) < reg_start(n->map))
+		n->left = tree_insert(n->left, nn);
+	else
+		n->right = tree_insert(n->right, nn);
+	return rebalance(n);
+}
+
+/* Unlinks the leftmost node below n into *min. */
+static struct reg_node *
+tree_take_min(struct reg_node *n, struct reg_node **min)
+{
+	if (n->left == NULL) {
+		*min = n;
+		return n->right;
+	}
+	n->left = tree_take_min(n->left, min);
+	return rebalance(n);
+}
+
+/* Unlinks the node holding map (starting at start) into *gone, if any. */
+static struct reg_node *
+tree_remove(struct reg_node *n, const struct pmem2_map *map,
+	uintptr_t start, struct reg_node **gone)
+{
+	if (n == NULL)
+		return NULL;
+	if (start < reg_start(n->map)) {
+		n->left = tree_remove(n->left, map, start, gone);
+	} else if (start > reg_start(n->map)) {
+		n->right = tree_remove(n->right, map, start, gone);
+	} else {
+		if (n->map != map)
+			return n;	/* another map starts here: not ours */
+		*gone = n;
+		if (n->left == NULL)
+			return n->right;
+		if (n->right == NULL)
+			return n->left;
+		struct reg_node *min;
+		struct reg_node *right = tree_take_min(n->right, &min);
+		min->left = n->left;
+		min->right = right;
+		n = min;
+	}
+	return rebalance(n);
+}
+
+/* The first map whose end is above addr (NULL if none). */
+static struct pmem2_map *
 reg_first_ending_after(uintptr_t addr)
 {
-	size_t lo = 0, hi = Reg_count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (reg_end(Reg_maps[mid]) <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
+	struct pmem2_map *found = NULL;
+	for (struct reg_node *n = Reg_root; n; ) {
+		if (reg_end(n->map) <= addr) {
+			n = n->right;
+		} else {
+			found = n->map;
+			n = n->left;
+		}
 	}
-	return lo;
+	return found;
+}
+
+/* The map that follows m in address order (NULL if none). */
+static struct pmem2_map *
+reg_next(const struct pmem2_map *m)
+{
+	return reg_first_ending_after(reg_end(m));
 }
 
 int
@@ -109,29 +232,24 @@ pmem2_registry_add(struct pmem2_map *map)
 
 	pthread_once(&Reg_atfork_once, reg_atfork_register);
 	pthread_rwlock_wrlock(&Reg_lock);
-	size_t i = reg_first_ending_after(start);
-	if (i < Reg_count && reg_start(Reg_maps[i]) < end) {
+	struct pmem2_map *o = reg_first_ending_after(start);
+	if (o != NULL && reg_start(o) < end) {
 		ERR("range %p + %zu overlaps a map already registered at %p + %zu",
-			map->addr, map->content_length, Reg_maps[i]->addr,
-			Reg_maps[i]->content_length);
+			map->addr, map->content_length, o->addr,
+			o->content_length);
 		ret = PMEM2_E_MAP_EXISTS;
 		goto out;
 	}
-	if (Reg_count == Reg_cap) {
-		size_t ncap = Reg_cap ? Reg_cap * 2 : 64;
-		struct pmem2_map **n = realloc(Reg_maps, ncap * sizeof(*n));
-		if (!n) {
-			ERR_ERRNO(ENOMEM, "cannot grow the map registry");
-			ret = -ENOMEM;
-			goto out;
-		}
-		Reg_maps = n;
-		Reg_cap = ncap;
+	struct reg_node *nn = malloc(sizeof(*nn));
+	if (nn == NULL) {
+		ERR_ERRNO(ENOMEM, "cannot grow the map registry");
+		ret = -ENOMEM;
+		goto out;
 	}
-	memmove(&Reg_maps[i + 1], &Reg_maps[i],
-		(Reg_count - i) * sizeof(*Reg_maps));
-	Reg_maps[i] = map;
-	Reg_count++;
+	nn->map = map;
+	nn->left = nn->right = NULL;
+	nn->height = 1;
+	Reg_root = tree_insert(Reg_root, nn);
 out:
 	pthread_rwlock_unlock(&Reg_lock);
 	return ret;
@@ -140,21 +258,19 @@ out:
 int
 pmem2_registry_remove(struct pmem2_map *map)
 {
-	int ret = PMEM2_E_MAPPING_NOT_FOUND;
+	struct reg_node *gone = NULL;
 
 	pthread_rwlock_wrlock(&Reg_lock);
-	size_t i = reg_first_ending_after(reg_start(map));
-	if (i < Reg_count && Reg_maps[i] == map) {
-		memmove(&Reg_maps[i], &Reg_maps[i + 1],
-			(Reg_count - i - 1) * sizeof(*Reg_maps));
-		Reg_count--;
-		ret = 0;
-	}
+	Reg_root = tree_remove(Reg_root, map, reg_start(map), &gone);
 	pthread_rwlock_unlock(&Reg_lock);
 
-	if (ret)
-		ERR("map %p is not registered (deleted already?)", (void *)map);
-	return ret;
+	if (gone == NULL) {
+		ERR("map %p is not registered (deleted already?)",
+			(void *)map);
+		return PMEM2_E_MAPPING_NOT_FOUND;
+	}
+	free(gone);
+	return 0;
 }
 
 int
@@ -169,9 +285,9 @@ pmem2_registry_foreach(const void *addr, size_t len,
 		end = UINTPTR_MAX;
 
 	pthread_rwlock_rdlock(&Reg_lock);
-	for (size_t i = reg_first_ending_after(start);
-			i < Reg_count && reg_start(Reg_maps[i]) < end; i++) {
-		ret = fn(Reg_maps[i], arg);
+	for (struct pmem2_map *m = reg_first_ending_after(start);
+			m != NULL && reg_start(m) < end; m = reg_next(m)) {
+		ret = fn(m, arg);
 		if (ret)
 			break;
 	}
@@ -246,9 +362,9 @@ next_span(uintptr_t start, uintptr_t end, uintptr_t pg, uintptr_t *s,
 	 * extent, so the first map whose registered end lies above
 	 * `start - page` is the first whose span can reach `start`.
 	 */
-	size_t i = reg_first_ending_after(start > pg ? start - pg : 0);
-	for (; i < Reg_count; i++) {
-		struct pmem2_map *m = Reg_maps[i];
+	struct pmem2_map *m;
+	for (m = reg_first_ending_after(start > pg ? start - pg : 0);
+			m != NULL; m = reg_next(m)) {
 		uintptr_t ms = (uintptr_t)m->addr & ~(pg - 1);
 		size_t rl = m->reserved_length > m->content_length ?
 			m->reserved_length : m->content_length;
@@ -307,13 +423,23 @@ pmem2_page_sync(const void *addr, size_t len)
 	return ret;
 }
 
+static void
+tree_free(struct reg_node *n)
+{
+	while (n != NULL) {
+		tree_free(n->left);
+		struct reg_node *r = n->right;
+		free(n);
+		n = r;
+	}
+}
+
 __attribute__((destructor))
 static void
 registry_fini(void)
 {
 	pthread_rwlock_wrlock(&Reg_lock);
-	free(Reg_maps);
-	Reg_maps = NULL;
-	Reg_count = Reg_cap = 0;
+	tree_free(Reg_root);
+	Reg_root = NULL;
 	pthread_rwlock_unlock(&Reg_lock);
 }
