@@ -3,8 +3,8 @@
  * nt_stream.c -- the streaming copy and fill engine (nt_stream.h).
  *
  * The loops over whole lines come from common/nt_lines.h, the template
- * libpmem2's memory functions use too, instantiated here once per
- * instruction set inside that set's target pragma (the libraries are built
+ * libpmem2's memory functions use too, instantiated here (through
+ * nt_stream_isa.h) once per instruction set inside that set's target pragma (the libraries are built
  * for the baseline x86-64); nt_stream_init() picks the best one the CPU
  * has. Around them: the partial lines at either end, short ranges, the
  * write-back and the persistence checker's notes.
@@ -51,25 +51,8 @@ NT_TARGET_BEGIN("avx512f")
 #define LINE_VECS 1
 #define VLOADU(p) _mm512_loadu_si512((const void *)(p))
 #define VSTREAM(p, v) _mm512_stream_si512((void *)(p), (v))
-#include "nt_lines.h"
-
-static void
-copy_lines_avx512(char *dst, const char *src, size_t nlines)
-{
-	nt_copy_fwd_avx512(dst, dst + nlines * LINE, src);
-}
-
-static void
-fill_lines_avx512(char *dst, int c, size_t nlines)
-{
-	nt_fill_avx512(dst, dst + nlines * LINE,
-		_mm512_set1_epi32((int)(0x01010101u * (uint8_t)c)));
-}
-#undef F
-#undef vec_t
-#undef LINE_VECS
-#undef VLOADU
-#undef VSTREAM
+#define VSET1(c) _mm512_set1_epi32((int)(0x01010101u * (uint8_t)(c)))
+#include "nt_stream_isa.h"
 NT_TARGET_END
 
 /* ---- AVX2 ---- */
@@ -79,24 +62,8 @@ NT_TARGET_BEGIN("avx2")
 #define LINE_VECS 2
 #define VLOADU(p) _mm256_loadu_si256((const __m256i *)(p))
 #define VSTREAM(p, v) _mm256_stream_si256((__m256i *)(p), (v))
-#include "nt_lines.h"
-
-static void
-copy_lines_avx2(char *dst, const char *src, size_t nlines)
-{
-	nt_copy_fwd_avx2(dst, dst + nlines * LINE, src);
-}
-
-static void
-fill_lines_avx2(char *dst, int c, size_t nlines)
-{
-	nt_fill_avx2(dst, dst + nlines * LINE, _mm256_set1_epi8((char)c));
-}
-#undef F
-#undef vec_t
-#undef LINE_VECS
-#undef VLOADU
-#undef VSTREAM
+#define VSET1(c) _mm256_set1_epi8((char)(c))
+#include "nt_stream_isa.h"
 NT_TARGET_END
 
 /* ---- SSE2 ---- */
@@ -106,24 +73,8 @@ NT_TARGET_BEGIN("sse2")
 #define LINE_VECS 4
 #define VLOADU(p) _mm_loadu_si128((const __m128i *)(p))
 #define VSTREAM(p, v) _mm_stream_si128((__m128i *)(p), (v))
-#include "nt_lines.h"
-
-static void
-copy_lines_sse2(char *dst, const char *src, size_t nlines)
-{
-	nt_copy_fwd_sse2(dst, dst + nlines * LINE, src);
-}
-
-static void
-fill_lines_sse2(char *dst, int c, size_t nlines)
-{
-	nt_fill_sse2(dst, dst + nlines * LINE, _mm_set1_epi8((char)c));
-}
-#undef F
-#undef vec_t
-#undef LINE_VECS
-#undef VLOADU
-#undef VSTREAM
+#define VSET1(c) _mm_set1_epi8((char)(c))
+#include "nt_stream_isa.h"
 NT_TARGET_END
 
 #endif /* __x86_64__ */

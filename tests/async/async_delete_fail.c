@@ -7,7 +7,6 @@
  * The unmapping is made to fail by this program's own munmap(), which
  * libpmem2's calls reach instead of libc's.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -23,21 +22,6 @@ munmap(void *addr, size_t len)
 		return -1;
 	}
 	return (int)syscall(SYS_munmap, addr, len);
-}
-
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	if (d == NULL)
-		SKIP("no /proc/self/fd");
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the DIR's own */
 }
 
 static void
@@ -60,7 +44,7 @@ main(void)
 
 	/* the file's descriptor exists once the first operation needed it */
 	durable_copy(&m, 0, 1);
-	int fds = count_fds();
+	int fds = test_count_fds();
 
 	__atomic_store_n(&Fail_munmap, 1, __ATOMIC_RELAXED);
 	struct pmem2_map *map = m.map;
@@ -73,7 +57,7 @@ main(void)
 
 	/* still the same map, with the same descriptor */
 	durable_copy(&m, 8192, 2);
-	CHECK_EQ(count_fds(), fds);
+	CHECK_EQ(test_count_fds(), fds);
 
 	/* the bytes reach the file */
 	int fd = open(m.path, O_RDONLY);
@@ -85,7 +69,7 @@ main(void)
 	close(fd);
 
 	test_map_close(&m);
-	CHECK_EQ(count_fds(), fds - 1);
+	CHECK_EQ(test_count_fds(), fds - 1);
 	printf("a failed pmem2_map_delete leaves the map working: OK\n");
 	return 0;
 }

@@ -22,21 +22,6 @@
 /* the cache of file descriptors, and io_uring's own */
 #define MAX_EXTRA_FDS (64 + 1)
 
-static int
-count_dir(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL)
-		SKIP("no %s", path);
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - (strcmp(path, "/proc/self/fd") == 0);	/* the DIR's own */
-}
-
 static struct pmem2_map *Maps[NMAPS];
 static char Paths[NFILES][256];
 
@@ -44,8 +29,8 @@ static void
 check_costs(const char *when, int threads0, int fds0, int max_threads,
 	int max_fds)
 {
-	int threads = count_dir("/proc/self/task");
-	int fds = count_dir("/proc/self/fd");
+	int threads = test_count_threads();
+	int fds = test_count_fds();
 	printf("%s: %d threads (%+d), %d fds (%+d)\n", when, threads,
 		threads - threads0, fds, fds - fds0);
 	if (threads - threads0 > max_threads)
@@ -66,8 +51,8 @@ main(void)
 	rl.rlim_cur = 1024;
 	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
 
-	int threads0 = count_dir("/proc/self/task");
-	int fds0 = count_dir("/proc/self/fd");
+	int threads0 = test_count_threads();
+	int fds0 = test_count_fds();
 
 	const char *dir = test_disk_dir();
 	struct pmem2_config *cfg;

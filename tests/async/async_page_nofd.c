@@ -11,21 +11,6 @@
 #include <sys/resource.h>
 #include "helpers.h"
 
-static int
-count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	if (d == NULL)
-		SKIP("no /proc/self/fd");
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the DIR's own */
-}
-
 /* The highest descriptor open, + 1: what RLIMIT_NOFILE must allow. */
 static int
 fd_ceiling(void)
@@ -102,19 +87,19 @@ main(void)
 	CHECK(nfill >= 1);
 	/* opendir needs one: count with one given back */
 	close(filler[--nfill]);
-	int fds = count_fds();
+	int fds = test_count_fds();
 	filler[nfill++] = open("/dev/null", O_RDONLY);
 	CHECK(filler[nfill - 1] >= 0);
 
 	durable_copies(&m, 100);
 
 	close(filler[--nfill]);
-	CHECK_EQ(count_fds(), fds);
+	CHECK_EQ(test_count_fds(), fds);
 	while (nfill > 0)
 		close(filler[--nfill]);
 	CHECK(setrlimit(RLIMIT_NOFILE, &rl0) == 0);
 	check_file(m.path, 100);
-	fds = count_fds();
+	fds = test_count_fds();
 
 	/*
 	 * Descriptors again: the map's file is opened on a write after the
@@ -122,7 +107,7 @@ main(void)
 	 */
 	usleep(300000);
 	durable_copies(&m, 200);
-	CHECK(count_fds() > fds);
+	CHECK(test_count_fds() > fds);
 	check_file(m.path, 200);
 
 	test_map_close(&m);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* helpers.c -- the part of the test helpers that needs no library. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -184,4 +185,32 @@ test_check_no_dirty_page(int fd, uint64_t off, uint64_t len)
 			(unsigned long long)cs.nr_dirty,
 			(unsigned long long)start, (unsigned long long)end);
 	return 0;
+}
+
+/* Entries of a /proc directory, without "." and "..". */
+static int
+count_entries(const char *path)
+{
+	DIR *d = opendir(path);
+	if (d == NULL)
+		SKIP("cannot read %s: %s", path, strerror(errno));
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+int
+test_count_fds(void)
+{
+	return count_entries("/proc/self/fd") - 1;	/* the DIR's own */
+}
+
+int
+test_count_threads(void)
+{
+	return count_entries("/proc/self/task");
 }

@@ -40,6 +40,13 @@
 /* PMEM2_TEST_QUICK set and not "0" (sanitizers, valgrind): fewer rounds. */
 int test_quick(void);
 
+/*
+ * What the process holds now: open descriptors (not counting the one used
+ * to count) and threads, from /proc/self (the test skips without it).
+ */
+int test_count_fds(void);
+int test_count_threads(void);
+
 /* $PMEM2_TEST_SEED, else a value that differs per process. */
 uint64_t test_seed(void);
 
