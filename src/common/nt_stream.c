@@ -145,6 +145,13 @@ nt_stream_init(void)
 {
 #if defined(__x86_64__)
 	const struct cpu_features *f = cpu_features();
+	/*
+	 * As for libpmem2's memory functions: no non-temporal stores at all.
+	 * The plain loops leave the lines cached, and a durable copy writes
+	 * them back (lines_done), so durability is kept.
+	 */
+	if (env_is("PMEM_NO_MOVNT", "1"))
+		return;
 	if (f->sse2) {
 		Copy_lines = copy_lines_sse2;
 		Fill_lines = fill_lines_sse2;

@@ -35,8 +35,9 @@
 
 /*
  * Picks the instruction set: the best CPUID reports (cpu_init() must have
- * run), less AVX-512 when PMEM_AVX512F=0 and AVX2 when PMEM_AVX=0, as for
- * libpmem2's memory functions.
+ * run), less AVX-512 when PMEM_AVX512F=0 and AVX2 when PMEM_AVX=0, and
+ * none at all ("libc": ordinary stores, written back when durable) when
+ * PMEM_NO_MOVNT=1, as for libpmem2's memory functions.
  */
 void nt_stream_init(void);
 

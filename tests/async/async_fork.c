@@ -21,12 +21,22 @@
  * map_new and map_delete must not wait for the map registry's lock held by
  * a thread it does not have (before, about one child in 300 to 1000 hung).
  *
+ * And the child's syncer must not use the parent's descriptors of a file:
+ * they are the parent's open files, and the kernel reports a write-back
+ * error once per open file, so whichever process synced first would take
+ * the report and the other would see success. kcmp(2) says whether the
+ * child's descriptor of the file, after a durable write, is one of the
+ * parent's open files. Before, it was.
+ *
  * Usage: async_fork
  */
 #include <signal.h>
 #include <pthread.h>
 #include <time.h>
+#include <dirent.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/kcmp.h>
 #include <libminiasync.h>
 #include "helpers.h"
 
@@ -285,6 +295,111 @@ run_fork_while_mapping(void)
 		forks);
 }
 
+/* ---- the child's syncer opens the file anew ---- */
+
+#define MAXFD 16
+
+/* This process's descriptors of st's file other than skip; how many. */
+static int
+fds_of(const struct stat *st, int skip, int *fds)
+{
+	DIR *d = opendir("/proc/self/fd");
+	CHECK(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		int fd = atoi(e->d_name);
+		struct stat s2;
+		if (fd == skip || fd == dirfd(d) || fstat(fd, &s2) != 0)
+			continue;
+		if (s2.st_dev == st->st_dev && s2.st_ino == st->st_ino &&
+				n < MAXFD)
+			fds[n++] = fd;
+	}
+	closedir(d);
+	return n;
+}
+
+static void
+run_own_descriptions(void)
+{
+	struct test_map m;
+	test_map_open(&m, PMEM2_GRANULARITY_PAGE, LEN, NULL);
+	struct stat st;
+	CHECK(stat(m.path, &st) == 0);
+	char *src = malloc(LEN);
+	CHECK(src);
+	test_pattern(src, LEN, 23);
+
+	/* a durable write: the parent's syncer opens the file */
+	struct vdm_operation_future f = pmem2_memcpy_async(m.map, m.addr, src,
+		OP, 0);
+	CHECK_EQ(test_wait_op(&f), VDM_SUCCESS);
+	int pfds[MAXFD];
+	int np = fds_of(&st, m.fd, pfds);
+	if (np == 0)
+		FAIL("the parent's syncer holds no descriptor of the file");
+
+	int c2p[2], p2c[2];
+	CHECK(pipe(c2p) == 0 && pipe(p2c) == 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		alarm(30);
+		close(c2p[0]);
+		close(p2c[1]);
+		struct vdm_operation_future g = pmem2_memcpy_async(m.map,
+			m.addr + OP, src + OP, OP, 0);
+		CHECK_EQ(test_wait_op(&g), VDM_SUCCESS);
+		check_file(m.path, OP, src + OP, OP);
+		int cfds[MAXFD + 1];
+		cfds[0] = fds_of(&st, m.fd, cfds + 1);
+		CHECK(write(c2p[1], cfds, sizeof(cfds)) == (ssize_t)sizeof(cfds));
+		/* alive until the parent has compared */
+		char c;
+		CHECK(read(p2c[0], &c, 1) == 1);
+		_exit(0);
+	}
+	close(c2p[1]);
+	close(p2c[0]);
+	int cfds[MAXFD + 1];
+	CHECK(read(c2p[0], cfds, sizeof(cfds)) == (ssize_t)sizeof(cfds));
+	int unsupported = 0, shared = -1;
+	for (int i = 1; i <= cfds[0] && !unsupported; i++) {
+		for (int j = 0; j < np; j++) {
+			long r = syscall(SYS_kcmp, (long)getpid(), (long)pid,
+				(long)KCMP_FILE, (long)pfds[j], (long)cfds[i]);
+			if (r < 0 && (errno == ENOSYS || errno == EPERM)) {
+				unsupported = errno;
+				break;
+			}
+			CHECK(r >= 0);
+			if (r == 0)
+				shared = cfds[i];
+		}
+	}
+	CHECK(write(p2c[1], "x", 1) == 1);
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(c2p[0]);
+	close(p2c[1]);
+	if (unsupported)
+		SKIP("kcmp(2) is not available here: %s", strerror(unsupported));
+	if (cfds[0] == 0)
+		FAIL("the child's syncer holds no descriptor of the file");
+	if (shared >= 0)
+		FAIL("the child's descriptor %d of the file is the parent's "
+			"open file", shared);
+	check_file(m.path, 0, src, 2 * OP);
+	test_map_close(&m);
+	free(src);
+	printf("async_fork: the child's syncer opened the file anew\n");
+}
+
 int
 main(void)
 {
@@ -300,6 +415,7 @@ main(void)
 	run(data_mover_threads_get_vdm(dmt), "threads mover, small copy", 1);
 	data_mover_threads_delete(dmt);
 	run_delete_in_child();
+	run_own_descriptions();
 	run_fork_while_mapping();
 	return 0;
 }

@@ -384,8 +384,22 @@ pmem2_file_fork_parent(void)
 	pthread_mutex_unlock(&Files_lock);
 }
 
+/*
+ * The child's descriptors are copies of the parent's, the same open files:
+ * the kernel's one report of a write-back error would go to whichever
+ * process synced first, and the other would see success. The child closes
+ * its copies (the parent's stay open) and opens the files anew when it
+ * next needs them, through the same checked ways. Only the forking thread
+ * is in the child, and it holds no pin: the parent's pins are not the
+ * child's. A file's recorded error (f->err) stays.
+ */
 void
 pmem2_file_fork_child(void)
 {
+	for (unsigned b = 0; b < NBUCKETS; b++)
+		for (struct pmem2_file *f = Buckets[b]; f; f = f->hnext)
+			f->pins = 0;
+	while (Lru_head != NULL)
+		fd_close(Lru_head);
 	pthread_mutex_unlock(&Files_lock);
 }
