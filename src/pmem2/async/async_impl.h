@@ -155,7 +155,8 @@ void pmem2_file_unpin(struct pmem2_file *f);
 /*
  * Whether the pinned fd still is f's descriptor (*st: its stat); when not
  * (the application closed it and the number names another file now), f
- * forgets it and the next pin opens the file again. Unpin either way.
+ * forgets it and the next pin opens the file again. The pin stays: the
+ * caller unpins either way.
  */
 struct stat;
 int pmem2_file_check(struct pmem2_file *f, int fd, struct stat *st);
