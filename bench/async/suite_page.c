@@ -7,7 +7,8 @@
  * msync) at a time. One row per mover: the map's default (writing through
  * the file, and storing through the mapping with PMEM2_ASYNC_NO_PWRITE=1),
  * the sync mover, the default threads mover, and a mover written the way a
- * user would (it copies in op_start and declares no capabilities).
+ * user would (examples/miniasync/user_mover.c: it copies in op_start and
+ * declares no capabilities).
  * ops/s, medians of several timed runs, all taking turns run by run.
  *
  * Then what the number of maps costs: the same durable writes, the default
@@ -31,6 +32,7 @@
 #include <libpmem2.h>
 #include <libminiasync.h>
 #include "bench.h"
+#include "user_mover.h"
 
 struct page_map {
 	struct pmem2_map *map;
@@ -119,81 +121,6 @@ run_async(struct page_map *m, struct runtime *r, const char *src,
 	} while ((t = bench_now() - t0) < secs);
 	return (double)n / t;
 }
-
-/* ---- a mover written the way a user would ---- */
-
-static void *
-user_op_new(struct vdm *vdm, const enum vdm_operation_type type)
-{
-	(void)type;
-	return vdm;	/* no state per operation */
-}
-
-static int
-user_op_start(void *data, const struct vdm_operation *op,
-	struct future_notifier *n)
-{
-	(void)data;
-	if (n)
-		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		memcpy(op->data.memcpy.dest, op->data.memcpy.src,
-			op->data.memcpy.n);
-		break;
-	case VDM_OPERATION_MEMMOVE:
-		memmove(op->data.memmove.dest, op->data.memmove.src,
-			op->data.memmove.n);
-		break;
-	case VDM_OPERATION_MEMSET:
-		memset(op->data.memset.str, op->data.memset.c,
-			op->data.memset.n);
-		break;
-	default:
-		break;
-	}
-	return 0;
-}
-
-static enum future_state
-user_op_check(void *data, const struct vdm_operation *op)
-{
-	(void)data;
-	(void)op;
-	return FUTURE_STATE_COMPLETE;
-}
-
-static void
-user_op_delete(void *data, const struct vdm_operation *op,
-	struct vdm_operation_output *out)
-{
-	(void)data;
-	out->type = op->type;
-	out->result = VDM_SUCCESS;
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		out->output.memcpy.dest = op->data.memcpy.dest;
-		break;
-	case VDM_OPERATION_MEMMOVE:
-		out->output.memmove.dest = op->data.memmove.dest;
-		break;
-	case VDM_OPERATION_MEMSET:
-		out->output.memset.str = op->data.memset.str;
-		break;
-	default:
-		out->output.flush.unused = 0;
-		break;
-	}
-}
-
-static struct vdm user_vdm = {
-	.op_new = user_op_new,
-	.op_delete = user_op_delete,
-	.op_start = user_op_start,
-	.op_check = user_op_check,
-	.capabilities = 0,
-	.has_property = NULL,
-};
 
 enum { V_DEFAULT, V_STORES, V_SYNC, V_THREADS, V_USER, NV };
 
@@ -371,7 +298,7 @@ bench_suite_page(void)
 	if (!dms || !dmt)
 		return;
 	struct vdm *vdms[NV] = { NULL, NULL, data_mover_sync_get_vdm(dms),
-		data_mover_threads_get_vdm(dmt), &user_vdm };
+		data_mover_threads_get_vdm(dmt), user_mover() };
 	struct page_map m[NV];
 	for (int v = 0; v < NV; v++)
 		if (page_open(&m[v], 32u << 20, v == V_STORES, vdms[v], v))

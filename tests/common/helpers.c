@@ -4,6 +4,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -213,4 +215,65 @@ int
 test_count_threads(void)
 {
 	return count_entries("/proc/self/task");
+}
+
+static sigjmp_buf Fault_jmp;
+
+static void
+fault_jump(int sig)
+{
+	(void)sig;
+	siglongjmp(Fault_jmp, 1);
+}
+
+int
+test_faults(volatile char *p, int write)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fault_jump;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGSEGV, &sa, &old) == 0);
+	int faulted = 0;
+	if (sigsetjmp(Fault_jmp, 1) == 0) {
+		if (write)
+			*p = 1;
+		else
+			(void)*p;
+	} else {
+		faulted = 1;
+	}
+	sigaction(SIGSEGV, &old, NULL);
+	return faulted;
+}
+
+int
+test_stopped(struct test_stop *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int v = s->stop;
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+void
+test_threads_run(int n, void *(*worker)(void *), void *(*companion)(void *),
+	struct test_stop *stop)
+{
+	pthread_t c;
+	pthread_t *w = test_alloc((size_t)n * sizeof(*w));
+	if (companion)
+		CHECK_EQ(pthread_create(&c, NULL, companion, stop), 0);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ(pthread_create(&w[i], NULL, worker,
+			(void *)(intptr_t)i), 0);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ(pthread_join(w[i], NULL), 0);
+	free(w);
+	if (!companion)
+		return;
+	pthread_mutex_lock(&stop->lock);
+	stop->stop = 1;
+	pthread_mutex_unlock(&stop->lock);
+	CHECK_EQ(pthread_join(c, NULL), 0);
 }

@@ -4,9 +4,11 @@
  * static library pmem2_test_helpers (tests/common/helpers*.c) that pa_test
  * links to every test program. Only the parts a program calls are linked:
  *   helpers.c          quick mode, seeds, patterns, granularity names, a
- *                      file's bytes compared, a waker a thread sleeps on
+ *                      file's bytes compared, a waker a thread sleeps on,
+ *                      a fault probe, workers run beside a companion
  *   helpers_map.c      the map fixture (needs a libpmem2)
- *   helpers_mover.c    one configurable test mover (header-only miniasync)
+ *   helpers_mover.c    one configurable test mover (header-only miniasync),
+ *                      on examples/miniasync/user_mover.c
  *   helpers_runtime.c  a process-wide runtime (needs libminiasync)
  */
 #ifndef PMEM2_TEST_HELPERS_H
@@ -93,6 +95,27 @@ unsigned long test_sleeper_wakes(struct test_sleeper *s);
 void test_sleeper_wait(struct test_sleeper *s, unsigned long seen,
 	int timeout_s);
 
+/*
+ * Does reading (write 0) or writing (write 1) *p raise SIGSEGV? The probe
+ * catches the signal for itself (one thread at a time).
+ */
+int test_faults(volatile char *p, int write);
+
+/*
+ * Threads that run at once: a companion (if not NULL), started first and
+ * given stop, that runs until test_stopped(stop); then n workers, each
+ * given its index as (void *)(intptr_t)i. Returns once every worker and
+ * then the companion (stopped once the workers are done) are joined.
+ */
+struct test_stop {
+	pthread_mutex_t lock;	/* a mutex: helgrind understands it */
+	int stop;
+};
+#define TEST_STOP_INIT { PTHREAD_MUTEX_INITIALIZER, 0 }
+int test_stopped(struct test_stop *s);
+void test_threads_run(int n, void *(*worker)(void *),
+	void *(*companion)(void *), struct test_stop *stop);
+
 /* cachestat(2) (Linux 6.5+): a range's page-cache state. */
 struct test_cstat {
 	uint64_t nr_cache;
@@ -122,6 +145,14 @@ int test_file(const char *path, size_t size, int flags);
 
 /* A new config requiring granularity g. */
 struct pmem2_config *test_config(enum pmem2_granularity g);
+
+/*
+ * A config requiring PAGE granularity (the weakest: any file maps) with
+ * the file window [off, off+len) (len 0: to the end) and, if rsv is not
+ * NULL, placed at offset roff of that reservation.
+ */
+struct pmem2_config *test_config_at(size_t off, size_t len,
+	struct pmem2_vm_reservation *rsv, size_t roff);
 
 struct test_map {
 	struct pmem2_map *map;

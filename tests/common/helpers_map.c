@@ -45,6 +45,19 @@ test_config(enum pmem2_granularity g)
 	return cfg;
 }
 
+struct pmem2_config *
+test_config_at(size_t off, size_t len, struct pmem2_vm_reservation *rsv,
+	size_t roff)
+{
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
+	CHECK_PMEM2_OK(pmem2_config_set_offset(cfg, off));
+	CHECK_PMEM2_OK(pmem2_config_set_length(cfg, len));
+	if (rsv)
+		CHECK_PMEM2_OK(pmem2_config_set_vm_reservation(cfg, rsv,
+			roff));
+	return cfg;
+}
+
 void
 test_map_open_in(struct test_map *m, const char *dir, const char *tag,
 	size_t size, struct vdm *vdm,

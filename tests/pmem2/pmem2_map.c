@@ -4,7 +4,6 @@
  * lengths, PRIVATE, protection, getters, anonymous sources.
  */
 #define _GNU_SOURCE
-#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -146,36 +145,6 @@ test_private(const char *dir)
 	free(path);
 }
 
-static sigjmp_buf Jmp;
-
-static void
-on_segv(int sig)
-{
-	(void)sig;
-	siglongjmp(Jmp, 1);
-}
-
-/* Does writing (or reading) *p fault? */
-static int
-faults(volatile char *p, int write)
-{
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_segv;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, &old);
-	int faulted = 0;
-	if (sigsetjmp(Jmp, 1) == 0) {
-		if (write)
-			*p = 1;
-		else
-			(void)*p;
-	} else {
-		faulted = 1;
-	}
-	sigaction(SIGSEGV, &old, NULL);
-	return faulted;
-}
 
 static void
 test_protection(const char *dir)
@@ -190,15 +159,15 @@ test_protection(const char *dir)
 	CHECK_PMEM2_OK(pmem2_config_set_protection(cfg, PMEM2_PROT_READ));
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
 	char *a = pmem2_map_get_address(map);
-	CHECK(!faults(a, 0));
-	CHECK(faults(a, 1));
+	CHECK(!test_faults(a, 0));
+	CHECK(test_faults(a, 1));
 	CHECK_PMEM2_OK(pmem2_map_delete(&map));
 
 	/* no access at all */
 	CHECK_PMEM2_OK(pmem2_config_set_protection(cfg, PMEM2_PROT_NONE));
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
 	a = pmem2_map_get_address(map);
-	CHECK(faults(a, 0));
+	CHECK(test_faults(a, 0));
 	CHECK_PMEM2_OK(pmem2_map_delete(&map));
 
 	/* read|write */
@@ -206,7 +175,7 @@ test_protection(const char *dir)
 		PMEM2_PROT_READ | PMEM2_PROT_WRITE));
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
 	a = pmem2_map_get_address(map);
-	CHECK(!faults(a, 1));
+	CHECK(!test_faults(a, 1));
 	CHECK_PMEM2_OK(pmem2_map_delete(&map));
 
 	/* a read-only fd cannot be mapped shared for writing: NO_ACCESS */
@@ -217,7 +186,7 @@ test_protection(const char *dir)
 	CHECK(map == NULL);
 	CHECK_PMEM2_OK(pmem2_config_set_protection(cfg, PMEM2_PROT_READ));
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, rsrc));
-	CHECK(faults(pmem2_map_get_address(map), 1));
+	CHECK(test_faults(pmem2_map_get_address(map), 1));
 	CHECK_PMEM2_OK(pmem2_map_delete(&map));
 	pmem2_source_delete(&rsrc);
 	close(rfd);
