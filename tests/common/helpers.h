@@ -143,6 +143,16 @@ char *test_path(const char *dir, const char *tag);
 /* Creates (truncating) path with size bytes; returns it opened with flags. */
 int test_file(const char *path, size_t size, int flags);
 
+/* Closes fd (if not -1), removes the file at path and frees path. */
+void test_file_remove(char *path, int fd);
+
+/*
+ * A fresh file of size bytes (test_path(dir, tag), opened read-write) and a
+ * source on it; *path and *fd are for test_file_remove.
+ */
+struct pmem2_source *test_file_source(const char *dir, const char *tag,
+	size_t size, char **path, int *fd);
+
 /* A new config requiring granularity g. */
 struct pmem2_config *test_config(enum pmem2_granularity g);
 

@@ -98,9 +98,7 @@ test_ranges(const char *dir)
 	pmem2_config_delete(&cfg);
 	pmem2_source_delete(&src);
 	CHECK(src == NULL);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 /* PRIVATE: writes stay in this process, the file is unchanged; BYTE. */
@@ -140,9 +138,7 @@ test_private(const char *dir)
 
 	pmem2_config_delete(&cfg);
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 
@@ -207,9 +203,7 @@ test_protection(const char *dir)
 
 	pmem2_config_delete(&cfg);
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 /* Anonymous sources: always BYTE, zero-filled, offset only range-checked. */
@@ -314,9 +308,7 @@ test_from_existing(const char *dir)
 
 	munmap(a, 16 * Pg);
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 int

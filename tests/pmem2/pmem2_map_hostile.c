@@ -200,9 +200,7 @@ test_no_address_space(const char *dir)
 	CHECK_PMEM2_OK(pmem2_vm_reservation_delete(&rsv));
 	pmem2_source_delete(&src);
 	pmem2_source_delete(&anon);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 /* Files of sizes that are no multiple of a page; offsets at the end. */
@@ -284,9 +282,7 @@ test_odd_sizes(const char *dir)
 		CHECK(test_faults(raddr + 7 * Pg, 0));
 
 		pmem2_source_delete(&src);
-		close(fd);
-		unlink(path);
-		free(path);
+		test_file_remove(path, fd);
 	}
 	CHECK_PMEM2_OK(pmem2_vm_reservation_delete(&rsv));
 }
@@ -438,9 +434,7 @@ test_reservation_orders(const char *dir)
 	CHECK(rsv == NULL);
 
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 /*
@@ -508,9 +502,7 @@ test_no_descriptors(const char *dir)
 	pmem2_config_delete(&cfg_w);
 	CHECK_PMEM2_OK(pmem2_vm_reservation_delete(&rsv));
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 /*

@@ -79,9 +79,7 @@ main(void)
 	pthread_barrier_destroy(&Bar);
 	munmap(Shared, Pg);
 	pmem2_source_delete(&Src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 	printf("ok\n");
 	return 0;
 }

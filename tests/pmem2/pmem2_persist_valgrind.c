@@ -118,18 +118,16 @@ main(int argc, char *argv[])
 
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	size_t size = 5 * pg;
-	char *path = test_path(test_dir(), "vgpersist");
-	int fd = test_file(path, size, O_RDWR);
-	struct pmem2_source *src;
-	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
+	char *path;
+	int fd;
+	struct pmem2_source *src = test_file_source(test_dir(), "vgpersist",
+		size, &path, &fd);
 
 	one_map(src, size, NULL);
 	one_map(src, size, "CACHE_LINE");
 
 	CHECK_PMEM2_OK(pmem2_source_delete(&src));
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 	printf("ok\n");
 	return 0;
 }

@@ -124,9 +124,7 @@ main(void)
 		CHECK_EQ(v, s + Iters - 1);
 	}
 	pmem2_source_delete(&Src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 	printf("ok\n");
 	return 0;
 }
