@@ -277,3 +277,19 @@ test_threads_run(int n, void *(*worker)(void *), void *(*companion)(void *),
 	pthread_mutex_unlock(&stop->lock);
 	CHECK_EQ(pthread_join(c, NULL), 0);
 }
+
+long
+test_vm_kb(void)
+{
+	long kb = -1;
+	FILE *st = fopen("/proc/self/status", "r");
+	if (st == NULL)
+		SKIP("cannot read /proc/self/status: %s", strerror(errno));
+	char line[256];
+	while (fgets(line, sizeof(line), st))
+		if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
+			break;
+	fclose(st);
+	CHECK(kb > 0);
+	return kb;
+}

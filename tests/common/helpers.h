@@ -49,6 +49,9 @@ int test_quick(void);
 int test_count_fds(void);
 int test_count_threads(void);
 
+/* The process's address space now (VmSize of /proc/self/status), kB. */
+long test_vm_kb(void);
+
 /* $PMEM2_TEST_SEED, else a value that differs per process. */
 uint64_t test_seed(void);
 

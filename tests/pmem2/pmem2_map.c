@@ -145,9 +145,10 @@ test_private(const char *dir)
 static void
 test_protection(const char *dir)
 {
-	char *path = test_path(dir, "prot");
-	int fd = test_file(path, 4 * Pg, O_RDWR);
-	struct pmem2_source *src = src_of(fd);
+	char *path;
+	int fd;
+	struct pmem2_source *src = test_file_source(dir, "prot", 4 * Pg,
+		&path, &fd);
 	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 	struct pmem2_map *map;
 
@@ -247,9 +248,10 @@ test_anon(void)
 static void
 test_from_existing(const char *dir)
 {
-	char *path = test_path(dir, "existing");
-	int fd = test_file(path, 16 * Pg, O_RDWR);
-	struct pmem2_source *src = src_of(fd);
+	char *path;
+	int fd;
+	struct pmem2_source *src = test_file_source(dir, "existing", 16 * Pg,
+		&path, &fd);
 	char *a = mmap(NULL, 16 * Pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	CHECK(a != MAP_FAILED);
 

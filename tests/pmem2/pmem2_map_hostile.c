@@ -147,15 +147,7 @@ test_no_address_space(const char *dir)
 	struct rlimit old;
 	CHECK(getrlimit(RLIMIT_AS, &old) == 0);
 	/* the current size plus 1 MiB: less than any 2 MiB-aligned window */
-	long vm_kb = -1;
-	FILE *st = fopen("/proc/self/status", "r");
-	CHECK(st != NULL);
-	char line[256];
-	while (fgets(line, sizeof(line), st))
-		if (sscanf(line, "VmSize: %ld kB", &vm_kb) == 1)
-			break;
-	fclose(st);
-	CHECK(vm_kb > 0);
+	long vm_kb = test_vm_kb();
 	struct rlimit lim = old;
 	lim.rlim_cur = (rlim_t)vm_kb * 1024 + (1 << 20);
 	if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < lim.rlim_cur)
@@ -213,10 +205,10 @@ test_odd_sizes(const char *dir)
 	char *raddr = pmem2_vm_reservation_get_address(rsv);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t sz = sizes[i];
-		char *path = test_path(dir, "odd");
-		int fd = test_file(path, sz, O_RDWR);
-		struct pmem2_source *src;
-		CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
+		char *path;
+		int fd;
+		struct pmem2_source *src = test_file_source(dir, "odd", sz,
+			&path, &fd);
 		int fds = nfds();
 		snap_maps(0);
 
@@ -332,10 +324,10 @@ test_huge(void)
 static void
 test_reservation_orders(const char *dir)
 {
-	char *path = test_path(dir, "ord");
-	int fd = test_file(path, 4 * Pg, O_RDWR);
-	struct pmem2_source *src;
-	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
+	char *path;
+	int fd;
+	struct pmem2_source *src = test_file_source(dir, "ord", 4 * Pg,
+		&path, &fd);
 	struct pmem2_vm_reservation *rsv;
 	CHECK_PMEM2_OK(pmem2_vm_reservation_new(&rsv, NULL, 16 * Pg));
 	char *raddr = pmem2_vm_reservation_get_address(rsv);
@@ -446,10 +438,10 @@ test_reservation_orders(const char *dir)
 static void
 test_no_descriptors(const char *dir)
 {
-	char *path = test_path(dir, "nofd");
-	int fd = test_file(path, 4 * Pg, O_RDWR);
-	struct pmem2_source *src;
-	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
+	char *path;
+	int fd;
+	struct pmem2_source *src = test_file_source(dir, "nofd", 4 * Pg,
+		&path, &fd);
 	struct pmem2_vm_reservation *rsv;
 	CHECK_PMEM2_OK(pmem2_vm_reservation_new(&rsv, NULL, 8 * Pg));
 	char *raddr = pmem2_vm_reservation_get_address(rsv);

@@ -2,7 +2,6 @@
 /*
  * fault_alloc.c -- the --wrap'ed allocation functions behind fault_alloc.h.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -141,21 +140,6 @@ fa_total_injected(void)
 	unsigned long t = total;
 	pthread_mutex_unlock(&lock);
 	return t;
-}
-
-int
-fa_count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own descriptor */
 }
 
 void *
