@@ -293,3 +293,47 @@ test_vm_kb(void)
 	CHECK(kb > 0);
 	return kb;
 }
+
+/* The highest descriptor open, + 1 (the DIR's own not counted). */
+static int
+fd_ceiling(void)
+{
+	int hi = -1;
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		SKIP("cannot read /proc/self/fd: %s", strerror(errno));
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && atoi(e->d_name) > hi &&
+				atoi(e->d_name) != dirfd(d))
+			hi = atoi(e->d_name);
+	closedir(d);
+	return hi + 1;
+}
+
+void
+test_fds_take(struct test_fds *f)
+{
+	CHECK(getrlimit(RLIMIT_NOFILE, &f->rl0) == 0);
+	struct rlimit rl = f->rl0;
+	rl.rlim_cur = (rlim_t)fd_ceiling() + 1;
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	f->n = 0;
+	for (;;) {
+		int fd = open("/dev/null", O_RDONLY);
+		if (fd < 0) {
+			CHECK_EQ(errno, EMFILE);
+			break;
+		}
+		CHECK(f->n < (int)(sizeof(f->fill) / sizeof(f->fill[0])));
+		f->fill[f->n++] = fd;
+	}
+}
+
+void
+test_fds_back(struct test_fds *f)
+{
+	while (f->n > 0)
+		CHECK_EQ(close(f->fill[--f->n]), 0);
+	CHECK(setrlimit(RLIMIT_NOFILE, &f->rl0) == 0);
+}

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -103,6 +104,20 @@ void test_sleeper_wait(struct test_sleeper *s, unsigned long seen,
  * catches the signal for itself (one thread at a time).
  */
 int test_faults(volatile char *p, int write);
+
+/*
+ * Out of descriptors: test_fds_take lowers RLIMIT_NOFILE to just above the
+ * highest descriptor open and fills every free number below it (fill[0..n)
+ * on /dev/null), so that no open succeeds; test_fds_back closes what is
+ * left in fill and restores the limit.
+ */
+struct test_fds {
+	struct rlimit rl0;
+	int n;
+	int fill[4096];
+};
+void test_fds_take(struct test_fds *f);
+void test_fds_back(struct test_fds *f);
 
 /*
  * Threads that run at once: a companion (if not NULL), started first and
