@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -89,6 +90,15 @@ test_gran_parse(const char *s)
 	if (strcmp(s, "byte") == 0)
 		return PMEM2_GRANULARITY_BYTE;
 	return -1;
+}
+
+enum pmem2_granularity
+test_gran_arg(int argc, char *argv[], int dflt)
+{
+	int g = argc > 1 ? test_gran_parse(argv[1]) : dflt;
+	if (g < 0 || argc > 2)
+		FAIL("usage: %s page|cache_line|byte", argv[0]);
+	return (enum pmem2_granularity)g;
 }
 
 const char *
@@ -336,4 +346,26 @@ test_fds_back(struct test_fds *f)
 	while (f->n > 0)
 		CHECK_EQ(close(f->fill[--f->n]), 0);
 	CHECK(setrlimit(RLIMIT_NOFILE, &f->rl0) == 0);
+}
+
+double
+test_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+unsigned char *
+test_guarded(size_t len)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	CHECK(len % pg == 0);
+	unsigned char *m = mmap(NULL, len + 2 * pg, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		SKIP("mmap: %s", strerror(errno));
+	CHECK(mprotect(m, pg, PROT_NONE) == 0);
+	CHECK(mprotect(m + pg + len, pg, PROT_NONE) == 0);
+	return m + pg;
 }

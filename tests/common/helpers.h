@@ -53,6 +53,15 @@ int test_count_threads(void);
 /* The process's address space now (VmSize of /proc/self/status), kB. */
 long test_vm_kb(void);
 
+/* CLOCK_MONOTONIC, in seconds (deadlines, never timings to assert). */
+double test_now(void);
+
+/*
+ * len bytes (a page multiple) of fresh private memory between two
+ * PROT_NONE pages: a copy that strays out of it faults (never freed).
+ */
+unsigned char *test_guarded(size_t len);
+
 /* $PMEM2_TEST_SEED, else a value that differs per process. */
 uint64_t test_seed(void);
 
@@ -70,6 +79,12 @@ const char *test_gran_name(int g);
 
 /* The inverse of test_gran_name; -1 for anything else (or NULL). */
 int test_gran_parse(const char *s);
+
+/*
+ * The granularity argv[1] names; dflt without an argument (dflt -1: it is
+ * required). Fails with the usage for anything else.
+ */
+enum pmem2_granularity test_gran_arg(int argc, char *argv[], int dflt);
 
 /*
  * The directory where maps of granularity g are made: a disk-backed one
