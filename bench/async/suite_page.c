@@ -94,29 +94,49 @@ page_close(struct page_map *m)
 
 #define INFLIGHT 32
 
-/* ops/s of one timed run: batches of INFLIGHT futures, waited for together */
+/* INFLIGHT futures, waited for together */
+struct batch {
+	struct vdm_operation_future f[INFLIGHT];
+	struct future *fp[INFLIGHT];
+};
+
+static void
+batch_init(struct batch *b)
+{
+	for (int k = 0; k < INFLIGHT; k++)
+		b->fp[k] = FUTURE_AS_RUNNABLE(&b->f[k]);
+}
+
+/* Waits for the whole batch: 0, or -1 (said) when a write failed. */
+static int
+batch_wait(struct batch *b, struct runtime *r, const char *what)
+{
+	runtime_wait_multiple(r, b->fp, INFLIGHT);
+	for (int k = 0; k < INFLIGHT; k++)
+		if (b->f[k].output.result != VDM_SUCCESS) {
+			fprintf(stderr, "%s: PAGE write failed\n", what);
+			return -1;
+		}
+	return 0;
+}
+
+/* ops/s of one timed run: batches of INFLIGHT futures */
 static double
 run_async(struct page_map *m, struct runtime *r, const char *src,
 	size_t *off, double secs)
 {
-	struct vdm_operation_future f[INFLIGHT];
-	struct future *fp[INFLIGHT];
-	for (int k = 0; k < INFLIGHT; k++)
-		fp[k] = FUTURE_AS_RUNNABLE(&f[k]);
+	struct batch b;
+	batch_init(&b);
 	long n = 0;
 	double t0 = bench_now(), t;
 	do {
 		for (int k = 0; k < INFLIGHT; k++) {
-			f[k] = pmem2_memcpy_async(m->map, m->addr + *off, src,
-				4096, 0);
+			b.f[k] = pmem2_memcpy_async(m->map, m->addr + *off,
+				src, 4096, 0);
 			*off = (*off + 4096) % m->size;
 		}
-		runtime_wait_multiple(r, fp, INFLIGHT);
-		for (int k = 0; k < INFLIGHT; k++)
-			if (f[k].output.result != VDM_SUCCESS) {
-				fprintf(stderr, "async: PAGE write failed\n");
-				return 0;
-			}
+		if (batch_wait(&b, r, "async") != 0)
+			return 0;
 		n += INFLIGHT;
 	} while ((t = bench_now() - t0) < secs);
 	return (double)n / t;
@@ -217,10 +237,8 @@ static double
 run_many(struct many *mm, struct runtime *r, const char *src, double secs,
 	double *cpu_us)
 {
-	struct vdm_operation_future f[INFLIGHT];
-	struct future *fp[INFLIGHT];
-	for (int k = 0; k < INFLIGHT; k++)
-		fp[k] = FUTURE_AS_RUNNABLE(&f[k]);
+	struct batch b;
+	batch_init(&b);
 	long n = 0;
 	double c0 = cpu_secs();
 	double t0 = bench_now(), t;
@@ -230,14 +248,10 @@ run_many(struct many *mm, struct runtime *r, const char *src, double secs,
 			char *a = (char *)pmem2_map_get_address(m) +
 				(size_t)(mm->next % mm->ppm) * 4096;
 			mm->next = (mm->next + 1) % NMAP_MAX;
-			f[k] = pmem2_memcpy_async(m, a, src, 4096, 0);
+			b.f[k] = pmem2_memcpy_async(m, a, src, 4096, 0);
 		}
-		runtime_wait_multiple(r, fp, INFLIGHT);
-		for (int k = 0; k < INFLIGHT; k++)
-			if (f[k].output.result != VDM_SUCCESS) {
-				fprintf(stderr, "many: PAGE write failed\n");
-				return 0;
-			}
+		if (batch_wait(&b, r, "many") != 0)
+			return 0;
 		n += INFLIGHT;
 	} while ((t = bench_now() - t0) < secs);
 	*cpu_us = (cpu_secs() - c0) * 1e6 / (double)n;
