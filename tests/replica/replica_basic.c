@@ -68,7 +68,7 @@ main(int argc, char *argv[])
 
 	/* one small write */
 	unsigned char small[4096];
-	rutil_pattern(small, sizeof(small), 1);
+	test_pattern(small, sizeof(small), 1);
 	struct vdm_operation_future f = pmem2rep_write_async(rep, 0, small,
 		sizeof(small), 0);
 	wait_ok(&f);
@@ -77,7 +77,7 @@ main(int argc, char *argv[])
 	/* pipelined: NPIPE writes of odd sizes, disjoint, all in flight */
 	unsigned char *src = malloc(SIZE / 2);
 	CHECK(src != NULL);
-	rutil_pattern(src, SIZE / 2, 2);
+	test_pattern(src, SIZE / 2, 2);
 	struct vdm_operation_future *fs = calloc(NPIPE, sizeof(*fs));
 	struct future **fp = calloc(NPIPE, sizeof(*fp));
 	CHECK(fs && fp);
@@ -101,7 +101,7 @@ main(int argc, char *argv[])
 	/* one large write */
 	unsigned char *big = malloc(SIZE / 2);
 	CHECK(big != NULL);
-	rutil_pattern(big, SIZE / 2, 3);
+	test_pattern(big, SIZE / 2, 3);
 	f = pmem2rep_write_async(rep, SIZE / 2, big, SIZE / 2, 0);
 	wait_ok(&f);
 	memcpy(want + SIZE / 2, big, SIZE / 2);
@@ -147,7 +147,7 @@ main(int argc, char *argv[])
 	char *laddr = pmem2_map_get_address(map);
 	unsigned char *mix = malloc(3 * 65536);
 	CHECK(mix != NULL);
-	rutil_pattern(mix, 3 * 65536, 4);
+	test_pattern(mix, 3 * 65536, 4);
 	struct vdm_operation_future m[3];
 	struct future *mp[3];
 	m[0] = pmem2rep_memcpy_async(rep, map, laddr + 65536, mix, 65536, 0);

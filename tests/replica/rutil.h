@@ -20,6 +20,7 @@
 #include <rdma/fabric.h>
 
 #include "test.h"
+#include "helpers.h"
 
 static inline uint64_t
 rutil_ms(void)
@@ -204,17 +205,5 @@ rutil_daemon_kill(struct rutil_daemon *d)
 	CHECK(kill(d->pid, SIGKILL) == 0);
 	CHECK(waitpid(d->pid, &st, 0) == d->pid);
 	rutil_live_pid = 0;
-}
-
-static inline void
-rutil_pattern(unsigned char *buf, size_t len, unsigned seed)
-{
-	uint32_t x = seed * 2654435761u + 1;
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (unsigned char)x;
-	}
 }
 #endif
