@@ -21,8 +21,7 @@
 static void
 check_undefined(const void *p, size_t n, const char *what)
 {
-	unsigned char *vb = malloc(n);
-	CHECK(vb != NULL);
+	unsigned char *vb = test_alloc(n);
 	memset(vb, 0, n);
 	CHECK_EQ(VALGRIND_GET_VBITS(p, vb, n), 1);
 	for (size_t i = 0; i < n; i++) {
@@ -38,8 +37,7 @@ check_undefined(const void *p, size_t n, const char *what)
 static unsigned char *
 half_defined(size_t n, size_t lo, size_t hi)
 {
-	unsigned char *b = malloc(n);
-	CHECK(b != NULL);
+	unsigned char *b = test_alloc(n);
 	memset(b, 0x5a, lo);
 	memset(b + hi, 0xa5, n - hi);
 	return b;

@@ -62,8 +62,7 @@ main(int argc, char *argv[])
 			pmem2rep_errormsg());
 	CHECK_EQ(pmem2rep_size(rep), SIZE);
 
-	unsigned char *want = malloc(SIZE);
-	CHECK(want != NULL);
+	unsigned char *want = test_alloc(SIZE);
 	memset(want, 0x5a, SIZE);
 
 	/* one small write */
@@ -75,8 +74,7 @@ main(int argc, char *argv[])
 	memcpy(want, small, sizeof(small));
 
 	/* pipelined: NPIPE writes of odd sizes, disjoint, all in flight */
-	unsigned char *src = malloc(SIZE / 2);
-	CHECK(src != NULL);
+	unsigned char *src = test_alloc(SIZE / 2);
 	test_pattern(src, SIZE / 2, 2);
 	struct vdm_operation_future *fs = calloc(NPIPE, sizeof(*fs));
 	struct future **fp = calloc(NPIPE, sizeof(*fp));
@@ -99,8 +97,7 @@ main(int argc, char *argv[])
 				(int)fs[i].output.result);
 
 	/* one large write */
-	unsigned char *big = malloc(SIZE / 2);
-	CHECK(big != NULL);
+	unsigned char *big = test_alloc(SIZE / 2);
 	test_pattern(big, SIZE / 2, 3);
 	f = pmem2rep_write_async(rep, SIZE / 2, big, SIZE / 2, 0);
 	wait_ok(&f);
@@ -145,8 +142,7 @@ main(int argc, char *argv[])
 		PMEM2_GRANULARITY_PAGE));
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, lsrc));
 	char *laddr = pmem2_map_get_address(map);
-	unsigned char *mix = malloc(3 * 65536);
-	CHECK(mix != NULL);
+	unsigned char *mix = test_alloc(3 * 65536);
 	test_pattern(mix, 3 * 65536, 4);
 	struct vdm_operation_future m[3];
 	struct future *mp[3];

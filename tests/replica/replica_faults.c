@@ -71,8 +71,7 @@ daemon_kill(const char *daemon, size_t slot, int nslot, int at)
 	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
 	struct pmem2rep *rep = connect_ok(d.target);
 
-	unsigned char *src = malloc(SIZE);
-	CHECK(src != NULL);
+	unsigned char *src = test_alloc(SIZE);
 	test_pattern(src, SIZE, 77);
 	struct vdm_operation_future f[DEPTH];
 	int slot_of[DEPTH];
@@ -293,8 +292,7 @@ daemon_hang(const char *daemon)
 	struct rutil_daemon d;
 	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
 	struct pmem2rep *rep = connect_ok(d.target);
-	unsigned char *src = malloc(SLOT);
-	CHECK(src != NULL);
+	unsigned char *src = test_alloc(SLOT);
 	test_pattern(src, SLOT, 5);
 	CHECK(kill(d.pid, SIGSTOP) == 0);
 	wait_stopped(d.pid);
@@ -326,8 +324,7 @@ static void
 stream_forever(const char *target, unsigned seed)
 {
 	struct pmem2rep *rep = connect_ok(target);
-	unsigned char *src = malloc(SLOT);
-	CHECK(src != NULL);
+	unsigned char *src = test_alloc(SLOT);
 	test_pattern(src, SLOT, seed);
 	struct vdm_operation_future f[DEPTH];
 	for (unsigned n = 0;; n++) {
@@ -348,8 +345,7 @@ survivor(void *arg)
 {
 	(void)arg;
 	struct pmem2rep *rep = connect_ok(g_target);
-	unsigned char *src = malloc(SLOT);
-	CHECK(src != NULL);
+	unsigned char *src = test_alloc(SLOT);
 	unsigned n = 0;
 	while (!atomic_load(&g_stop)) {
 		test_pattern(src, SLOT, 1000 + n);
@@ -455,8 +451,7 @@ enospc(const char *daemon)
 	close(fd);
 	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, sparsep), 0);
 	struct pmem2rep *rep = connect_ok(d.target);
-	unsigned char *buf = malloc(512 << 10);
-	CHECK(buf != NULL);
+	unsigned char *buf = test_alloc(512 << 10);
 	test_pattern(buf, 512 << 10, 7);
 	struct vdm_operation_future f = pmem2rep_write_async(rep, 0, buf,
 		512 << 10, 0);

@@ -80,8 +80,7 @@ rutil_file(const char *path, size_t size, int fill)
 {
 	int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
 	CHECK(fd >= 0);
-	char *buf = malloc(1 << 20);
-	CHECK(buf != NULL);
+	char *buf = test_alloc(1 << 20);
 	memset(buf, fill, 1 << 20);
 	for (size_t o = 0; o < size; o += 1 << 20) {
 		size_t n = size - o < (1u << 20) ? size - o : (1u << 20);
@@ -95,8 +94,7 @@ rutil_file(const char *path, size_t size, int fill)
 static inline unsigned char *
 rutil_read(const char *path, size_t size)
 {
-	unsigned char *buf = malloc(size);
-	CHECK(buf != NULL);
+	unsigned char *buf = test_alloc(size);
 	int fd = open(path, O_RDONLY);
 	CHECK(fd >= 0);
 	size_t got = 0;
