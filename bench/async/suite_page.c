@@ -7,7 +7,8 @@
  * msync) at a time. One row per mover: the map's default (writing through
  * the file, and storing through the mapping with PMEM2_ASYNC_NO_PWRITE=1),
  * the sync mover, the default threads mover, and a mover written the way a
- * user would (it copies in op_start and declares no capabilities).
+ * user would (examples/miniasync/user_mover.c: it copies in op_start and
+ * declares no capabilities).
  * ops/s, medians of several timed runs, all taking turns run by run.
  *
  * Then what the number of maps costs: the same durable writes, the default
@@ -31,6 +32,7 @@
 #include <libpmem2.h>
 #include <libminiasync.h>
 #include "bench.h"
+#include "user_mover.h"
 
 struct page_map {
 	struct pmem2_map *map;
@@ -92,108 +94,53 @@ page_close(struct page_map *m)
 
 #define INFLIGHT 32
 
-/* ops/s of one timed run: batches of INFLIGHT futures, waited for together */
+/* INFLIGHT futures, waited for together */
+struct batch {
+	struct vdm_operation_future f[INFLIGHT];
+	struct future *fp[INFLIGHT];
+};
+
+static void
+batch_init(struct batch *b)
+{
+	for (int k = 0; k < INFLIGHT; k++)
+		b->fp[k] = FUTURE_AS_RUNNABLE(&b->f[k]);
+}
+
+/* Waits for the whole batch: 0, or -1 (said) when a write failed. */
+static int
+batch_wait(struct batch *b, struct runtime *r, const char *what)
+{
+	runtime_wait_multiple(r, b->fp, INFLIGHT);
+	for (int k = 0; k < INFLIGHT; k++)
+		if (b->f[k].output.result != VDM_SUCCESS) {
+			fprintf(stderr, "%s: PAGE write failed\n", what);
+			return -1;
+		}
+	return 0;
+}
+
+/* ops/s of one timed run: batches of INFLIGHT futures */
 static double
 run_async(struct page_map *m, struct runtime *r, const char *src,
 	size_t *off, double secs)
 {
-	struct vdm_operation_future f[INFLIGHT];
-	struct future *fp[INFLIGHT];
-	for (int k = 0; k < INFLIGHT; k++)
-		fp[k] = FUTURE_AS_RUNNABLE(&f[k]);
+	struct batch b;
+	batch_init(&b);
 	long n = 0;
 	double t0 = bench_now(), t;
 	do {
 		for (int k = 0; k < INFLIGHT; k++) {
-			f[k] = pmem2_memcpy_async(m->map, m->addr + *off, src,
-				4096, 0);
+			b.f[k] = pmem2_memcpy_async(m->map, m->addr + *off,
+				src, 4096, 0);
 			*off = (*off + 4096) % m->size;
 		}
-		runtime_wait_multiple(r, fp, INFLIGHT);
-		for (int k = 0; k < INFLIGHT; k++)
-			if (f[k].output.result != VDM_SUCCESS) {
-				fprintf(stderr, "async: PAGE write failed\n");
-				return 0;
-			}
+		if (batch_wait(&b, r, "async") != 0)
+			return 0;
 		n += INFLIGHT;
 	} while ((t = bench_now() - t0) < secs);
 	return (double)n / t;
 }
-
-/* ---- a mover written the way a user would ---- */
-
-static void *
-user_op_new(struct vdm *vdm, const enum vdm_operation_type type)
-{
-	(void)type;
-	return vdm;	/* no state per operation */
-}
-
-static int
-user_op_start(void *data, const struct vdm_operation *op,
-	struct future_notifier *n)
-{
-	(void)data;
-	if (n)
-		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		memcpy(op->data.memcpy.dest, op->data.memcpy.src,
-			op->data.memcpy.n);
-		break;
-	case VDM_OPERATION_MEMMOVE:
-		memmove(op->data.memmove.dest, op->data.memmove.src,
-			op->data.memmove.n);
-		break;
-	case VDM_OPERATION_MEMSET:
-		memset(op->data.memset.str, op->data.memset.c,
-			op->data.memset.n);
-		break;
-	default:
-		break;
-	}
-	return 0;
-}
-
-static enum future_state
-user_op_check(void *data, const struct vdm_operation *op)
-{
-	(void)data;
-	(void)op;
-	return FUTURE_STATE_COMPLETE;
-}
-
-static void
-user_op_delete(void *data, const struct vdm_operation *op,
-	struct vdm_operation_output *out)
-{
-	(void)data;
-	out->type = op->type;
-	out->result = VDM_SUCCESS;
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		out->output.memcpy.dest = op->data.memcpy.dest;
-		break;
-	case VDM_OPERATION_MEMMOVE:
-		out->output.memmove.dest = op->data.memmove.dest;
-		break;
-	case VDM_OPERATION_MEMSET:
-		out->output.memset.str = op->data.memset.str;
-		break;
-	default:
-		out->output.flush.unused = 0;
-		break;
-	}
-}
-
-static struct vdm user_vdm = {
-	.op_new = user_op_new,
-	.op_delete = user_op_delete,
-	.op_start = user_op_start,
-	.op_check = user_op_check,
-	.capabilities = 0,
-	.has_property = NULL,
-};
 
 enum { V_DEFAULT, V_STORES, V_SYNC, V_THREADS, V_USER, NV };
 
@@ -290,10 +237,8 @@ static double
 run_many(struct many *mm, struct runtime *r, const char *src, double secs,
 	double *cpu_us)
 {
-	struct vdm_operation_future f[INFLIGHT];
-	struct future *fp[INFLIGHT];
-	for (int k = 0; k < INFLIGHT; k++)
-		fp[k] = FUTURE_AS_RUNNABLE(&f[k]);
+	struct batch b;
+	batch_init(&b);
 	long n = 0;
 	double c0 = cpu_secs();
 	double t0 = bench_now(), t;
@@ -303,14 +248,10 @@ run_many(struct many *mm, struct runtime *r, const char *src, double secs,
 			char *a = (char *)pmem2_map_get_address(m) +
 				(size_t)(mm->next % mm->ppm) * 4096;
 			mm->next = (mm->next + 1) % NMAP_MAX;
-			f[k] = pmem2_memcpy_async(m, a, src, 4096, 0);
+			b.f[k] = pmem2_memcpy_async(m, a, src, 4096, 0);
 		}
-		runtime_wait_multiple(r, fp, INFLIGHT);
-		for (int k = 0; k < INFLIGHT; k++)
-			if (f[k].output.result != VDM_SUCCESS) {
-				fprintf(stderr, "many: PAGE write failed\n");
-				return 0;
-			}
+		if (batch_wait(&b, r, "many") != 0)
+			return 0;
 		n += INFLIGHT;
 	} while ((t = bench_now() - t0) < secs);
 	*cpu_us = (cpu_secs() - c0) * 1e6 / (double)n;
@@ -371,7 +312,7 @@ bench_suite_page(void)
 	if (!dms || !dmt)
 		return;
 	struct vdm *vdms[NV] = { NULL, NULL, data_mover_sync_get_vdm(dms),
-		data_mover_threads_get_vdm(dmt), &user_vdm };
+		data_mover_threads_get_vdm(dmt), user_mover() };
 	struct page_map m[NV];
 	for (int v = 0; v < NV; v++)
 		if (page_open(&m[v], 32u << 20, v == V_STORES, vdms[v], v))

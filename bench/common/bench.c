@@ -248,6 +248,18 @@ fmt_ratio(char *buf, size_t n, const struct bench_rowdata *r)
 
 #define MAXW(w, s) do { int l_ = (int)strlen(s); if (l_ > (w)) (w) = l_; } while (0)
 
+/* A row's value, reference value and ratio, as the table prints them. */
+static void
+fmt_cells(const struct bench_rowdata *r, char v[64], char rv[64], char ra[32])
+{
+	fmt_value(v, 64, r->value);
+	if (r->ref_value > 0)
+		fmt_value(rv, 64, r->ref_value);
+	else
+		snprintf(rv, 64, "-");
+	fmt_ratio(ra, 32, r);
+}
+
 void
 bench_print_table(FILE *f)
 {
@@ -259,12 +271,7 @@ bench_print_table(FILE *f)
 	char v[64], rv[64], ra[32];
 	for (int i = 0; i < nrows; i++) {
 		const struct bench_rowdata *r = &rows[i];
-		fmt_value(v, sizeof(v), r->value);
-		if (r->ref_value > 0)
-			fmt_value(rv, sizeof(rv), r->ref_value);
-		else
-			snprintf(rv, sizeof(rv), "-");
-		fmt_ratio(ra, sizeof(ra), r);
+		fmt_cells(r, v, rv, ra);
 		MAXW(w[0], r->suite);
 		MAXW(w[1], r->name);
 		MAXW(w[2], v);
@@ -284,12 +291,7 @@ bench_print_table(FILE *f)
 	fputc('\n', f);
 	for (int i = 0; i < nrows; i++) {
 		const struct bench_rowdata *r = &rows[i];
-		fmt_value(v, sizeof(v), r->value);
-		if (r->ref_value > 0)
-			fmt_value(rv, sizeof(rv), r->ref_value);
-		else
-			snprintf(rv, sizeof(rv), "-");
-		fmt_ratio(ra, sizeof(ra), r);
+		fmt_cells(r, v, rv, ra);
 		fprintf(f, "%-*s  %-*s  %*s  %-*s  %-*s  %*s  %*s\n",
 			w[0], r->suite, w[1], r->name, w[2], v, w[3], r->unit,
 			w[4], *r->ref_name ? r->ref_name : "-", w[5], rv,

@@ -76,10 +76,8 @@ delete_unpolled(enum pmem2_granularity g, struct vdm *vdm, const char *name)
 int
 main(int argc, char *argv[])
 {
-	int gi = argc > 1 ? test_gran_parse(argv[1]) : PMEM2_GRANULARITY_PAGE;
-	if (gi < 0)
-		FAIL("usage: %s page|cache_line|byte", argv[0]);
-	enum pmem2_granularity g = (enum pmem2_granularity)gi;
+	enum pmem2_granularity g = test_gran_arg(argc, argv,
+		PMEM2_GRANULARITY_PAGE);
 	test_mover_init(&Slow, NULL);
 	Slow.delay_ms = 200;
 

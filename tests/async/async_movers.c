@@ -347,12 +347,7 @@ check_mover(enum pmem2_granularity g, enum mover_kind k, int rounds)
 int
 main(int argc, char *argv[])
 {
-	if (argc != 2)
-		FAIL("usage: %s page|cache_line|byte", argv[0]);
-	int gi = test_gran_parse(argv[1]);
-	if (gi < 0)
-		FAIL("unknown granularity %s", argv[1]);
-	enum pmem2_granularity g = (enum pmem2_granularity)gi;
+	enum pmem2_granularity g = test_gran_arg(argc, argv, -1);
 	int rounds = test_quick() ? 1 : 3;
 	if (test_quick())
 		Nflight = 64;

@@ -15,8 +15,6 @@
  *          reports to A's own mapping only); B writes later, once
  *          descriptors are there again and the file is opened anew.
  */
-#include <dirent.h>
-#include <sys/resource.h>
 #include "helpers.h"
 
 enum { SIZE = 1 << 20, BOFF = 1 << 18 };
@@ -53,53 +51,7 @@ write_one(struct pmem2_map *map, size_t off, unsigned seed)
 	return f.output.result;
 }
 
-/* The highest descriptor open, + 1. */
-static int
-fd_ceiling(void)
-{
-	int hi = -1;
-	DIR *d = opendir("/proc/self/fd");
-	if (d == NULL)
-		SKIP("no /proc/self/fd");
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' && atoi(e->d_name) > hi &&
-				atoi(e->d_name) != dirfd(d))
-			hi = atoi(e->d_name);
-	closedir(d);
-	return hi + 1;
-}
-
-static int Filler[4096];
-static int Nfill;
-static struct rlimit Rl0;
-
-/* No descriptor can be opened until fds_back(). */
-static void
-fds_gone(void)
-{
-	CHECK(getrlimit(RLIMIT_NOFILE, &Rl0) == 0);
-	struct rlimit rl = Rl0;
-	rl.rlim_cur = (rlim_t)fd_ceiling() + 1;
-	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
-	for (;;) {
-		int fd = open("/dev/null", O_RDONLY);
-		if (fd < 0) {
-			CHECK_EQ(errno, EMFILE);
-			break;
-		}
-		CHECK(Nfill < 4096);
-		Filler[Nfill++] = fd;
-	}
-}
-
-static void
-fds_back(void)
-{
-	while (Nfill > 0)
-		close(Filler[--Nfill]);
-	CHECK(setrlimit(RLIMIT_NOFILE, &Rl0) == 0);
-}
+static struct test_fds Fds;
 
 static void
 run(int nofd)
@@ -124,11 +76,11 @@ run(int nofd)
 	CHECK_EQ((int)write_one(c, 0, 1), (int)VDM_SUCCESS);
 
 	if (nofd)
-		fds_gone();
+		test_fds_take(&Fds);
 	/* into the range both maps show */
 	CHECK_EQ((int)write_one(a, BOFF + 4096, 2), (int)VDM_ERROR_IO);
 	if (nofd) {
-		fds_back();
+		test_fds_back(&Fds);
 		usleep(300000);	/* past the back-off after EMFILE */
 	}
 

@@ -7,25 +7,7 @@
  * back from the file once descriptors can be had again. Then, with the
  * limit raised, the same map gets its descriptor again.
  */
-#include <dirent.h>
-#include <sys/resource.h>
 #include "helpers.h"
-
-/* The highest descriptor open, + 1: what RLIMIT_NOFILE must allow. */
-static int
-fd_ceiling(void)
-{
-	int hi = -1;
-	DIR *d = opendir("/proc/self/fd");
-	CHECK(d != NULL);
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.' && atoi(e->d_name) > hi &&
-				atoi(e->d_name) != dirfd(d))
-			hi = atoi(e->d_name);
-	closedir(d);
-	return hi + 1;
-}
 
 static void
 durable_copies(struct test_map *m, unsigned seed0)
@@ -67,37 +49,21 @@ main(void)
 	struct test_map m;
 	test_map_open(&m, PMEM2_GRANULARITY_PAGE, 1 << 20, NULL);
 
-	struct rlimit rl0, rl;
-	CHECK(getrlimit(RLIMIT_NOFILE, &rl0) == 0);
-	rl = rl0;
-	rl.rlim_cur = (rlim_t)fd_ceiling() + 1;
-	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
 	/* the free numbers below the limit taken: none left to open */
-	static int filler[4096];
-	int nfill = 0;
-	for (;;) {
-		int fd = open("/dev/null", O_RDONLY);
-		if (fd < 0) {
-			CHECK_EQ(errno, EMFILE);
-			break;
-		}
-		CHECK(nfill < 4096);
-		filler[nfill++] = fd;
-	}
-	CHECK(nfill >= 1);
+	static struct test_fds gone;
+	test_fds_take(&gone);
+	CHECK(gone.n >= 1);
 	/* opendir needs one: count with one given back */
-	close(filler[--nfill]);
+	close(gone.fill[--gone.n]);
 	int fds = test_count_fds();
-	filler[nfill++] = open("/dev/null", O_RDONLY);
-	CHECK(filler[nfill - 1] >= 0);
+	gone.fill[gone.n] = open("/dev/null", O_RDONLY);
+	CHECK(gone.fill[gone.n++] >= 0);
 
 	durable_copies(&m, 100);
 
-	close(filler[--nfill]);
+	close(gone.fill[--gone.n]);
 	CHECK_EQ(test_count_fds(), fds);
-	while (nfill > 0)
-		close(filler[--nfill]);
-	CHECK(setrlimit(RLIMIT_NOFILE, &rl0) == 0);
+	test_fds_back(&gone);
 	check_file(m.path, 100);
 	fds = test_count_fds();
 

@@ -135,10 +135,8 @@ run_mover(enum pmem2_granularity g, const char *mname, struct vdm *vdm)
 int
 main(int argc, char *argv[])
 {
-	int gi = argc > 1 ? test_gran_parse(argv[1]) : PMEM2_GRANULARITY_PAGE;
-	if (gi < 0)
-		FAIL("usage: %s page|cache_line|byte", argv[0]);
-	enum pmem2_granularity g = (enum pmem2_granularity)gi;
+	enum pmem2_granularity g = test_gran_arg(argc, argv,
+		PMEM2_GRANULARITY_PAGE);
 	test_pattern(Src, sizeof(Src), 7);
 
 	run_mover(g, "default mover", NULL);

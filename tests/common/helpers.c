@@ -4,8 +4,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,6 +90,15 @@ test_gran_parse(const char *s)
 	if (strcmp(s, "byte") == 0)
 		return PMEM2_GRANULARITY_BYTE;
 	return -1;
+}
+
+enum pmem2_granularity
+test_gran_arg(int argc, char *argv[], int dflt)
+{
+	int g = argc > 1 ? test_gran_parse(argv[1]) : dflt;
+	if (g < 0 || argc > 2)
+		FAIL("usage: %s page|cache_line|byte", argv[0]);
+	return (enum pmem2_granularity)g;
 }
 
 const char *
@@ -213,4 +225,147 @@ int
 test_count_threads(void)
 {
 	return count_entries("/proc/self/task");
+}
+
+static sigjmp_buf Fault_jmp;
+
+static void
+fault_jump(int sig)
+{
+	(void)sig;
+	siglongjmp(Fault_jmp, 1);
+}
+
+int
+test_faults(volatile char *p, int write)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fault_jump;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(SIGSEGV, &sa, &old) == 0);
+	int faulted = 0;
+	if (sigsetjmp(Fault_jmp, 1) == 0) {
+		if (write)
+			*p = 1;
+		else
+			(void)*p;
+	} else {
+		faulted = 1;
+	}
+	sigaction(SIGSEGV, &old, NULL);
+	return faulted;
+}
+
+int
+test_stopped(struct test_stop *s)
+{
+	pthread_mutex_lock(&s->lock);
+	int v = s->stop;
+	pthread_mutex_unlock(&s->lock);
+	return v;
+}
+
+void
+test_threads_run(int n, void *(*worker)(void *), void *(*companion)(void *),
+	struct test_stop *stop)
+{
+	pthread_t c;
+	pthread_t *w = test_alloc((size_t)n * sizeof(*w));
+	if (companion)
+		CHECK_EQ(pthread_create(&c, NULL, companion, stop), 0);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ(pthread_create(&w[i], NULL, worker,
+			(void *)(intptr_t)i), 0);
+	for (int i = 0; i < n; i++)
+		CHECK_EQ(pthread_join(w[i], NULL), 0);
+	free(w);
+	if (!companion)
+		return;
+	pthread_mutex_lock(&stop->lock);
+	stop->stop = 1;
+	pthread_mutex_unlock(&stop->lock);
+	CHECK_EQ(pthread_join(c, NULL), 0);
+}
+
+long
+test_vm_kb(void)
+{
+	long kb = -1;
+	FILE *st = fopen("/proc/self/status", "r");
+	if (st == NULL)
+		SKIP("cannot read /proc/self/status: %s", strerror(errno));
+	char line[256];
+	while (fgets(line, sizeof(line), st))
+		if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
+			break;
+	fclose(st);
+	CHECK(kb > 0);
+	return kb;
+}
+
+/* The highest descriptor open, + 1 (the DIR's own not counted). */
+static int
+fd_ceiling(void)
+{
+	int hi = -1;
+	DIR *d = opendir("/proc/self/fd");
+	if (d == NULL)
+		SKIP("cannot read /proc/self/fd: %s", strerror(errno));
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && atoi(e->d_name) > hi &&
+				atoi(e->d_name) != dirfd(d))
+			hi = atoi(e->d_name);
+	closedir(d);
+	return hi + 1;
+}
+
+void
+test_fds_take(struct test_fds *f)
+{
+	CHECK(getrlimit(RLIMIT_NOFILE, &f->rl0) == 0);
+	struct rlimit rl = f->rl0;
+	rl.rlim_cur = (rlim_t)fd_ceiling() + 1;
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+	f->n = 0;
+	for (;;) {
+		int fd = open("/dev/null", O_RDONLY);
+		if (fd < 0) {
+			CHECK_EQ(errno, EMFILE);
+			break;
+		}
+		CHECK(f->n < (int)(sizeof(f->fill) / sizeof(f->fill[0])));
+		f->fill[f->n++] = fd;
+	}
+}
+
+void
+test_fds_back(struct test_fds *f)
+{
+	while (f->n > 0)
+		CHECK_EQ(close(f->fill[--f->n]), 0);
+	CHECK(setrlimit(RLIMIT_NOFILE, &f->rl0) == 0);
+}
+
+double
+test_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+unsigned char *
+test_guarded(size_t len)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	CHECK(len % pg == 0);
+	unsigned char *m = mmap(NULL, len + 2 * pg, PROT_READ | PROT_WRITE,
+		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		SKIP("mmap: %s", strerror(errno));
+	CHECK(mprotect(m, pg, PROT_NONE) == 0);
+	CHECK(mprotect(m + pg + len, pg, PROT_NONE) == 0);
+	return m + pg;
 }

@@ -4,9 +4,11 @@
  * static library pmem2_test_helpers (tests/common/helpers*.c) that pa_test
  * links to every test program. Only the parts a program calls are linked:
  *   helpers.c          quick mode, seeds, patterns, granularity names, a
- *                      file's bytes compared, a waker a thread sleeps on
+ *                      file's bytes compared, a waker a thread sleeps on,
+ *                      a fault probe, workers run beside a companion
  *   helpers_map.c      the map fixture (needs a libpmem2)
- *   helpers_mover.c    one configurable test mover (header-only miniasync)
+ *   helpers_mover.c    one configurable test mover (header-only miniasync),
+ *                      on examples/miniasync/user_mover.c
  *   helpers_runtime.c  a process-wide runtime (needs libminiasync)
  */
 #ifndef PMEM2_TEST_HELPERS_H
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +50,18 @@ int test_quick(void);
 int test_count_fds(void);
 int test_count_threads(void);
 
+/* The process's address space now (VmSize of /proc/self/status), kB. */
+long test_vm_kb(void);
+
+/* CLOCK_MONOTONIC, in seconds (deadlines, never timings to assert). */
+double test_now(void);
+
+/*
+ * len bytes (a page multiple) of fresh private memory between two
+ * PROT_NONE pages: a copy that strays out of it faults (never freed).
+ */
+unsigned char *test_guarded(size_t len);
+
 /* $PMEM2_TEST_SEED, else a value that differs per process. */
 uint64_t test_seed(void);
 
@@ -64,6 +79,12 @@ const char *test_gran_name(int g);
 
 /* The inverse of test_gran_name; -1 for anything else (or NULL). */
 int test_gran_parse(const char *s);
+
+/*
+ * The granularity argv[1] names; dflt without an argument (dflt -1: it is
+ * required). Fails with the usage for anything else.
+ */
+enum pmem2_granularity test_gran_arg(int argc, char *argv[], int dflt);
 
 /*
  * The directory where maps of granularity g are made: a disk-backed one
@@ -93,6 +114,41 @@ unsigned long test_sleeper_wakes(struct test_sleeper *s);
 void test_sleeper_wait(struct test_sleeper *s, unsigned long seen,
 	int timeout_s);
 
+/*
+ * Does reading (write 0) or writing (write 1) *p raise SIGSEGV? The probe
+ * catches the signal for itself (one thread at a time).
+ */
+int test_faults(volatile char *p, int write);
+
+/*
+ * Out of descriptors: test_fds_take lowers RLIMIT_NOFILE to just above the
+ * highest descriptor open and fills every free number below it (fill[0..n)
+ * on /dev/null), so that no open succeeds; test_fds_back closes what is
+ * left in fill and restores the limit.
+ */
+struct test_fds {
+	struct rlimit rl0;
+	int n;
+	int fill[4096];
+};
+void test_fds_take(struct test_fds *f);
+void test_fds_back(struct test_fds *f);
+
+/*
+ * Threads that run at once: a companion (if not NULL), started first and
+ * given stop, that runs until test_stopped(stop); then n workers, each
+ * given its index as (void *)(intptr_t)i. Returns once every worker and
+ * then the companion (stopped once the workers are done) are joined.
+ */
+struct test_stop {
+	pthread_mutex_t lock;	/* a mutex: helgrind understands it */
+	int stop;
+};
+#define TEST_STOP_INIT { PTHREAD_MUTEX_INITIALIZER, 0 }
+int test_stopped(struct test_stop *s);
+void test_threads_run(int n, void *(*worker)(void *),
+	void *(*companion)(void *), struct test_stop *stop);
+
 /* cachestat(2) (Linux 6.5+): a range's page-cache state. */
 struct test_cstat {
 	uint64_t nr_cache;
@@ -120,8 +176,26 @@ char *test_path(const char *dir, const char *tag);
 /* Creates (truncating) path with size bytes; returns it opened with flags. */
 int test_file(const char *path, size_t size, int flags);
 
+/* Closes fd (if not -1), removes the file at path and frees path. */
+void test_file_remove(char *path, int fd);
+
+/*
+ * A fresh file of size bytes (test_path(dir, tag), opened read-write) and a
+ * source on it; *path and *fd are for test_file_remove.
+ */
+struct pmem2_source *test_file_source(const char *dir, const char *tag,
+	size_t size, char **path, int *fd);
+
 /* A new config requiring granularity g. */
 struct pmem2_config *test_config(enum pmem2_granularity g);
+
+/*
+ * A config requiring PAGE granularity (the weakest: any file maps) with
+ * the file window [off, off+len) (len 0: to the end) and, if rsv is not
+ * NULL, placed at offset roff of that reservation.
+ */
+struct pmem2_config *test_config_at(size_t off, size_t len,
+	struct pmem2_vm_reservation *rsv, size_t roff);
 
 struct test_map {
 	struct pmem2_map *map;

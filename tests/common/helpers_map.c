@@ -36,12 +36,45 @@ test_file(const char *path, size_t size, int flags)
 	return fd;
 }
 
+void
+test_file_remove(char *path, int fd)
+{
+	if (fd != -1)
+		CHECK_EQ(close(fd), 0);
+	CHECK_EQ(unlink(path), 0);
+	free(path);
+}
+
+struct pmem2_source *
+test_file_source(const char *dir, const char *tag, size_t size, char **path,
+	int *fd)
+{
+	*path = test_path(dir, tag);
+	*fd = test_file(*path, size, O_RDWR);
+	struct pmem2_source *src;
+	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, *fd));
+	return src;
+}
+
 struct pmem2_config *
 test_config(enum pmem2_granularity g)
 {
 	struct pmem2_config *cfg;
 	CHECK_PMEM2_OK(pmem2_config_new(&cfg));
 	CHECK_PMEM2_OK(pmem2_config_set_required_store_granularity(cfg, g));
+	return cfg;
+}
+
+struct pmem2_config *
+test_config_at(size_t off, size_t len, struct pmem2_vm_reservation *rsv,
+	size_t roff)
+{
+	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
+	CHECK_PMEM2_OK(pmem2_config_set_offset(cfg, off));
+	CHECK_PMEM2_OK(pmem2_config_set_length(cfg, len));
+	if (rsv)
+		CHECK_PMEM2_OK(pmem2_config_set_vm_reservation(cfg, rsv,
+			roff));
 	return cfg;
 }
 

@@ -2,13 +2,16 @@
 /*
  * helpers_mover.c -- the configurable test mover (see helpers.h). It uses
  * libminiasync's inline functions only, so tests that link libpmem2 alone
- * may use it too.
+ * may use it too. Its libc copy is the user's mover of
+ * examples/miniasync/user_mover.c, the one the page bench measures: both
+ * stand in for a third party's mover, written on the public vdm interface.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "helpers.h"
+#include "user_mover.h"
 
 struct tm_op {
 	struct test_mover *m;
@@ -33,42 +36,7 @@ add(struct test_mover *m, unsigned long *c, long v)
 void
 test_op_range(const struct vdm_operation *op, void **dest, size_t *len)
 {
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		*dest = op->data.memcpy.dest;
-		*len = op->data.memcpy.n;
-		return;
-	case VDM_OPERATION_MEMMOVE:
-		*dest = op->data.memmove.dest;
-		*len = op->data.memmove.n;
-		return;
-	case VDM_OPERATION_MEMSET:
-		*dest = op->data.memset.str;
-		*len = op->data.memset.n;
-		return;
-	case VDM_OPERATION_FLUSH:
-		*dest = op->data.flush.dest;
-		*len = op->data.flush.n;
-		return;
-	}
-	*dest = NULL;
-	*len = 0;
-}
-
-static uint64_t
-op_flags(const struct vdm_operation *op)
-{
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		return op->data.memcpy.flags;
-	case VDM_OPERATION_MEMMOVE:
-		return op->data.memmove.flags;
-	case VDM_OPERATION_MEMSET:
-		return op->data.memset.flags;
-	case VDM_OPERATION_FLUSH:
-		return op->data.flush.flags;
-	}
-	return 0;
+	user_mover_range(op, dest, len, NULL);
 }
 
 /* What the libc mover does for one operation (nothing on a set failure). */
@@ -77,28 +45,13 @@ do_write(struct test_mover *m, const struct vdm_operation *op)
 {
 	if (m->result != VDM_SUCCESS)
 		return;
-	switch (op->type) {
-	case VDM_OPERATION_MEMCPY:
-		memcpy(op->data.memcpy.dest, op->data.memcpy.src,
-			op->data.memcpy.n);
-		break;
-	case VDM_OPERATION_MEMMOVE:
-		memmove(op->data.memmove.dest, op->data.memmove.src,
-			op->data.memmove.n);
-		break;
-	case VDM_OPERATION_MEMSET:
-		memset(op->data.memset.str, op->data.memset.c,
-			op->data.memset.n);
-		break;
-	case VDM_OPERATION_FLUSH:
-		break;	/* no capability claimed: nothing to do */
-	}
-	if ((op_flags(op) & VDM_F_MEM_DURABLE) && m->persist) {
-		void *dest;
-		size_t len;
-		test_op_range(op, &dest, &len);
+	user_mover_write(op);
+	void *dest;
+	size_t len;
+	uint64_t flags;
+	user_mover_range(op, &dest, &len, &flags);
+	if ((flags & VDM_F_MEM_DURABLE) && m->persist)
 		m->persist(dest, len);
-	}
 	if (m->written)
 		m->written(op);
 	add(m, &m->writes, 1);
@@ -269,24 +222,12 @@ tm_delete(void *data, const struct vdm_operation *o,
 	} else {
 		if (op->thread)
 			pthread_join(op->th, NULL);
-		memset(out, 0, sizeof(*out));
-		out->type = o->type;
-		out->result = m->result;
 		if (m->result == VDM_SUCCESS) {
-			switch (o->type) {
-			case VDM_OPERATION_MEMCPY:
-				out->output.memcpy.dest = o->data.memcpy.dest;
-				break;
-			case VDM_OPERATION_MEMMOVE:
-				out->output.memmove.dest =
-					o->data.memmove.dest;
-				break;
-			case VDM_OPERATION_MEMSET:
-				out->output.memset.str = o->data.memset.str;
-				break;
-			case VDM_OPERATION_FLUSH:
-				break;
-			}
+			user_mover_output(o, out);
+		} else {
+			memset(out, 0, sizeof(*out));
+			out->type = o->type;
+			out->result = m->result;
 		}
 	}
 	pthread_mutex_lock(&m->lock);

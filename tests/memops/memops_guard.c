@@ -22,6 +22,7 @@
 #include <libpmem2.h>
 
 #include "test.h"
+#include "helpers.h"
 #include "memops_impl.h"
 
 /* libminiasync's copy of the engine (common/nt_stream.h, its prefix) */
@@ -45,13 +46,7 @@ static struct area A, B;	/* destination (and overlap) area, source area */
 static void
 area_new(struct area *a)
 {
-	unsigned char *m = mmap(NULL, AREA + 2 * PG, PROT_READ | PROT_WRITE,
-		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		SKIP("mmap: %s", strerror(errno));
-	CHECK(mprotect(m, PG, PROT_NONE) == 0);
-	CHECK(mprotect(m + PG + AREA, PG, PROT_NONE) == 0);
-	a->lo = m + PG;
+	a->lo = test_guarded(AREA);
 	a->hi = a->lo + AREA;
 	a->ref = malloc(AREA);
 	CHECK(a->ref != NULL);

@@ -16,26 +16,15 @@
 #include <libminiasync.h>
 
 #include "test.h"
+#include "helpers.h"
 
 #define PG 4096
 #define AREA (3 * PG)
 
-static unsigned char *
-area_new(void)
-{
-	unsigned char *m = mmap(NULL, AREA + 2 * PG, PROT_READ | PROT_WRITE,
-		MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		SKIP("mmap: %s", strerror(errno));
-	CHECK(mprotect(m, PG, PROT_NONE) == 0);
-	CHECK(mprotect(m + PG + AREA, PG, PROT_NONE) == 0);
-	return m + PG;
-}
-
 int
 main(void)
 {
-	unsigned char *a = area_new(), *b = area_new();
+	unsigned char *a = test_guarded(AREA), *b = test_guarded(AREA);
 	unsigned char *ref = malloc(AREA);
 	CHECK(ref != NULL);
 	for (int i = 0; i < AREA; i++) {

@@ -85,6 +85,31 @@ step(int id, int polls, int async)
 	return f;
 }
 
+/*
+ * When setter has `left` polls left it sets *flag to val; target's property
+ * is *flag (setter and target may be the same step).
+ */
+static void
+flips(struct step_future *setter, struct step_future *target, int *flag,
+	int val, int left)
+{
+	target->data.async_src = flag;
+	setter->data.set_at_end = flag;
+	setter->data.set_val = val;
+	setter->data.set_left = left;
+}
+
+/* Waits for three steps listed in this order, the log started afresh. */
+static void
+wait3(struct runtime *rt, struct step_future *f0, struct step_future *f1,
+	struct step_future *f2)
+{
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(f0),
+		FUTURE_AS_RUNNABLE(f1), FUTURE_AS_RUNNABLE(f2) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 3);
+}
+
 /* Two steps in a chain. */
 struct pair_data {
 	FUTURE_CHAIN_ENTRY(struct step_future, a);
@@ -208,13 +233,8 @@ test_flip(struct runtime *rt)
 	int a_async = 0;
 	struct step_future c = step(3, 1, 0), b = step(2, 4, 0),
 		a = step(1, 4, 0);
-	a.data.async_src = &a_async;
-	c.data.set_at_end = &a_async;
-	c.data.set_val = 1;
-	struct future *f1[] = { FUTURE_AS_RUNNABLE(&c),
-		FUTURE_AS_RUNNABLE(&b), FUTURE_AS_RUNNABLE(&a) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, f1, 3);
+	flips(&c, &a, &a_async, 1, 0);
+	wait3(rt, &c, &b, &a);
 	static const int turn_async[] = { 3, 2, 1, 1, 2, 1, 2, 1, 2 };
 	check_log("turns async", turn_async, 9);
 
@@ -228,13 +248,8 @@ test_flip(struct runtime *rt)
 	a = step(1, 6, 0);
 	b = step(2, 6, 1);
 	c = step(3, 2, 0);
-	b.data.async_src = &b_async;
-	c.data.set_at_end = &b_async;
-	c.data.set_val = 0;
-	struct future *f2[] = { FUTURE_AS_RUNNABLE(&a),
-		FUTURE_AS_RUNNABLE(&b), FUTURE_AS_RUNNABLE(&c) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, f2, 3);
+	flips(&c, &b, &b_async, 0, 0);
+	wait3(rt, &a, &b, &c);
 	static const int p12[] = { 2, 1, 3 };
 	static const int rest[] = { 2, 1 };
 	int want[32];
@@ -256,14 +271,8 @@ test_later_flip(struct runtime *rt)
 	int a_async = 0;
 	struct step_future b = step(2, 5, 0), a = step(1, 5, 0),
 		c = step(3, 5, 0);
-	a.data.async_src = &a_async;
-	c.data.set_at_end = &a_async;
-	c.data.set_val = 1;
-	c.data.set_left = 3;	/* on C's second poll */
-	struct future *futs[] = { FUTURE_AS_RUNNABLE(&b),
-		FUTURE_AS_RUNNABLE(&a), FUTURE_AS_RUNNABLE(&c) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 3);
+	flips(&c, &a, &a_async, 1, 3);	/* on C's second poll */
+	wait3(rt, &b, &a, &c);
 	static const int before[] = { 2, 1, 3 }, after[] = { 1, 2, 3 };
 	int want[16];
 	size_t n = repeat(want, 0, before, 3, 2);
@@ -281,18 +290,9 @@ test_self_flip(struct runtime *rt)
 	int x_async = 0, z_async = 1;
 	struct step_future y = step(2, 6, 0), x = step(1, 6, 0),
 		z = step(3, 6, 0);
-	x.data.async_src = &x_async;
-	x.data.set_at_end = &x_async;
-	x.data.set_val = 1;
-	x.data.set_left = 4;
-	z.data.async_src = &z_async;
-	z.data.set_at_end = &z_async;
-	z.data.set_val = 0;
-	z.data.set_left = 3;
-	struct future *futs[] = { FUTURE_AS_RUNNABLE(&y),
-		FUTURE_AS_RUNNABLE(&x), FUTURE_AS_RUNNABLE(&z) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 3);
+	flips(&x, &x, &x_async, 1, 4);
+	flips(&z, &z, &z_async, 0, 3);
+	wait3(rt, &y, &x, &z);
 	static const int p12[] = { 3, 2, 1 }, p3[] = { 3, 1, 2 },
 		rest[] = { 1, 3, 2 };
 	int want[32];

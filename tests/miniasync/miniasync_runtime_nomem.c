@@ -86,15 +86,7 @@ main(void)
 	CHECK(r != NULL);
 
 	/* no room for another megabyte */
-	long vm_kb = -1;
-	FILE *st = fopen("/proc/self/status", "r");
-	CHECK(st != NULL);
-	char line[256];
-	while (fgets(line, sizeof(line), st))
-		if (sscanf(line, "VmSize: %ld kB", &vm_kb) == 1)
-			break;
-	fclose(st);
-	CHECK(vm_kb > 0);
+	long vm_kb = test_vm_kb();
 	struct rlimit old, lim;
 	CHECK(getrlimit(RLIMIT_AS, &old) == 0);
 	lim = old;

@@ -54,14 +54,6 @@ static int Mode;		/* 0: record; 1: the first call waits (below) */
 static unsigned Want;		/* mode 1: calls the others must finish */
 static int Timed_out;
 
-static double
-now_s(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void *
 rec_memcpy(void *dst, const void *src, size_t n, unsigned flags)
 {
@@ -74,9 +66,9 @@ rec_memcpy(void *dst, const void *src, size_t n, unsigned flags)
 	Calls[i].who = pthread_self();
 	if (Mode == 1 && i == 0) {
 		/* stall until the other worker has done every other part */
-		double end = now_s() + 20;
+		double end = test_now() + 20;
 		while (__atomic_load_n(&Ndone, __ATOMIC_SEQ_CST) < Want) {
-			if (now_s() > end) {
+			if (test_now() > end) {
 				__atomic_store_n(&Timed_out, 1,
 					__ATOMIC_SEQ_CST);
 				break;

@@ -36,10 +36,10 @@ int
 main(void)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	char *path = test_path(test_dir(), "deepflush");
-	int fd = test_file(path, 8 * pg + 10, O_RDWR);
-	struct pmem2_source *src;
-	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
+	char *path;
+	int fd;
+	struct pmem2_source *src = test_file_source(test_dir(), "deepflush",
+		8 * pg + 10, &path, &fd);
 
 	static const char *force[] = { NULL, "CACHE_LINE", "BYTE" };
 	for (int i = 0; i < 3; i++) {
@@ -69,9 +69,7 @@ main(void)
 	pmem2_source_delete(&anon);
 
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 	printf("ok\n");
 	return 0;
 }

@@ -137,9 +137,7 @@ main(void)
 	CHECK_PMEM2_OK(pmem2_source_from_fd(&esrc, efd));
 	EXPECT(pmem2_map_new(&map, cfg, esrc), PMEM2_E_SOURCE_EMPTY);
 	pmem2_source_delete(&esrc);
-	close(efd);
-	unlink(epath);
-	free(epath);
+	test_file_remove(epath, efd);
 	struct pmem2_source *eanon;
 	CHECK_PMEM2_OK(pmem2_source_from_anon(&eanon, 0));
 	EXPECT(pmem2_map_new(&map, cfg, eanon), PMEM2_E_SOURCE_EMPTY);
@@ -280,9 +278,7 @@ main(void)
 	pmem2_config_delete(&Sentinel_cfg);
 	pmem2_source_delete(&anon);
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 	printf("ok\n");
 	return 0;
 }

@@ -25,10 +25,10 @@ main(int argc, char *argv[])
 		FAIL("usage: %s BYTE|CACHE_LINE|PAGE", argv[0]);
 	enum pmem2_granularity expect = parse(argv[1]);
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-	char *path = test_path(test_dir(), "gran");
-	int fd = test_file(path, 8 * pg, O_RDWR);
-	struct pmem2_source *src;
-	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
+	char *path;
+	int fd;
+	struct pmem2_source *src = test_file_source(test_dir(), "gran",
+		8 * pg, &path, &fd);
 
 	/* every requirement at or above the forced level succeeds */
 	for (int req = PMEM2_GRANULARITY_BYTE; req <= PMEM2_GRANULARITY_PAGE;
@@ -75,9 +75,7 @@ main(int argc, char *argv[])
 	pmem2_source_delete(&anon);
 
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 	printf("ok (%s)\n", argv[1]);
 	return 0;
 }

@@ -4,7 +4,6 @@
  * lengths, PRIVATE, protection, getters, anonymous sources.
  */
 #define _GNU_SOURCE
-#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
@@ -99,9 +98,7 @@ test_ranges(const char *dir)
 	pmem2_config_delete(&cfg);
 	pmem2_source_delete(&src);
 	CHECK(src == NULL);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 /* PRIVATE: writes stay in this process, the file is unchanged; BYTE. */
@@ -141,48 +138,17 @@ test_private(const char *dir)
 
 	pmem2_config_delete(&cfg);
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
-static sigjmp_buf Jmp;
-
-static void
-on_segv(int sig)
-{
-	(void)sig;
-	siglongjmp(Jmp, 1);
-}
-
-/* Does writing (or reading) *p fault? */
-static int
-faults(volatile char *p, int write)
-{
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_segv;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGSEGV, &sa, &old);
-	int faulted = 0;
-	if (sigsetjmp(Jmp, 1) == 0) {
-		if (write)
-			*p = 1;
-		else
-			(void)*p;
-	} else {
-		faulted = 1;
-	}
-	sigaction(SIGSEGV, &old, NULL);
-	return faulted;
-}
 
 static void
 test_protection(const char *dir)
 {
-	char *path = test_path(dir, "prot");
-	int fd = test_file(path, 4 * Pg, O_RDWR);
-	struct pmem2_source *src = src_of(fd);
+	char *path;
+	int fd;
+	struct pmem2_source *src = test_file_source(dir, "prot", 4 * Pg,
+		&path, &fd);
 	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
 	struct pmem2_map *map;
 
@@ -190,15 +156,15 @@ test_protection(const char *dir)
 	CHECK_PMEM2_OK(pmem2_config_set_protection(cfg, PMEM2_PROT_READ));
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
 	char *a = pmem2_map_get_address(map);
-	CHECK(!faults(a, 0));
-	CHECK(faults(a, 1));
+	CHECK(!test_faults(a, 0));
+	CHECK(test_faults(a, 1));
 	CHECK_PMEM2_OK(pmem2_map_delete(&map));
 
 	/* no access at all */
 	CHECK_PMEM2_OK(pmem2_config_set_protection(cfg, PMEM2_PROT_NONE));
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
 	a = pmem2_map_get_address(map);
-	CHECK(faults(a, 0));
+	CHECK(test_faults(a, 0));
 	CHECK_PMEM2_OK(pmem2_map_delete(&map));
 
 	/* read|write */
@@ -206,7 +172,7 @@ test_protection(const char *dir)
 		PMEM2_PROT_READ | PMEM2_PROT_WRITE));
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, src));
 	a = pmem2_map_get_address(map);
-	CHECK(!faults(a, 1));
+	CHECK(!test_faults(a, 1));
 	CHECK_PMEM2_OK(pmem2_map_delete(&map));
 
 	/* a read-only fd cannot be mapped shared for writing: NO_ACCESS */
@@ -217,7 +183,7 @@ test_protection(const char *dir)
 	CHECK(map == NULL);
 	CHECK_PMEM2_OK(pmem2_config_set_protection(cfg, PMEM2_PROT_READ));
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, rsrc));
-	CHECK(faults(pmem2_map_get_address(map), 1));
+	CHECK(test_faults(pmem2_map_get_address(map), 1));
 	CHECK_PMEM2_OK(pmem2_map_delete(&map));
 	pmem2_source_delete(&rsrc);
 	close(rfd);
@@ -238,9 +204,7 @@ test_protection(const char *dir)
 
 	pmem2_config_delete(&cfg);
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 /* Anonymous sources: always BYTE, zero-filled, offset only range-checked. */
@@ -284,9 +248,10 @@ test_anon(void)
 static void
 test_from_existing(const char *dir)
 {
-	char *path = test_path(dir, "existing");
-	int fd = test_file(path, 16 * Pg, O_RDWR);
-	struct pmem2_source *src = src_of(fd);
+	char *path;
+	int fd;
+	struct pmem2_source *src = test_file_source(dir, "existing", 16 * Pg,
+		&path, &fd);
 	char *a = mmap(NULL, 16 * Pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	CHECK(a != MAP_FAILED);
 
@@ -345,9 +310,7 @@ test_from_existing(const char *dir)
 
 	munmap(a, 16 * Pg);
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 int

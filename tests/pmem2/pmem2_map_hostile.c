@@ -8,8 +8,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -116,37 +114,6 @@ check_unchanged(const char *what, int fds_before)
 	CHECK_EQ(nfds(), fds_before);
 }
 
-static sigjmp_buf Jmp;
-static void on_segv(int s) { (void)s; siglongjmp(Jmp, 1); }
-
-static int
-read_faults(volatile char *p)
-{
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_segv;
-	sigaction(SIGSEGV, &sa, &old);
-	int f = 0;
-	if (sigsetjmp(Jmp, 1) == 0)
-		(void)*p;
-	else
-		f = 1;
-	sigaction(SIGSEGV, &old, NULL);
-	return f;
-}
-
-static struct pmem2_config *
-cfg_of(size_t off, size_t len, struct pmem2_vm_reservation *rsv, size_t roff)
-{
-	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
-	CHECK_PMEM2_OK(pmem2_config_set_offset(cfg, off));
-	CHECK_PMEM2_OK(pmem2_config_set_length(cfg, len));
-	if (rsv)
-		CHECK_PMEM2_OK(pmem2_config_set_vm_reservation(cfg, rsv,
-			roff));
-	return cfg;
-}
-
 /*
  * No address space left for the map's window or a reservation: -ENOMEM,
  * and nothing left behind. Maps into an existing reservation need no new
@@ -168,8 +135,8 @@ test_no_address_space(const char *dir)
 	CHECK_PMEM2_OK(pmem2_vm_reservation_new(&rsv, NULL, 64 * Pg));
 	void *raddr = pmem2_vm_reservation_get_address(rsv);
 
-	struct pmem2_config *cfg_w = cfg_of(0, 0, NULL, 0);
-	struct pmem2_config *cfg_r = cfg_of(0, 16 * Pg, rsv, 8 * Pg);
+	struct pmem2_config *cfg_w = test_config_at(0, 0, NULL, 0);
+	struct pmem2_config *cfg_r = test_config_at(0, 16 * Pg, rsv, 8 * Pg);
 	struct pmem2_map *m;
 	/* warm up what the first calls allocate (error buffers, registry) */
 	CHECK_PMEM2_OK(pmem2_map_new(&m, cfg_w, src));
@@ -180,15 +147,7 @@ test_no_address_space(const char *dir)
 	struct rlimit old;
 	CHECK(getrlimit(RLIMIT_AS, &old) == 0);
 	/* the current size plus 1 MiB: less than any 2 MiB-aligned window */
-	long vm_kb = -1;
-	FILE *st = fopen("/proc/self/status", "r");
-	CHECK(st != NULL);
-	char line[256];
-	while (fgets(line, sizeof(line), st))
-		if (sscanf(line, "VmSize: %ld kB", &vm_kb) == 1)
-			break;
-	fclose(st);
-	CHECK(vm_kb > 0);
+	long vm_kb = test_vm_kb();
 	struct rlimit lim = old;
 	lim.rlim_cur = (rlim_t)vm_kb * 1024 + (1 << 20);
 	if (old.rlim_cur != RLIM_INFINITY && old.rlim_cur < lim.rlim_cur)
@@ -220,7 +179,7 @@ test_no_address_space(const char *dir)
 	CHECK((char *)pmem2_map_get_address(m) == (char *)raddr + 8 * Pg);
 	memset(pmem2_map_get_address(m), 0x5a, 16 * Pg);
 	CHECK_PMEM2_OK(pmem2_map_delete(&m));
-	CHECK(read_faults((char *)raddr + 8 * Pg));
+	CHECK(test_faults((char *)raddr + 8 * Pg, 0));
 	check_unchanged("a map into the reservation and its delete", fds);
 
 	CHECK(setrlimit(RLIMIT_AS, &old) == 0);
@@ -233,9 +192,7 @@ test_no_address_space(const char *dir)
 	CHECK_PMEM2_OK(pmem2_vm_reservation_delete(&rsv));
 	pmem2_source_delete(&src);
 	pmem2_source_delete(&anon);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 /* Files of sizes that are no multiple of a page; offsets at the end. */
@@ -248,15 +205,15 @@ test_odd_sizes(const char *dir)
 	char *raddr = pmem2_vm_reservation_get_address(rsv);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t sz = sizes[i];
-		char *path = test_path(dir, "odd");
-		int fd = test_file(path, sz, O_RDWR);
-		struct pmem2_source *src;
-		CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
+		char *path;
+		int fd;
+		struct pmem2_source *src = test_file_source(dir, "odd", sz,
+			&path, &fd);
 		int fds = nfds();
 		snap_maps(0);
 
 		/* whole file, in a window and in the reservation's end */
-		struct pmem2_config *cfg = cfg_of(0, 0, NULL, 0);
+		struct pmem2_config *cfg = test_config_at(0, 0, NULL, 0);
 		struct pmem2_map *m;
 		CHECK_PMEM2_OK(pmem2_map_new(&m, cfg, src));
 		CHECK_EQ(pmem2_map_get_size(m), sz);
@@ -265,7 +222,7 @@ test_odd_sizes(const char *dir)
 		pmem2_config_delete(&cfg);
 
 		size_t rounded = ALIGN_UP(sz, Pg);
-		cfg = cfg_of(0, 0, rsv, 8 * Pg - rounded);
+		cfg = test_config_at(0, 0, rsv, 8 * Pg - rounded);
 		CHECK_PMEM2_OK(pmem2_map_new(&m, cfg, src));
 		CHECK((char *)pmem2_map_get_address(m) ==
 			raddr + 8 * Pg - rounded);
@@ -273,7 +230,7 @@ test_odd_sizes(const char *dir)
 		/* one page further does not fit */
 		struct pmem2_map *m2 = (void *)1;
 		pmem2_config_delete(&cfg);
-		cfg = cfg_of(0, 0, rsv, 8 * Pg - rounded + Pg);
+		cfg = test_config_at(0, 0, rsv, 8 * Pg - rounded + Pg);
 		CHECK_PMEM2_ERR(pmem2_map_new(&m2, cfg, src),
 			PMEM2_E_LENGTH_OUT_OF_RANGE);
 		CHECK(m2 == NULL);
@@ -283,7 +240,7 @@ test_odd_sizes(const char *dir)
 		/* offset at and past the end, explicit lengths beyond it */
 		if (sz >= Pg) {
 			size_t eof_off = sz / Pg * Pg;
-			cfg = cfg_of(eof_off, 0, NULL, 0);
+			cfg = test_config_at(eof_off, 0, NULL, 0);
 			if (eof_off == sz) {
 				CHECK_PMEM2_ERR(pmem2_map_new(&m, cfg, src),
 					PMEM2_E_MAP_RANGE);
@@ -294,32 +251,30 @@ test_odd_sizes(const char *dir)
 			}
 			pmem2_config_delete(&cfg);
 		}
-		cfg = cfg_of(ALIGN_UP(sz, Pg), 0, NULL, 0);
+		cfg = test_config_at(ALIGN_UP(sz, Pg), 0, NULL, 0);
 		CHECK_PMEM2_ERR(pmem2_map_new(&m, cfg, src),
 			PMEM2_E_MAP_RANGE);
 		pmem2_config_delete(&cfg);
-		cfg = cfg_of(0, ALIGN_UP(sz + 1, Pg), NULL, 0);
+		cfg = test_config_at(0, ALIGN_UP(sz + 1, Pg), NULL, 0);
 		CHECK_PMEM2_ERR(pmem2_map_new(&m, cfg, src),
 			PMEM2_E_MAP_RANGE);
 		pmem2_config_delete(&cfg);
 		/* offset + length wraps around */
-		cfg = cfg_of(Pg, SIZE_MAX - Pg + 1, NULL, 0);
+		cfg = test_config_at(Pg, SIZE_MAX - Pg + 1, NULL, 0);
 		CHECK_PMEM2_ERR(pmem2_map_new(&m, cfg, src),
 			PMEM2_E_MAP_RANGE);
 		pmem2_config_delete(&cfg);
-		cfg = cfg_of(Pg, SIZE_MAX - Pg + 1, rsv, 0);
+		cfg = test_config_at(Pg, SIZE_MAX - Pg + 1, rsv, 0);
 		CHECK_PMEM2_ERR(pmem2_map_new(&m, cfg, src),
 			PMEM2_E_MAP_RANGE);
 		pmem2_config_delete(&cfg);
 		CHECK(m == NULL);
 		check_unchanged("odd-size maps", fds);
-		CHECK(read_faults(raddr));
-		CHECK(read_faults(raddr + 7 * Pg));
+		CHECK(test_faults(raddr, 0));
+		CHECK(test_faults(raddr + 7 * Pg, 0));
 
 		pmem2_source_delete(&src);
-		close(fd);
-		unlink(path);
-		free(path);
+		test_file_remove(path, fd);
 	}
 	CHECK_PMEM2_OK(pmem2_vm_reservation_delete(&rsv));
 }
@@ -335,7 +290,7 @@ test_huge(void)
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		struct pmem2_source *anon;
 		CHECK_PMEM2_OK(pmem2_source_from_anon(&anon, sizes[i]));
-		struct pmem2_config *cfg = cfg_of(0, 0, NULL, 0);
+		struct pmem2_config *cfg = test_config_at(0, 0, NULL, 0);
 		struct pmem2_map *m = (void *)1;
 		int ret = pmem2_map_new(&m, cfg, anon);
 		if (ret != -ENOMEM && ret != PMEM2_E_MAP_RANGE)
@@ -369,25 +324,25 @@ test_huge(void)
 static void
 test_reservation_orders(const char *dir)
 {
-	char *path = test_path(dir, "ord");
-	int fd = test_file(path, 4 * Pg, O_RDWR);
-	struct pmem2_source *src;
-	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
+	char *path;
+	int fd;
+	struct pmem2_source *src = test_file_source(dir, "ord", 4 * Pg,
+		&path, &fd);
 	struct pmem2_vm_reservation *rsv;
 	CHECK_PMEM2_OK(pmem2_vm_reservation_new(&rsv, NULL, 16 * Pg));
 	char *raddr = pmem2_vm_reservation_get_address(rsv);
 
 	struct pmem2_map *a, *b, *x;
-	struct pmem2_config *cfg = cfg_of(0, 2 * Pg, rsv, 4 * Pg);
+	struct pmem2_config *cfg = test_config_at(0, 2 * Pg, rsv, 4 * Pg);
 	CHECK_PMEM2_OK(pmem2_map_new(&a, cfg, src));
 	pmem2_config_delete(&cfg);
-	cfg = cfg_of(2 * Pg, 2 * Pg, rsv, 10 * Pg);
+	cfg = test_config_at(2 * Pg, 2 * Pg, rsv, 10 * Pg);
 	CHECK_PMEM2_OK(pmem2_map_new(&b, cfg, src));
 	pmem2_config_delete(&cfg);
 
 	/* overlapping maps: every partial overlap is refused */
 	for (size_t roff = 2 * Pg; roff <= 11 * Pg; roff += Pg) {
-		cfg = cfg_of(0, 3 * Pg, rsv, roff);
+		cfg = test_config_at(0, 3 * Pg, rsv, roff);
 		x = (void *)1;
 		int ret = pmem2_map_new(&x, cfg, src);
 		pmem2_config_delete(&cfg);
@@ -429,11 +384,11 @@ test_reservation_orders(const char *dir)
 	CHECK_PMEM2_OK(pmem2_vm_reservation_map_find(rsv, 8 * Pg, Pg, &x));
 	CHECK(x == b);
 	/* offset 2 pages in the shrunk one is where a is */
-	cfg = cfg_of(0, Pg, rsv, 2 * Pg);
+	cfg = test_config_at(0, Pg, rsv, 2 * Pg);
 	CHECK_PMEM2_ERR(pmem2_map_new(&x, cfg, src), PMEM2_E_MAPPING_EXISTS);
 	pmem2_config_delete(&cfg);
 	/* the last page, 11 in the shrunk numbering, is free */
-	cfg = cfg_of(0, Pg, rsv, 11 * Pg);
+	cfg = test_config_at(0, Pg, rsv, 11 * Pg);
 	CHECK_PMEM2_OK(pmem2_map_new(&x, cfg, src));
 	CHECK(pmem2_map_get_address(x) == raddr + 13 * Pg);
 	CHECK_EQ(*(char *)pmem2_map_get_address(x), 'a');
@@ -443,7 +398,7 @@ test_reservation_orders(const char *dir)
 	int ext = pmem2_vm_reservation_extend(rsv, 4 * Pg);
 	if (ext == 0) {
 		struct pmem2_map *y;
-		cfg = cfg_of(0, 4 * Pg, rsv, 12 * Pg);
+		cfg = test_config_at(0, 4 * Pg, rsv, 12 * Pg);
 		CHECK_PMEM2_OK(pmem2_map_new(&y, cfg, src));
 		pmem2_config_delete(&cfg);
 		CHECK(pmem2_map_get_address(y) == raddr + 14 * Pg);
@@ -466,14 +421,12 @@ test_reservation_orders(const char *dir)
 	CHECK_PMEM2_ERR(pmem2_vm_reservation_delete(&rsv),
 		PMEM2_E_VM_RESERVATION_NOT_EMPTY);
 	CHECK_PMEM2_OK(pmem2_map_delete(&a));
-	CHECK(read_faults(raddr + 4 * Pg));
+	CHECK(test_faults(raddr + 4 * Pg, 0));
 	CHECK_PMEM2_OK(pmem2_vm_reservation_delete(&rsv));
 	CHECK(rsv == NULL);
 
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 /*
@@ -485,15 +438,15 @@ test_reservation_orders(const char *dir)
 static void
 test_no_descriptors(const char *dir)
 {
-	char *path = test_path(dir, "nofd");
-	int fd = test_file(path, 4 * Pg, O_RDWR);
-	struct pmem2_source *src;
-	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
+	char *path;
+	int fd;
+	struct pmem2_source *src = test_file_source(dir, "nofd", 4 * Pg,
+		&path, &fd);
 	struct pmem2_vm_reservation *rsv;
 	CHECK_PMEM2_OK(pmem2_vm_reservation_new(&rsv, NULL, 8 * Pg));
 	char *raddr = pmem2_vm_reservation_get_address(rsv);
-	struct pmem2_config *cfg_r = cfg_of(0, 0, rsv, 2 * Pg);
-	struct pmem2_config *cfg_w = cfg_of(0, 0, NULL, 0);
+	struct pmem2_config *cfg_r = test_config_at(0, 0, rsv, 2 * Pg);
+	struct pmem2_config *cfg_w = test_config_at(0, 0, NULL, 0);
 	struct pmem2_map *m;
 	CHECK_PMEM2_OK(pmem2_map_new(&m, cfg_r, src));
 	CHECK_PMEM2_OK(pmem2_map_delete(&m));
@@ -526,7 +479,7 @@ test_no_descriptors(const char *dir)
 		CHECK(pmem2_errormsg()[0] != '\0');
 	}
 	check_unchanged("maps refused for want of a descriptor", fds);
-	CHECK(read_faults(raddr + 2 * Pg));
+	CHECK(test_faults(raddr + 2 * Pg, 0));
 	CHECK_PMEM2_ERR(pmem2_vm_reservation_map_find_first(rsv, &m),
 		PMEM2_E_MAPPING_NOT_FOUND);
 	/* nothing registered: the range maps again, as does from_existing */
@@ -541,9 +494,7 @@ test_no_descriptors(const char *dir)
 	pmem2_config_delete(&cfg_w);
 	CHECK_PMEM2_OK(pmem2_vm_reservation_delete(&rsv));
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 }
 
 /*
@@ -575,8 +526,8 @@ test_reservation_model(void)
 				for (size_t p = off; p < off + len; p++)
 					if (owner[p])
 						want = PMEM2_E_MAPPING_EXISTS;
-			struct pmem2_config *cfg = cfg_of(0, len * Pg, rsv,
-				off * Pg);
+			struct pmem2_config *cfg = test_config_at(0, len * Pg,
+				rsv, off * Pg);
 			struct pmem2_map *m;
 			int ret = pmem2_map_new(&m, cfg, anon);
 			pmem2_config_delete(&cfg);
@@ -600,7 +551,7 @@ test_reservation_model(void)
 			CHECK_PMEM2_OK(pmem2_map_delete(&m));
 			for (size_t p = first; p < first + len; p++)
 				owner[p] = NULL;
-			CHECK(read_faults(raddr + first * Pg));
+			CHECK(test_faults(raddr + first * Pg, 0));
 		}
 
 		/* the reservation's view against the model */

@@ -65,15 +65,10 @@ main(void)
 	CHECK(Shared != MAP_FAILED);
 	CHECK_EQ(pthread_barrier_init(&Bar, NULL, NTHREADS), 0);
 
-	pthread_t t[NTHREADS];
-	for (int i = 0; i < NTHREADS; i++)
-		CHECK_EQ(pthread_create(&t[i], NULL, worker,
-			(void *)(intptr_t)i), 0);
+	test_threads_run(NTHREADS, worker, NULL, NULL);
 	int total = 0;
-	for (int i = 0; i < NTHREADS; i++) {
-		CHECK_EQ(pthread_join(t[i], NULL), 0);
+	for (int i = 0; i < NTHREADS; i++)
 		total += Wins[i];
-	}
 	CHECK_EQ(total, Iters);	/* one winner per round */
 
 	for (int i = 0; i < NTHREADS; i++) {
@@ -84,9 +79,7 @@ main(void)
 	pthread_barrier_destroy(&Bar);
 	munmap(Shared, Pg);
 	pmem2_source_delete(&Src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 	printf("ok\n");
 	return 0;
 }

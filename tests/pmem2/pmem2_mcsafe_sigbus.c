@@ -91,9 +91,7 @@ main(void)
 	CHECK(cur.sa_handler == my_handler);
 
 	munmap(a, 4 * Pg);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 	printf("ok\n");
 	return 0;
 }

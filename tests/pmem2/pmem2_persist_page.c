@@ -105,9 +105,7 @@ main(void)
 	CHECK_PMEM2_OK(pmem2_map_delete(&map));
 	pmem2_config_delete(&cfg);
 	pmem2_source_delete(&src);
-	close(Fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, Fd);
 	printf("ok\n");
 	return 0;
 }

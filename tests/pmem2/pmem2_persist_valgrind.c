@@ -21,8 +21,7 @@
 static void
 check_undefined(const void *p, size_t n, const char *what)
 {
-	unsigned char *vb = malloc(n);
-	CHECK(vb != NULL);
+	unsigned char *vb = test_alloc(n);
 	memset(vb, 0, n);
 	CHECK_EQ(VALGRIND_GET_VBITS(p, vb, n), 1);
 	for (size_t i = 0; i < n; i++) {
@@ -38,8 +37,7 @@ check_undefined(const void *p, size_t n, const char *what)
 static unsigned char *
 half_defined(size_t n, size_t lo, size_t hi)
 {
-	unsigned char *b = malloc(n);
-	CHECK(b != NULL);
+	unsigned char *b = test_alloc(n);
 	memset(b, 0x5a, lo);
 	memset(b + hi, 0xa5, n - hi);
 	return b;
@@ -118,18 +116,16 @@ main(int argc, char *argv[])
 
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 	size_t size = 5 * pg;
-	char *path = test_path(test_dir(), "vgpersist");
-	int fd = test_file(path, size, O_RDWR);
-	struct pmem2_source *src;
-	CHECK_PMEM2_OK(pmem2_source_from_fd(&src, fd));
+	char *path;
+	int fd;
+	struct pmem2_source *src = test_file_source(test_dir(), "vgpersist",
+		size, &path, &fd);
 
 	one_map(src, size, NULL);
 	one_map(src, size, "CACHE_LINE");
 
 	CHECK_PMEM2_OK(pmem2_source_delete(&src));
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 	printf("ok\n");
 	return 0;
 }

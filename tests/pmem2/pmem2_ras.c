@@ -82,9 +82,7 @@ main(void)
 
 	pmem2_source_delete(&anon);
 	pmem2_source_delete(&src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 	printf("ok\n");
 	return 0;
 }

@@ -135,9 +135,7 @@ main(void)
 		PMEM2_E_SOURCE_TYPE_NOT_SUPPORTED);
 	pmem2_source_delete(&src);
 
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 	printf("ok\n");
 	return 0;
 }

@@ -5,8 +5,6 @@
  * deleted map's range, and a reservation at a caller-chosen address.
  */
 #define _GNU_SOURCE
-#include <setjmp.h>
-#include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
 
@@ -14,33 +12,11 @@
 
 static size_t Pg;
 
-static sigjmp_buf Jmp;
-static void on_segv(int s) { (void)s; siglongjmp(Jmp, 1); }
-
-static int
-read_faults(volatile char *p)
-{
-	struct sigaction sa, old;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_segv;
-	sigaction(SIGSEGV, &sa, &old);
-	int f = 0;
-	if (sigsetjmp(Jmp, 1) == 0)
-		(void)*p;
-	else
-		f = 1;
-	sigaction(SIGSEGV, &old, NULL);
-	return f;
-}
-
 static struct pmem2_map *
 map_at(struct pmem2_vm_reservation *rsv, size_t roff,
 	struct pmem2_source *src, size_t off, size_t len)
 {
-	struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
-	CHECK_PMEM2_OK(pmem2_config_set_offset(cfg, off));
-	CHECK_PMEM2_OK(pmem2_config_set_length(cfg, len));
-	CHECK_PMEM2_OK(pmem2_config_set_vm_reservation(cfg, rsv, roff));
+	struct pmem2_config *cfg = test_config_at(off, len, rsv, roff);
 	struct pmem2_map *m;
 	CHECK_PMEM2_OK(pmem2_map_new(&m, cfg, src));
 	pmem2_config_delete(&cfg);
@@ -70,7 +46,8 @@ main(void)
 	CHECK(base != NULL);
 	CHECK_EQ(pmem2_vm_reservation_get_size(rsv), 32 * Pg);
 	CHECK(((uintptr_t)base % (2UL << 20)) == 0);
-	CHECK(read_faults(base));	/* PROT_NONE until something is mapped */
+	/* PROT_NONE until something is mapped */
+	CHECK(test_faults(base, 0));
 
 	/* three files side by side, out of address order */
 	struct pmem2_map *m2 = map_at(rsv, 20 * Pg, src[2], 0, 8 * Pg);
@@ -82,7 +59,7 @@ main(void)
 	CHECK_EQ(base[0], 'a');
 	CHECK_EQ(base[8 * Pg], 'b');
 	CHECK_EQ(base[20 * Pg + 7 * Pg], 'c');
-	CHECK(read_faults(base + 12 * Pg));	/* the gap stays PROT_NONE */
+	CHECK(test_faults(base + 12 * Pg, 0));	/* the gap stays PROT_NONE */
 
 	/* writes through one map land in its file */
 	memcpy(base + 8 * Pg + 1, "in-b", 5);
@@ -119,7 +96,7 @@ main(void)
 
 	/* a deleted map's range is PROT_NONE again and can be re-used */
 	CHECK_PMEM2_OK(pmem2_map_delete(&m1));
-	CHECK(read_faults(base + 8 * Pg));
+	CHECK(test_faults(base + 8 * Pg, 0));
 	CHECK_PMEM2_OK(pmem2_vm_reservation_map_find_next(rsv, m0, &f));
 	CHECK(f == m2);
 	m1 = map_at(rsv, 10 * Pg, src[1], 0, 8 * Pg);

@@ -20,19 +20,9 @@ static size_t Pg;
 static struct pmem2_vm_reservation *Rsv;
 static struct pmem2_source *Src;
 static int Iters;
-static int Stop;
-static pthread_mutex_t Stop_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct test_stop Stop = TEST_STOP_INIT;
 static int Won, Lost;
 static pthread_mutex_t Count_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static int
-stopped(void)
-{
-	pthread_mutex_lock(&Stop_lock);
-	int s = Stop;
-	pthread_mutex_unlock(&Stop_lock);
-	return s;
-}
 
 static void *
 worker(void *arg)
@@ -43,10 +33,8 @@ worker(void *arg)
 	for (int it = 0; it < Iters; it++) {
 		size_t pages = 1 + rand_r(&seed) % 3;
 		size_t first = (size_t)rand_r(&seed) % (AREA - pages + 1);
-		struct pmem2_config *cfg = test_config(PMEM2_GRANULARITY_PAGE);
-		CHECK_PMEM2_OK(pmem2_config_set_length(cfg, pages * Pg));
-		CHECK_PMEM2_OK(pmem2_config_set_vm_reservation(cfg, Rsv,
-			first * Pg));
+		struct pmem2_config *cfg = test_config_at(0, pages * Pg, Rsv,
+			first * Pg);
 		struct pmem2_map *m;
 		int ret = pmem2_map_new(&m, cfg, Src);
 		pmem2_config_delete(&cfg);
@@ -79,10 +67,9 @@ worker(void *arg)
 
 /* grows the tail by TAIL pages and gives them back, over and over */
 static void *
-tail(void *arg)
+tail(void *stop)
 {
-	(void)arg;
-	while (!stopped()) {
+	while (!test_stopped(stop)) {
 		int ret = pmem2_vm_reservation_extend(Rsv, TAIL * Pg);
 		if (ret == PMEM2_E_MAPPING_EXISTS)
 			continue;	/* a neighbour mapping was placed there */
@@ -106,16 +93,7 @@ main(void)
 	CHECK_PMEM2_OK(pmem2_vm_reservation_new(&Rsv, NULL, AREA * Pg));
 	char *base = pmem2_vm_reservation_get_address(Rsv);
 
-	pthread_t w[NTHREADS], t;
-	CHECK(pthread_create(&t, NULL, tail, NULL) == 0);
-	for (uintptr_t i = 0; i < NTHREADS; i++)
-		CHECK(pthread_create(&w[i], NULL, worker, (void *)i) == 0);
-	for (int i = 0; i < NTHREADS; i++)
-		CHECK(pthread_join(w[i], NULL) == 0);
-	pthread_mutex_lock(&Stop_lock);
-	Stop = 1;
-	pthread_mutex_unlock(&Stop_lock);
-	CHECK(pthread_join(t, NULL) == 0);
+	test_threads_run(NTHREADS, worker, tail, &Stop);
 
 	CHECK(Won > 0);
 	printf("%d maps placed, %d refused as overlapping\n", Won, Lost);

@@ -24,18 +24,7 @@ static size_t Pg;
 static struct pmem2_vm_reservation *Rsv;
 static struct pmem2_source *Src;
 static int Iters;
-static int Stop;
-static pthread_mutex_t Stop_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/* a mutex rather than an atomic: helgrind understands only the former */
-static int
-stopped(void)
-{
-	pthread_mutex_lock(&Stop_lock);
-	int s = Stop;
-	pthread_mutex_unlock(&Stop_lock);
-	return s;
-}
+static struct test_stop Stop = TEST_STOP_INIT;
 
 static void *
 worker(void *arg)
@@ -81,11 +70,10 @@ worker(void *arg)
 static pmem2_persist_fn Page_persist;
 
 static void *
-walker(void *arg)
+walker(void *stop)
 {
-	(void)arg;
 	char *base = pmem2_vm_reservation_get_address(Rsv);
-	while (!stopped()) {
+	while (!test_stopped(stop)) {
 		/* maps come and go under this: persist must simply cope */
 		errno = 0;
 		Page_persist(base, NTHREADS * SLOTS * Pg);
@@ -119,17 +107,7 @@ main(void)
 	CHECK_PMEM2_OK(pmem2_map_new(&pmap, pcfg, Src));
 	Page_persist = pmem2_get_persist_fn(pmap);
 
-	pthread_t t[NTHREADS], w;
-	CHECK_EQ(pthread_create(&w, NULL, walker, NULL), 0);
-	for (int i = 0; i < NTHREADS; i++)
-		CHECK_EQ(pthread_create(&t[i], NULL, worker,
-			(void *)(intptr_t)i), 0);
-	for (int i = 0; i < NTHREADS; i++)
-		CHECK_EQ(pthread_join(t[i], NULL), 0);
-	pthread_mutex_lock(&Stop_lock);
-	Stop = 1;
-	pthread_mutex_unlock(&Stop_lock);
-	CHECK_EQ(pthread_join(w, NULL), 0);
+	test_threads_run(NTHREADS, worker, walker, &Stop);
 
 	struct pmem2_map *f;
 	CHECK_PMEM2_ERR(pmem2_vm_reservation_map_find_first(Rsv, &f),
@@ -146,9 +124,7 @@ main(void)
 		CHECK_EQ(v, s + Iters - 1);
 	}
 	pmem2_source_delete(&Src);
-	close(fd);
-	unlink(path);
-	free(path);
+	test_file_remove(path, fd);
 	printf("ok\n");
 	return 0;
 }

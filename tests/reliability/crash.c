@@ -157,14 +157,6 @@ check_clean(int fd, uint64_t seq)
 	n_cachestat_checked++;
 }
 
-static double
-now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static unsigned long kills, records_verified, reported_total;
 static char cur_path[512];	/* removed at exit, even after a FAIL */
 
@@ -197,11 +189,11 @@ iteration(int gran, int mover, uint64_t *rng)
 
 	static unsigned char reported[NREC];
 	memset(reported, 0, sizeof(reported));
-	double deadline = now() + (double)(test_rand(rng) % 40000) * 1e-6;
+	double deadline = test_now() + (double)(test_rand(rng) % 40000) * 1e-6;
 	uint64_t seq;
 	int killed = 0;
 	for (;;) {
-		if (!killed && now() >= deadline) {
+		if (!killed && test_now() >= deadline) {
 			kill(pid, SIGKILL);
 			killed = 1;
 		}
@@ -306,9 +298,9 @@ main(void)
 	double secs = e && *e ? atof(e) : (test_quick() ? 2 : 6);
 	uint64_t rng = test_seed();
 	int nmovers = 2;
-	double end = now() + secs;
+	double end = test_now() + secs;
 	unsigned long it = 0;
-	while (now() < end || it < 4) {
+	while (test_now() < end || it < 4) {
 		int gran = (it & 1) ? PMEM2_GRANULARITY_CACHE_LINE :
 			PMEM2_GRANULARITY_PAGE;
 		int mover = (int)((it >> 1) % (unsigned)nmovers);

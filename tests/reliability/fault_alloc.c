@@ -2,7 +2,6 @@
 /*
  * fault_alloc.c -- the --wrap'ed allocation functions behind fault_alloc.h.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -143,52 +142,41 @@ fa_total_injected(void)
 	return t;
 }
 
-int
-fa_count_fds(void)
+/* An armed allocation failure for this call: errno set, the caller fails. */
+static int
+refused(void)
 {
-	DIR *d = opendir("/proc/self/fd");
-	if (!d)
-		return -1;
-	int n = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n - 1;	/* the directory's own descriptor */
+	if (!inject(FA_ALLOC))
+		return 0;
+	errno = ENOMEM;
+	return 1;
+}
+
+/* p, recorded as live (NULL is not). */
+static void *
+added(void *p)
+{
+	set_add(p);
+	return p;
 }
 
 void *
 __wrap_malloc(size_t n)
 {
-	if (inject(FA_ALLOC)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	void *p = __real_malloc(n);
-	set_add(p);
-	return p;
+	return refused() ? NULL : added(__real_malloc(n));
 }
 
 void *
 __wrap_calloc(size_t n, size_t s)
 {
-	if (inject(FA_ALLOC)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	void *p = __real_calloc(n, s);
-	set_add(p);
-	return p;
+	return refused() ? NULL : added(__real_calloc(n, s));
 }
 
 void *
 __wrap_realloc(void *old, size_t n)
 {
-	if (inject(FA_ALLOC)) {
-		errno = ENOMEM;
+	if (refused())
 		return NULL;	/* old stays valid */
-	}
 	void *p = __real_realloc(old, n);
 	if (p || n == 0)
 		set_del(old);
@@ -217,13 +205,7 @@ __wrap_posix_memalign(void **pp, size_t a, size_t n)
 void *
 __wrap_aligned_alloc(size_t a, size_t n)
 {
-	if (inject(FA_ALLOC)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	void *p = __real_aligned_alloc(a, n);
-	set_add(p);
-	return p;
+	return refused() ? NULL : added(__real_aligned_alloc(a, n));
 }
 
 char *

@@ -34,7 +34,4 @@ long fa_live(void);
 /* Total failures injected since the start. */
 unsigned long fa_total_injected(void);
 
-/* Open file descriptors of this process (for descriptor leak checks). */
-int fa_count_fds(void);
-
 #endif /* PMEM2_FAULT_ALLOC_H */

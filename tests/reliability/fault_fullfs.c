@@ -48,8 +48,7 @@ do_write(const char *dir, const char *list)
 	/* keep the file: the verify step reads it after a remount */
 	FILE *out = fopen(list, "w");
 	CHECK(out);
-	unsigned char *buf = malloc(CHUNK);
-	CHECK(buf);
+	unsigned char *buf = test_alloc(CHUNK);
 	int nok = 0, nerr = 0;
 	for (unsigned i = 0; i < NCHUNK; i++) {
 		fill(buf, i);
@@ -165,8 +164,7 @@ do_sticky(const char *dir, const char *filler)
 	test_map_open_in(&m, dir, "sticky", (size_t)CHUNK * NCHUNK,
 		NULL, NULL, NULL);
 	CHECK(m.gran == PMEM2_GRANULARITY_PAGE);
-	unsigned char *buf = malloc(CHUNK);
-	CHECK(buf);
+	unsigned char *buf = test_alloc(CHUNK);
 	unsigned char *b = (unsigned char *)m.addr;	/* B: chunk 0 */
 	/*
 	 * A second map of the same descriptor, made before the failures: the

@@ -280,7 +280,7 @@ run(const struct scenario *s, enum fa_what what)
 	CHECK_EQ(s->fn(), 0);	/* warm up: lazy one-time allocations */
 	for (unsigned long n = 1;; n++) {
 		long live0 = fa_live();
-		int fds0 = fa_count_fds();
+		int fds0 = test_count_fds();
 		fa_arm(what, n);
 		int r = s->fn();
 		fa_disarm();
@@ -306,9 +306,9 @@ run(const struct scenario *s, enum fa_what what)
 		if (fa_live() != live0)
 			FAIL("%s: allocation %lu failed -> %ld block(s) leaked",
 				s->name, n, fa_live() - live0);
-		if (fa_count_fds() != fds0)
+		if (test_count_fds() != fds0)
 			FAIL("%s: allocation %lu failed -> %d descriptor(s) "
-				"leaked", s->name, n, fa_count_fds() - fds0);
+				"leaked", s->name, n, test_count_fds() - fds0);
 		if (n > 10000)
 			FAIL("%s: never succeeds", s->name);
 	}

@@ -426,8 +426,7 @@ main(int argc, char *argv[])
 	if (gran < 0)
 		FAIL("usage: %s page|cache_line|byte [mover]", argv[0]);
 	const char *only = argc > 2 ? argv[2] : NULL;
-	unsigned char *pattern = malloc(SLOT + 64);
-	CHECK(pattern);
+	unsigned char *pattern = test_alloc(SLOT + 64);
 	uint64_t seed = test_seed();
 	for (size_t i = 0; i < SLOT + 64; i++)
 		pattern[i] = (unsigned char)test_rand(&seed);

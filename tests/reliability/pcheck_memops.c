@@ -152,8 +152,7 @@ check_mix(int gran, unsigned char *base, const unsigned char *src)
 		const struct mix P = { 1, 0, 0, 0, 1 };
 		const struct mix PN = { 0, 1, 0, 1, 1 };
 		size_t big = (size_t)2 << 20;	/* more than main's source */
-		unsigned char *bsrc = malloc(big);
-		CHECK(bsrc != NULL);
+		unsigned char *bsrc = test_alloc(big);
 		memset(bsrc, 0x77, big);
 		mix_case(base, bsrc, 4096, 0, 0, P);
 		mix_case(base, bsrc, big, 0, 0, amd ? P : PN);

@@ -143,7 +143,7 @@ main(int argc, char *argv[])
 	if (r)
 		FAIL("connect: %d %s", r, pmem2rep_errormsg());
 	unsigned char buf[8192];
-	rutil_pattern(buf, sizeof(buf), 9);
+	test_pattern(buf, sizeof(buf), 9);
 	struct vdm_operation_future f = pmem2rep_write_async(rep, 4096, buf,
 		sizeof(buf), 0);
 	FUTURE_BUSY_POLL(&f);

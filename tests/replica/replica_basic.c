@@ -62,22 +62,20 @@ main(int argc, char *argv[])
 			pmem2rep_errormsg());
 	CHECK_EQ(pmem2rep_size(rep), SIZE);
 
-	unsigned char *want = malloc(SIZE);
-	CHECK(want != NULL);
+	unsigned char *want = test_alloc(SIZE);
 	memset(want, 0x5a, SIZE);
 
 	/* one small write */
 	unsigned char small[4096];
-	rutil_pattern(small, sizeof(small), 1);
+	test_pattern(small, sizeof(small), 1);
 	struct vdm_operation_future f = pmem2rep_write_async(rep, 0, small,
 		sizeof(small), 0);
 	wait_ok(&f);
 	memcpy(want, small, sizeof(small));
 
 	/* pipelined: NPIPE writes of odd sizes, disjoint, all in flight */
-	unsigned char *src = malloc(SIZE / 2);
-	CHECK(src != NULL);
-	rutil_pattern(src, SIZE / 2, 2);
+	unsigned char *src = test_alloc(SIZE / 2);
+	test_pattern(src, SIZE / 2, 2);
 	struct vdm_operation_future *fs = calloc(NPIPE, sizeof(*fs));
 	struct future **fp = calloc(NPIPE, sizeof(*fp));
 	CHECK(fs && fp);
@@ -99,9 +97,8 @@ main(int argc, char *argv[])
 				(int)fs[i].output.result);
 
 	/* one large write */
-	unsigned char *big = malloc(SIZE / 2);
-	CHECK(big != NULL);
-	rutil_pattern(big, SIZE / 2, 3);
+	unsigned char *big = test_alloc(SIZE / 2);
+	test_pattern(big, SIZE / 2, 3);
 	f = pmem2rep_write_async(rep, SIZE / 2, big, SIZE / 2, 0);
 	wait_ok(&f);
 	memcpy(want + SIZE / 2, big, SIZE / 2);
@@ -145,9 +142,8 @@ main(int argc, char *argv[])
 		PMEM2_GRANULARITY_PAGE));
 	CHECK_PMEM2_OK(pmem2_map_new(&map, cfg, lsrc));
 	char *laddr = pmem2_map_get_address(map);
-	unsigned char *mix = malloc(3 * 65536);
-	CHECK(mix != NULL);
-	rutil_pattern(mix, 3 * 65536, 4);
+	unsigned char *mix = test_alloc(3 * 65536);
+	test_pattern(mix, 3 * 65536, 4);
 	struct vdm_operation_future m[3];
 	struct future *mp[3];
 	m[0] = pmem2rep_memcpy_async(rep, map, laddr + 65536, mix, 65536, 0);

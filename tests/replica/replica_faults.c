@@ -71,9 +71,8 @@ daemon_kill(const char *daemon, size_t slot, int nslot, int at)
 	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
 	struct pmem2rep *rep = connect_ok(d.target);
 
-	unsigned char *src = malloc(SIZE);
-	CHECK(src != NULL);
-	rutil_pattern(src, SIZE, 77);
+	unsigned char *src = test_alloc(SIZE);
+	test_pattern(src, SIZE, 77);
 	struct vdm_operation_future f[DEPTH];
 	int slot_of[DEPTH];
 	int *ok = calloc((size_t)nslot, sizeof(*ok));
@@ -217,7 +216,7 @@ multi_kill(const char *daemon)
 	unsigned char *src = malloc(total);
 	int *ok = calloc((size_t)MT * MT_SLOTS, sizeof(*ok));
 	CHECK(src != NULL && ok != NULL);
-	rutil_pattern(src, total, 31);
+	test_pattern(src, total, 31);
 	atomic_int nok = 0;
 	struct mt_arg a[MT];
 	pthread_t t[MT];
@@ -293,9 +292,8 @@ daemon_hang(const char *daemon)
 	struct rutil_daemon d;
 	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, datp), 0);
 	struct pmem2rep *rep = connect_ok(d.target);
-	unsigned char *src = malloc(SLOT);
-	CHECK(src != NULL);
-	rutil_pattern(src, SLOT, 5);
+	unsigned char *src = test_alloc(SLOT);
+	test_pattern(src, SLOT, 5);
 	CHECK(kill(d.pid, SIGSTOP) == 0);
 	wait_stopped(d.pid);
 	struct vdm_operation_future f[DEPTH];
@@ -326,9 +324,8 @@ static void
 stream_forever(const char *target, unsigned seed)
 {
 	struct pmem2rep *rep = connect_ok(target);
-	unsigned char *src = malloc(SLOT);
-	CHECK(src != NULL);
-	rutil_pattern(src, SLOT, seed);
+	unsigned char *src = test_alloc(SLOT);
+	test_pattern(src, SLOT, seed);
 	struct vdm_operation_future f[DEPTH];
 	for (unsigned n = 0;; n++) {
 		for (int i = 0; i < DEPTH; i++)
@@ -348,11 +345,10 @@ survivor(void *arg)
 {
 	(void)arg;
 	struct pmem2rep *rep = connect_ok(g_target);
-	unsigned char *src = malloc(SLOT);
-	CHECK(src != NULL);
+	unsigned char *src = test_alloc(SLOT);
 	unsigned n = 0;
 	while (!atomic_load(&g_stop)) {
-		rutil_pattern(src, SLOT, 1000 + n);
+		test_pattern(src, SLOT, 1000 + n);
 		struct vdm_operation_future f = pmem2rep_write_async(rep,
 			(size_t)(NSLOT / 2 + n % (NSLOT / 2)) * SLOT, src, SLOT,
 			0);
@@ -401,7 +397,7 @@ client_kill(const char *daemon)
 	/* a new client after the kills */
 	struct pmem2rep *rep = connect_ok(d.target);
 	unsigned char buf[4096];
-	rutil_pattern(buf, sizeof(buf), 4242);
+	test_pattern(buf, sizeof(buf), 4242);
 	struct vdm_operation_future f = pmem2rep_write_async(rep, SIZE - 4096,
 		buf, 4096, 0);
 	FUTURE_BUSY_POLL(&f);
@@ -455,9 +451,8 @@ enospc(const char *daemon)
 	close(fd);
 	CHECK_EQ(rutil_daemon_start(&d, daemon, keyp, sparsep), 0);
 	struct pmem2rep *rep = connect_ok(d.target);
-	unsigned char *buf = malloc(512 << 10);
-	CHECK(buf != NULL);
-	rutil_pattern(buf, 512 << 10, 7);
+	unsigned char *buf = test_alloc(512 << 10);
+	test_pattern(buf, 512 << 10, 7);
 	struct vdm_operation_future f = pmem2rep_write_async(rep, 0, buf,
 		512 << 10, 0);
 	FUTURE_BUSY_POLL(&f);
@@ -512,7 +507,7 @@ sync_error(const char *daemon, const char *preload)
 	struct pmem2rep *a = connect_ok(d.target);
 	struct pmem2rep *b = connect_ok(d.target);
 	unsigned char good[4096], bad[4096];
-	rutil_pattern(good, sizeof(good), 9);
+	test_pattern(good, sizeof(good), 9);
 	memset(bad, 0x5a, sizeof(bad));
 	memcpy(bad, MSYNC_FAIL_MARK, sizeof(MSYNC_FAIL_MARK));
 

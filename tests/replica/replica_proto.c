@@ -38,7 +38,7 @@ still_serving(const char *target, unsigned seed)
 	if (r)
 		FAIL("connect after abuse: %d %s", r, pmem2rep_errormsg());
 	unsigned char buf[4096];
-	rutil_pattern(buf, sizeof(buf), seed);
+	test_pattern(buf, sizeof(buf), seed);
 	struct vdm_operation_future f = pmem2rep_write_async(rep, 8192, buf,
 		sizeof(buf), 0);
 	FUTURE_BUSY_POLL(&f);

@@ -20,6 +20,7 @@
 #include <rdma/fabric.h>
 
 #include "test.h"
+#include "helpers.h"
 
 static inline uint64_t
 rutil_ms(void)
@@ -79,8 +80,7 @@ rutil_file(const char *path, size_t size, int fill)
 {
 	int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
 	CHECK(fd >= 0);
-	char *buf = malloc(1 << 20);
-	CHECK(buf != NULL);
+	char *buf = test_alloc(1 << 20);
 	memset(buf, fill, 1 << 20);
 	for (size_t o = 0; o < size; o += 1 << 20) {
 		size_t n = size - o < (1u << 20) ? size - o : (1u << 20);
@@ -94,8 +94,7 @@ rutil_file(const char *path, size_t size, int fill)
 static inline unsigned char *
 rutil_read(const char *path, size_t size)
 {
-	unsigned char *buf = malloc(size);
-	CHECK(buf != NULL);
+	unsigned char *buf = test_alloc(size);
 	int fd = open(path, O_RDONLY);
 	CHECK(fd >= 0);
 	size_t got = 0;
@@ -204,17 +203,5 @@ rutil_daemon_kill(struct rutil_daemon *d)
 	CHECK(kill(d->pid, SIGKILL) == 0);
 	CHECK(waitpid(d->pid, &st, 0) == d->pid);
 	rutil_live_pid = 0;
-}
-
-static inline void
-rutil_pattern(unsigned char *buf, size_t len, unsigned seed)
-{
-	uint32_t x = seed * 2654435761u + 1;
-	for (size_t i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 17;
-		x ^= x << 5;
-		buf[i] = (unsigned char)x;
-	}
 }
 #endif
