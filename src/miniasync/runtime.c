@@ -14,6 +14,12 @@
  * from one order array into another, no sorting, copying back or allocation
  * per pass; the caller's array is never reordered.
  *
+ * Some property functions are known without calling them: none at all
+ * (answers 0) and the threads mover's (answers 1). Their answer cannot
+ * change, so when every unfinished future has one of them and no future
+ * changed state in the last pass, the split would give back the same order
+ * and is skipped. Any other function is called on every pass.
+ *
  * When a pass makes no progress:
  *  - if some future said FUTURE_NOTIFIER_NONE or POLLER, it must be polled
  *    again: we pause for a few microseconds, then yield the CPU per pass;
@@ -141,28 +147,52 @@ struct slot {
 /*
  * The order of a pass: the asynchronous group, then the other one. Two of
  * these alternate, so that splitting the next pass's order is one walk
- * over this one, with no copy back.
+ * over this one, with no copy back. nask: how many of them have a property
+ * function that must be called (0: the next split may be skipped).
  */
 struct order {
 	struct slot **async, **other;
 	size_t na, no;
+	size_t nask;
 };
 
-/* Appends the unfinished futures of [p, end) to o by current property. */
+int
+miniasync_has_property_async(void *future, enum future_property property)
+{
+	(void)future;
+	return property == FUTURE_PROPERTY_ASYNC;
+}
+
+/*
+ * Appends the unfinished futures of [p, end) to o by current property.
+ * Only the known answers are counted, so that calling a function costs no
+ * more than it has to.
+ */
 static inline void
 order_split(struct order *o, struct slot **p, struct slot **end)
 {
 	struct slot **a = o->async + o->na, **x = o->other + o->no;
+	size_t known = 0;
 	for (; p != end; p++) {
 		struct future *f = (*p)->f;
 		if (f->context.state == FUTURE_STATE_COMPLETE)
 			continue;
 		future_has_property_fn hp = f->has_property;
-		if (hp != NULL && hp(f, FUTURE_PROPERTY_ASYNC) == 1)
+		if (hp == miniasync_has_property_async) {
+			known++;
 			*a++ = *p;
-		else
+		} else if (hp == NULL) {
+			known++;
 			*x++ = *p;
+		} else if (hp(f, FUTURE_PROPERTY_ASYNC) == 1) {
+			*a++ = *p;
+		} else {
+			*x++ = *p;
+		}
 	}
+	size_t added = (size_t)(a - o->async) - o->na +
+		(size_t)(x - o->other) - o->no;
+	o->nask += added - known;
 	o->na = (size_t)(a - o->async);
 	o->no = (size_t)(x - o->other);
 }
@@ -229,8 +259,8 @@ static void
 wait_some(struct runtime *r, struct future *futs[], size_t n,
 	struct slot **ords, struct slot *slots)
 {
-	struct order cur = { ords, ords + n, 0, 0 };
-	struct order next = { ords + 2 * n, ords + 3 * n, 0, 0 };
+	struct order cur = { ords, ords + n, 0, 0, 1 };
+	struct order next = { ords + 2 * n, ords + 3 * n, 0, 0, 0 };
 	for (size_t i = 0; i < n; i++) {
 		if (futs[i]->context.state == FUTURE_STATE_COMPLETE)
 			continue;
@@ -245,19 +275,25 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
 	}
 
 	uint64_t idle_since = 0;
+	unsigned seen = PASS_PROGRESS;
 	for (;;) {
 		uint32_t gen = runtime_gen(r);
 
-		/* one future has no order (upstream's sort asks nothing) */
-		if (cur.na + cur.no > 1) {
-			next.na = next.no = 0;
+		/*
+		 * One future has no order (upstream's sort asks nothing). With
+		 * no answer to ask and no future finished, the split would
+		 * give back cur unchanged.
+		 */
+		if (cur.na + cur.no > 1 &&
+				(cur.nask != 0 || (seen & PASS_PROGRESS))) {
+			next.na = next.no = next.nask = 0;
 			order_split(&next, cur.async, cur.async + cur.na);
 			order_split(&next, cur.other, cur.other + cur.no);
 			struct order t = cur;
 			cur = next;
 			next = t;
 		}
-		unsigned seen = poll_run(cur.async, cur.async + cur.na) |
+		seen = poll_run(cur.async, cur.async + cur.na) |
 			poll_run(cur.other, cur.other + cur.no);
 		if (pass_end(r, seen, gen, &idle_since))
 			return;
