@@ -206,19 +206,23 @@ static inline unsigned
 poll_run(struct slot **p, struct slot **end)
 {
 	unsigned seen = 0;
+	unsigned other = 0;	/* non-zero: some notifier is not the waker */
 	for (; p != end; p++) {
 		struct slot *s = *p;
-		enum future_state before = s->f->context.state;
+		struct future *f = s->f;
+		enum future_state before = f->context.state;
 		if (before == FUTURE_STATE_COMPLETE)
 			continue;	/* finished by another future's poll */
-		enum future_state now = s->f->task(&s->f->context, &s->nt);
-		s->f->context.state = now;
+		enum future_state now = f->task(&f->context, &s->nt);
+		f->context.state = now;
 		seen |= (now != before) * PASS_PROGRESS;
-		if (now != FUTURE_STATE_COMPLETE)
-			seen |= PASS_LEFT | (s->nt.notifier_used !=
-				FUTURE_NOTIFIER_WAKER) * PASS_REPOLL;
+		if (now != FUTURE_STATE_COMPLETE) {
+			seen |= PASS_LEFT;
+			other |= (unsigned)s->nt.notifier_used ^
+				FUTURE_NOTIFIER_WAKER;
+		}
 	}
-	return seen;
+	return seen | (other != 0) * PASS_REPOLL;
 }
 
 /*
