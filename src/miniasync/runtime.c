@@ -138,10 +138,18 @@ runtime_sleep(struct runtime *r, uint32_t seen)
 	ma_futex_wait(&r->gen, seen | RT_SLEEPING, r->backstop_ns);
 }
 
-/* A future with the notifier it is polled with. */
+/*
+ * A future with the notifier it is polled with. For a chain with
+ * libminiasync's property function: its first step not yet seen done and
+ * the bytes of the steps before it (steps only ever become done, so the
+ * search for the current one resumes there).
+ */
 struct slot {
 	struct future *f;
 	struct future_notifier nt;
+	future_has_property_fn ask;	/* seen unknown: call it at once */
+	struct future_chain_entry *step;
+	size_t step_used;
 };
 
 /*
@@ -163,10 +171,87 @@ miniasync_has_property_async(void *future, enum future_property property)
 	return property == FUTURE_PROPERTY_ASYNC;
 }
 
+/* What FUTURE_INIT installs when the program links the library. */
+int
+miniasync_has_property_none(void *future, enum future_property property)
+{
+	(void)future;
+	(void)property;
+	return 0;
+}
+
+/* What FUTURE_CHAIN_INIT installs when the program links the library. */
+int
+miniasync_chain_has_property(void *future, enum future_property property)
+{
+	return future_chain_has_property(future, property);
+}
+
+/* Never installed by anyone: what slot.ask starts as. */
+static int
+slot_ask_unset(void *future, enum future_property property)
+{
+	(void)future;
+	(void)property;
+	return 0;
+}
+
+/* The answer of a step's property function, called only if unknown. */
+static inline int
+step_async(struct future *f)
+{
+	future_has_property_fn hp = f->has_property;
+	if (hp == miniasync_has_property_async)
+		return 1;
+	if (hp == NULL || hp == miniasync_has_property_none)
+		return 0;
+	return hp(f, FUTURE_PROPERTY_ASYNC) != 0;
+}
+
+/*
+ * The search for a chain's first step not done, from the one found last
+ * time (steps only ever become done); NULL when all are. Builds each step
+ * it passes if lazy, as get_next_future_chain_entry does.
+ */
+static __attribute__((noinline)) struct future_chain_entry *
+chain_step_find(struct slot *s)
+{
+	struct future_context *ctx = &s->f->context;
+	uint8_t *data = (uint8_t *)future_context_get_data(ctx);
+	struct future_chain_entry *e = s->step;
+	size_t used = s->step_used;
+	if (e == NULL)
+		e = (struct future_chain_entry *)data;
+	while (FUTURE_CHAIN_ENTRY_IS_PROCESSED(e)) {
+		e = get_next_future_chain_entry(ctx, e, data, &used);
+		if (e == NULL)
+			return NULL;
+	}
+	s->step = e;
+	s->step_used = used;
+	_future_chain_entry_prepare(e, ctx);
+	return e;
+}
+
+/*
+ * future_chain_has_property(s->f, FUTURE_PROPERTY_ASYNC) == 1: the property
+ * of the first step not done (lazy steps built on the way), 0 when all are.
+ */
+static inline int
+chain_async(struct slot *s)
+{
+	struct future_chain_entry *e = s->step;
+	if (e == NULL || FUTURE_CHAIN_ENTRY_IS_PROCESSED(e) || e->init != NULL)
+		e = chain_step_find(s);
+	return e != NULL && step_async(&e->future);
+}
+
 /*
  * Appends the unfinished futures of [p, end) to o by current property.
- * Only the known answers are counted, so that calling a function costs no
- * more than it has to.
+ * A function not known is remembered in the slot, so that calling it costs
+ * one comparison more than calling it blindly. Only the known answers are
+ * counted. A chain's answer can change with no change of state, so chains
+ * count as asked.
  */
 static inline void
 order_split(struct order *o, struct slot **p, struct slot **end)
@@ -174,21 +259,30 @@ order_split(struct order *o, struct slot **p, struct slot **end)
 	struct slot **a = o->async + o->na, **x = o->other + o->no;
 	size_t known = 0;
 	for (; p != end; p++) {
-		struct future *f = (*p)->f;
+		struct slot *s = *p;
+		struct future *f = s->f;
 		if (f->context.state == FUTURE_STATE_COMPLETE)
 			continue;
 		future_has_property_fn hp = f->has_property;
-		if (hp == miniasync_has_property_async) {
+		int async;
+		if (hp == s->ask) {
+			async = hp(f, FUTURE_PROPERTY_ASYNC) == 1;
+		} else if (hp == miniasync_has_property_async) {
 			known++;
-			*a++ = *p;
-		} else if (hp == NULL) {
+			async = 1;
+		} else if (hp == NULL || hp == miniasync_has_property_none) {
 			known++;
-			*x++ = *p;
-		} else if (hp(f, FUTURE_PROPERTY_ASYNC) == 1) {
-			*a++ = *p;
+			async = 0;
+		} else if (hp == miniasync_chain_has_property) {
+			async = chain_async(s);
 		} else {
-			*x++ = *p;
+			s->ask = hp;
+			async = hp(f, FUTURE_PROPERTY_ASYNC) == 1;
 		}
+		if (async)
+			*a++ = s;
+		else
+			*x++ = s;
 	}
 	size_t added = (size_t)(a - o->async) - o->na +
 		(size_t)(x - o->other) - o->no;
@@ -275,6 +369,9 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
 		s->nt.poller.ptr_to_monitor = NULL;
 		s->nt.notifier_used = FUTURE_NOTIFIER_NONE;
 		s->nt.padding = 0;
+		s->ask = slot_ask_unset;
+		s->step = NULL;
+		s->step_used = 0;
 		cur.other[cur.no++] = s;
 	}
 

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * miniasync_known.c -- runtime_wait_multiple knows some property functions
- * without calling them (none at all, the threads mover's) and then skips
- * the async-first split while nothing can change it. The order it polls in
- * must be the one asking every future on every pass would give: every
- * poll is logged and whole logs are compared.
+ * without calling them (none at all, FUTURE_INIT's, the threads mover's,
+ * FUTURE_CHAIN_INIT's) and skips the async-first split while nothing can
+ * change it. The order it polls in must be the one asking every future on
+ * every pass would give: every poll is logged and whole logs are compared.
  */
 #include <libminiasync.h>
 #include "helpers.h"
@@ -260,6 +260,69 @@ test_chain_turns_async(struct runtime *rt)
 	CHECK(c.output.done && n.output.done);
 }
 
+/* With the library linked, the macros install the library's functions. */
+static void
+test_installed(void)
+{
+	struct step_future f;
+	f.data.id = 0;
+	FUTURE_INIT(&f, step_task);
+	CHECK(f.base.has_property == miniasync_has_property_none);
+	CHECK_EQ(future_has_property(&f, FUTURE_PROPERTY_ASYNC), 0);
+	struct pair_future c;
+	FUTURE_CHAIN_ENTRY_INIT(&c.data.a, step(1, 1, Lib_async), NULL, NULL);
+	FUTURE_CHAIN_ENTRY_INIT(&c.data.b, step(2, 1, NULL), NULL, NULL);
+	FUTURE_CHAIN_INIT(&c);
+	CHECK(c.base.has_property == miniasync_chain_has_property);
+	CHECK_EQ(future_has_property(&c, FUTURE_PROPERTY_ASYNC), 1);
+}
+
+/*
+ * A chain whose first step is built lazily: the runtime builds it when it
+ * first asks the chain's property, before any poll (as the header's
+ * function does), and uses the built step's property (the mover's: first).
+ */
+struct lazy_chain_data {
+	FUTURE_CHAIN_ENTRY(struct step_future, a);
+	FUTURE_CHAIN_ENTRY_LAST(struct step_future, b);
+};
+struct lazy_chain_output {
+	int unused;
+};
+FUTURE(lazy_chain_future, struct lazy_chain_data, struct lazy_chain_output);
+
+static void
+lazy_step(void *fut, struct future_context *chain, void *arg)
+{
+	(void)chain;
+	log_poll(*(int *)arg);
+	*(struct step_future *)fut = step(30, 2, Lib_async);
+}
+
+static void
+test_lazy_chain(struct runtime *rt)
+{
+	static int init_id = -30;
+	struct lazy_chain_future c;
+	FUTURE_CHAIN_ENTRY_LAZY_INIT(&c.data.a, lazy_step, &init_id, NULL,
+		NULL);
+	FUTURE_CHAIN_ENTRY_INIT(&c.data.b, step(31, 2, sync_property), NULL,
+		NULL);
+	c.output.unused = 0;
+	FUTURE_CHAIN_INIT(&c);
+	struct step_future u = step(40, 3, sync_property);
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&u),
+		FUTURE_AS_RUNNABLE(&c) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 2);
+	/*
+	 * pass 2 finishes step 30 and polls 31; then both are sync and keep
+	 * the order of pass 2
+	 */
+	static const int want[] = { -30, 30, 40, 30, 31, 40, 31, 40 };
+	check_log("lazy chain", want, sizeof(want) / sizeof(want[0]));
+}
+
 int
 main(void)
 {
@@ -270,9 +333,11 @@ main(void)
 	CHECK(Lib_async != NULL);
 	CHECK_EQ(Lib_async(NULL, FUTURE_PROPERTY_ASYNC), 1);
 
+	test_installed();
 	struct runtime *rt = runtime_new();
 	CHECK(rt != NULL);
 	test_known_groups(rt);
+	test_lazy_chain(rt);
 	test_all_known(rt);
 	test_user_vdm(rt);
 	test_chain_turns_async(rt);
