@@ -148,6 +148,7 @@ struct slot {
 	struct future *f;
 	struct future_notifier nt;
 	future_has_property_fn ask;	/* seen unknown: call it at once */
+	future_has_property_fn step_ask;	/* the same for a chain's step */
 	struct future_chain_entry *step;
 	size_t step_used;
 };
@@ -196,15 +197,21 @@ slot_ask_unset(void *future, enum future_property property)
 	return 0;
 }
 
-/* The answer of a step's property function, called only if unknown. */
+/*
+ * The answer of a chain step's property function, called only if unknown;
+ * an unknown one is remembered in the slot, as order_split does.
+ */
 static inline int
-step_async(struct future *f)
+step_async(struct slot *s, struct future *f)
 {
 	future_has_property_fn hp = f->has_property;
+	if (hp == s->step_ask)
+		return hp(f, FUTURE_PROPERTY_ASYNC) != 0;
 	if (hp == miniasync_has_property_async)
 		return 1;
 	if (hp == NULL || hp == miniasync_has_property_none)
 		return 0;
+	s->step_ask = hp;
 	return hp(f, FUTURE_PROPERTY_ASYNC) != 0;
 }
 
@@ -243,7 +250,7 @@ chain_async(struct slot *s)
 	struct future_chain_entry *e = s->step;
 	if (e == NULL || FUTURE_CHAIN_ENTRY_IS_PROCESSED(e) || e->init != NULL)
 		e = chain_step_find(s);
-	return e != NULL && step_async(&e->future);
+	return e != NULL && step_async(s, &e->future);
 }
 
 /*
@@ -267,14 +274,14 @@ order_split(struct order *o, struct slot **p, struct slot **end)
 		int async;
 		if (hp == s->ask) {
 			async = hp(f, FUTURE_PROPERTY_ASYNC) == 1;
+		} else if (hp == miniasync_chain_has_property) {
+			async = chain_async(s);
 		} else if (hp == miniasync_has_property_async) {
 			known++;
 			async = 1;
 		} else if (hp == NULL || hp == miniasync_has_property_none) {
 			known++;
 			async = 0;
-		} else if (hp == miniasync_chain_has_property) {
-			async = chain_async(s);
 		} else {
 			s->ask = hp;
 			async = hp(f, FUTURE_PROPERTY_ASYNC) == 1;
@@ -370,6 +377,7 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
 		s->nt.notifier_used = FUTURE_NOTIFIER_NONE;
 		s->nt.padding = 0;
 		s->ask = slot_ask_unset;
+		s->step_ask = slot_ask_unset;
 		s->step = NULL;
 		s->step_used = 0;
 		cur.other[cur.no++] = s;
