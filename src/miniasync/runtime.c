@@ -14,11 +14,15 @@
  * from one order array into another, no sorting, copying back or allocation
  * per pass; the caller's array is never reordered.
  *
- * Some property functions are known without calling them: none at all
- * (answers 0) and the threads mover's (answers 1). Their answer cannot
- * change, so when every unfinished future has one of them and no future
- * changed state in the last pass, the split would give back the same order
- * and is skipped. Any other function is called on every pass.
+ * Some property functions are known without calling them: none at all and
+ * FUTURE_INIT's (answer 0), the threads mover's (answers 1), and
+ * FUTURE_CHAIN_INIT's, whose answer is worked out from the chain's current
+ * step. The first three cannot change their answer, so when every
+ * unfinished future has one of them and no future changed state in the last
+ * pass, the split would give back the same order and is skipped. Any other
+ * function (a program's own, or the header's inline copies in a program
+ * built without the library or against upstream's headers) is called on
+ * every pass.
  *
  * When a pass makes no progress:
  *  - if some future said FUTURE_NOTIFIER_NONE or POLLER, it must be polled
