@@ -38,7 +38,8 @@ ir() {
 }
 echo "== instructions per poll (callgrind, whole program / polls)"
 printf '%-10s %10s %10s %8s\n' set "$REV" this diff
-for k in "plain 16 2000" "plain 256 125" "chain 16 2000" "chain 256 125"; do
+for k in "plain 16 2000" "plain 256 125" "chain 16 2000" "chain 256 125" \
+		"lib 16 2000" "lib 256 125"; do
 	set -- $k
 	old=$(ir "$T/build/src" "$@")
 	new=$(ir "$B/src" "$@")

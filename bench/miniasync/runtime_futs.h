@@ -64,9 +64,16 @@ struct two_output {
 };
 FUTURE(two_fut, struct two_data, struct two_output);
 
-/* One set of n futures of one kind, rebuilt before every timed wait. */
+/*
+ * One set of n futures of one kind, rebuilt before every timed wait.
+ * lib_async: when set, every plain future gets this property function
+ * instead of spin_property: the threads mover's (all asynchronous), which
+ * the runtime knows without calling it, as for the threads mover's own
+ * futures.
+ */
 struct set {
 	int chain;
+	future_has_property_fn lib_async;
 	size_t n;
 	struct spin_fut *plain;
 	struct two_fut *two;
@@ -80,6 +87,8 @@ set_reset(struct set *s)
 		if (!s->chain) {
 			s->plain[i] = spin_new(SPIN_POLLS, (int)(i & 1),
 				i == 0);
+			if (s->lib_async != NULL)
+				s->plain[i].base.has_property = s->lib_async;
 			s->ptrs[i] = FUTURE_AS_RUNNABLE(&s->plain[i]);
 			continue;
 		}

@@ -6,7 +6,10 @@
  * each library and divide the difference of the totals by the polls it
  * prints; compare_runtime.sh does that.
  *
- *   runtime_ir plain|chain N REPS
+ *   runtime_ir plain|chain|lib N REPS
+ *
+ * lib: plain futures with the threads mover's property function (taken
+ * from a one-thread mover that never gets work).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +21,22 @@ int
 main(int argc, char *argv[])
 {
 	if (argc != 4 || (strcmp(argv[1], "plain") != 0 &&
-			strcmp(argv[1], "chain") != 0)) {
-		fprintf(stderr, "usage: runtime_ir plain|chain N REPS\n");
+			strcmp(argv[1], "chain") != 0 &&
+			strcmp(argv[1], "lib") != 0)) {
+		fprintf(stderr, "usage: runtime_ir plain|chain|lib N REPS\n");
 		return 2;
 	}
-	struct set s = { strcmp(argv[1], "chain") == 0,
+	struct set s = { strcmp(argv[1], "chain") == 0, NULL,
 		strtoull(argv[2], NULL, 10), NULL, NULL, NULL };
+	struct data_mover_threads *dmt = NULL;
+	if (strcmp(argv[1], "lib") == 0) {
+		dmt = data_mover_threads_new(1, 16, FUTURE_NOTIFIER_WAKER);
+		if (dmt == NULL) {
+			fprintf(stderr, "runtime_ir: no threads mover\n");
+			return 1;
+		}
+		s.lib_async = data_mover_threads_get_vdm(dmt)->has_property;
+	}
 	size_t reps = strtoull(argv[3], NULL, 10);
 	s.plain = calloc(s.n, sizeof(*s.plain));
 	s.two = calloc(s.n, sizeof(*s.two));
@@ -40,6 +53,8 @@ main(int argc, char *argv[])
 	/* the polls a bare loop makes: what the instructions are divided by */
 	printf("%zu\n", reps * s.n * SPIN_POLLS);
 	runtime_delete(r);
+	if (dmt != NULL)
+		data_mover_threads_delete(dmt);
 	free(s.plain);
 	free(s.two);
 	free(s.ptrs);

@@ -11,7 +11,9 @@
  * and the figure would measure the scheduler of a busy machine). "plain"
  * rows use single futures, "chain" rows two-entry chains (a synchronous
  * step, then an asynchronous one), whose property changes half way, so the
- * runtime's async-first order has real work to do on every pass. With such
+ * runtime's async-first order has real work to do on every pass. "lib"
+ * rows are plain futures with the threads mover's property function, which
+ * the runtime knows without calling (as for that mover's own futures). With such
  * cheap futures the runtime's own bookkeeping is as visible as it can be.
  * The "threads" rows wait for real operations: 4 KiB copies on the default
  * threads mover.
@@ -118,9 +120,19 @@ bench_suite_runtime(void)
 		fprintf(stderr, "runtime: runtime_new failed\n");
 		return;
 	}
-	for (int chain = 0; chain < 2; chain++) {
+	struct data_mover_threads *dmt = data_mover_threads_default();
+	if (dmt == NULL) {
+		fprintf(stderr, "runtime: data_mover_threads_default failed\n");
+		runtime_delete(r);
+		return;
+	}
+	struct vdm *vdm = data_mover_threads_get_vdm(dmt);
+	static const char *const kinds[] = { "plain", "chain", "lib" };
+	for (int kind = 0; kind < 3; kind++) {
 		for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
-			struct set s = { chain, sizes[z], NULL, NULL, NULL };
+			struct set s = { kind == 1,
+				kind == 2 ? vdm->has_property : NULL,
+				sizes[z], NULL, NULL, NULL };
 			s.plain = calloc(s.n, sizeof(*s.plain));
 			s.two = calloc(s.n, sizeof(*s.two));
 			s.ptrs = calloc(s.n, sizeof(*s.ptrs));
@@ -131,7 +143,7 @@ bench_suite_runtime(void)
 			char name[96];
 			snprintf(name, sizeof(name),
 				"wait_multiple %s x%zu, ns/poll",
-				chain ? "chain" : "plain", s.n);
+				kinds[kind], s.n);
 			bench_row(SUITE, name, val, "ns", "bare poll loop", ref,
 				0);
 			free(s.plain);
@@ -140,13 +152,6 @@ bench_suite_runtime(void)
 		}
 	}
 
-	struct data_mover_threads *dmt = data_mover_threads_default();
-	if (dmt == NULL) {
-		fprintf(stderr, "runtime: data_mover_threads_default failed\n");
-		runtime_delete(r);
-		return;
-	}
-	struct vdm *vdm = data_mover_threads_get_vdm(dmt);
 	for (size_t z = 0; z < sizeof(sizes) / sizeof(sizes[0]); z++) {
 		double ref = measure_copies(r, vdm, sizes[z], 1);
 		double val = measure_copies(r, vdm, sizes[z], 0);

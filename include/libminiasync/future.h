@@ -127,8 +127,31 @@ do { \
 	(_futurep)->base.context.padding = 0; \
 } while (0)
 
+/*
+ * libminiasync's own copies of future_has_property_default and of
+ * future_chain_has_property (below): its runtime knows them and works the
+ * answer out without the call. The references are weak, so a program that
+ * uses these macros without linking the library still builds and gets the
+ * inline functions.
+ */
+#if defined(__GNUC__) || defined(__clang__)
+extern int miniasync_has_property_none(void *future,
+	enum future_property property) __attribute__((weak));
+extern int miniasync_chain_has_property(void *future,
+	enum future_property property) __attribute__((weak));
+#define _FUTURE_HAS_PROPERTY_NONE_FN \
+	(miniasync_has_property_none != NULL ? \
+		miniasync_has_property_none : future_has_property_default)
+#define _FUTURE_CHAIN_HAS_PROPERTY_FN \
+	(miniasync_chain_has_property != NULL ? \
+		miniasync_chain_has_property : future_chain_has_property)
+#else
+#define _FUTURE_HAS_PROPERTY_NONE_FN future_has_property_default
+#define _FUTURE_CHAIN_HAS_PROPERTY_FN future_chain_has_property
+#endif
+
 #define FUTURE_INIT(_futurep, _taskfn) \
-	FUTURE_INIT_EXT((_futurep), (_taskfn), future_has_property_default)
+	FUTURE_INIT_EXT((_futurep), (_taskfn), _FUTURE_HAS_PROPERTY_NONE_FN)
 
 /* For results known at creation time (including failures). */
 #define FUTURE_INIT_COMPLETE(_futurep) \
@@ -353,7 +376,8 @@ future_chain_has_property(void *future, enum future_property property)
 }
 
 #define FUTURE_CHAIN_INIT(_futurep) \
-	FUTURE_INIT_EXT((_futurep), async_chain_impl, future_chain_has_property)
+	FUTURE_INIT_EXT((_futurep), async_chain_impl, \
+		_FUTURE_CHAIN_HAS_PROPERTY_FN)
 
 #ifdef __cplusplus
 }

@@ -1083,13 +1083,6 @@ threads_op_delete(void *data, const struct vdm_operation *op,
 	node_put(node->dmt, node);
 }
 
-static int
-threads_has_property(void *future, enum future_property property)
-{
-	(void)future;
-	return property == FUTURE_PROPERTY_ASYNC;
-}
-
 static size_t
 env_size(const char *name, size_t def)
 {
@@ -1178,7 +1171,7 @@ data_mover_threads_new(size_t nthreads, size_t ringbuf_size,
 	dmt->base.capabilities = VDM_F_NO_CACHE_HINT;
 	if (cpu_flush_kind() != CPU_FLUSH_NONE)
 		dmt->base.capabilities |= VDM_F_MEM_DURABLE;
-	dmt->base.has_property = threads_has_property;
+	dmt->base.has_property = miniasync_has_property_async;
 	dmt->notifier = desired_notifier;
 	dmt->fn_memcpy = def_memcpy;
 	dmt->fn_memmove = def_memmove;

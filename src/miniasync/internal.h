@@ -42,6 +42,13 @@
 #define MA_ON_VALGRIND() 0
 #endif
 
+/*
+ * The property function of futures that are always asynchronous (the
+ * threads mover's). The runtime recognises it and does not call it.
+ */
+__attribute__((visibility("hidden"))) int
+miniasync_has_property_async(void *future, enum future_property property);
+
 static inline uint64_t
 ma_now_ns(void)
 {

@@ -14,6 +14,16 @@
  * from one order array into another, no sorting, copying back or allocation
  * per pass; the caller's array is never reordered.
  *
+ * Some property functions are known without calling them: none at all and
+ * FUTURE_INIT's (answer 0), the threads mover's (answers 1), and
+ * FUTURE_CHAIN_INIT's, whose answer is worked out from the chain's current
+ * step. The first three cannot change their answer, so when every
+ * unfinished future has one of them and no future changed state in the last
+ * pass, the split would give back the same order and is skipped. Any other
+ * function (a program's own, or the header's inline copies in a program
+ * built without the library or against upstream's headers) is called on
+ * every pass.
+ *
  * When a pass makes no progress:
  *  - if some future said FUTURE_NOTIFIER_NONE or POLLER, it must be polled
  *    again: we pause for a few microseconds, then yield the CPU per pass;
@@ -132,37 +142,162 @@ runtime_sleep(struct runtime *r, uint32_t seen)
 	ma_futex_wait(&r->gen, seen | RT_SLEEPING, r->backstop_ns);
 }
 
-/* A future with the notifier it is polled with. */
+/*
+ * A future with the notifier it is polled with. For a chain with
+ * libminiasync's property function: its first step not yet seen done and
+ * the bytes of the steps before it (steps only ever become done, so the
+ * search for the current one resumes there).
+ */
 struct slot {
 	struct future *f;
 	struct future_notifier nt;
+	future_has_property_fn ask;	/* seen unknown: call it at once */
+	future_has_property_fn step_ask;	/* the same for a chain's step */
+	struct future_chain_entry *step;
+	size_t step_used;
 };
 
 /*
  * The order of a pass: the asynchronous group, then the other one. Two of
  * these alternate, so that splitting the next pass's order is one walk
- * over this one, with no copy back.
+ * over this one, with no copy back. nask: how many of them have a property
+ * function that must be called (0: the next split may be skipped).
  */
 struct order {
 	struct slot **async, **other;
 	size_t na, no;
+	size_t nask;
 };
 
-/* Appends the unfinished futures of [p, end) to o by current property. */
+int
+miniasync_has_property_async(void *future, enum future_property property)
+{
+	(void)future;
+	return property == FUTURE_PROPERTY_ASYNC;
+}
+
+/* What FUTURE_INIT installs when the program links the library. */
+int
+miniasync_has_property_none(void *future, enum future_property property)
+{
+	(void)future;
+	(void)property;
+	return 0;
+}
+
+/* What FUTURE_CHAIN_INIT installs when the program links the library. */
+int
+miniasync_chain_has_property(void *future, enum future_property property)
+{
+	return future_chain_has_property(future, property);
+}
+
+/* Never installed by anyone: what slot.ask starts as. */
+static int
+slot_ask_unset(void *future, enum future_property property)
+{
+	(void)future;
+	(void)property;
+	return 0;
+}
+
+/*
+ * The answer of a chain step's property function, called only if unknown;
+ * an unknown one is remembered in the slot, as order_split does.
+ */
+static inline int
+step_async(struct slot *s, struct future *f)
+{
+	future_has_property_fn hp = f->has_property;
+	if (hp == s->step_ask)
+		return hp(f, FUTURE_PROPERTY_ASYNC) != 0;
+	if (hp == miniasync_has_property_async)
+		return 1;
+	if (hp == NULL || hp == miniasync_has_property_none)
+		return 0;
+	s->step_ask = hp;
+	return hp(f, FUTURE_PROPERTY_ASYNC) != 0;
+}
+
+/*
+ * The search for a chain's first step not done, from the one found last
+ * time (steps only ever become done); NULL when all are. Builds each step
+ * it passes if lazy, as get_next_future_chain_entry does.
+ */
+static __attribute__((noinline)) struct future_chain_entry *
+chain_step_find(struct slot *s)
+{
+	struct future_context *ctx = &s->f->context;
+	uint8_t *data = (uint8_t *)future_context_get_data(ctx);
+	struct future_chain_entry *e = s->step;
+	size_t used = s->step_used;
+	if (e == NULL)
+		e = (struct future_chain_entry *)data;
+	while (FUTURE_CHAIN_ENTRY_IS_PROCESSED(e)) {
+		e = get_next_future_chain_entry(ctx, e, data, &used);
+		if (e == NULL)
+			return NULL;
+	}
+	s->step = e;
+	s->step_used = used;
+	_future_chain_entry_prepare(e, ctx);
+	return e;
+}
+
+/*
+ * future_chain_has_property(s->f, FUTURE_PROPERTY_ASYNC) == 1: the property
+ * of the first step not done (lazy steps built on the way), 0 when all are.
+ */
+static inline int
+chain_async(struct slot *s)
+{
+	struct future_chain_entry *e = s->step;
+	if (e == NULL || FUTURE_CHAIN_ENTRY_IS_PROCESSED(e) || e->init != NULL)
+		e = chain_step_find(s);
+	return e != NULL && step_async(s, &e->future);
+}
+
+/*
+ * Appends the unfinished futures of [p, end) to o by current property.
+ * A function not known is remembered in the slot, so that calling it costs
+ * one comparison more than calling it blindly. Only the known answers are
+ * counted. A chain's answer can change with no change of state, so chains
+ * count as asked.
+ */
 static inline void
 order_split(struct order *o, struct slot **p, struct slot **end)
 {
 	struct slot **a = o->async + o->na, **x = o->other + o->no;
+	size_t known = 0;
 	for (; p != end; p++) {
-		struct future *f = (*p)->f;
+		struct slot *s = *p;
+		struct future *f = s->f;
 		if (f->context.state == FUTURE_STATE_COMPLETE)
 			continue;
 		future_has_property_fn hp = f->has_property;
-		if (hp != NULL && hp(f, FUTURE_PROPERTY_ASYNC) == 1)
-			*a++ = *p;
+		int async;
+		if (hp == s->ask) {
+			async = hp(f, FUTURE_PROPERTY_ASYNC) == 1;
+		} else if (hp == miniasync_chain_has_property) {
+			async = chain_async(s);
+		} else if (hp == miniasync_has_property_async) {
+			known++;
+			async = 1;
+		} else if (hp == NULL || hp == miniasync_has_property_none) {
+			known++;
+			async = 0;
+		} else {
+			s->ask = hp;
+			async = hp(f, FUTURE_PROPERTY_ASYNC) == 1;
+		}
+		if (async)
+			*a++ = s;
 		else
-			*x++ = *p;
+			*x++ = s;
 	}
+	size_t added = (size_t)(a - o->async) - o->na +
+		(size_t)(x - o->other) - o->no;
+	o->nask += added - known;
 	o->na = (size_t)(a - o->async);
 	o->no = (size_t)(x - o->other);
 }
@@ -176,19 +311,23 @@ static inline unsigned
 poll_run(struct slot **p, struct slot **end)
 {
 	unsigned seen = 0;
+	unsigned other = 0;	/* non-zero: some notifier is not the waker */
 	for (; p != end; p++) {
 		struct slot *s = *p;
-		enum future_state before = s->f->context.state;
+		struct future *f = s->f;
+		enum future_state before = f->context.state;
 		if (before == FUTURE_STATE_COMPLETE)
 			continue;	/* finished by another future's poll */
-		enum future_state now = s->f->task(&s->f->context, &s->nt);
-		s->f->context.state = now;
+		enum future_state now = f->task(&f->context, &s->nt);
+		f->context.state = now;
 		seen |= (now != before) * PASS_PROGRESS;
-		if (now != FUTURE_STATE_COMPLETE)
-			seen |= PASS_LEFT | (s->nt.notifier_used !=
-				FUTURE_NOTIFIER_WAKER) * PASS_REPOLL;
+		if (now != FUTURE_STATE_COMPLETE) {
+			seen |= PASS_LEFT;
+			other |= (unsigned)s->nt.notifier_used ^
+				FUTURE_NOTIFIER_WAKER;
+		}
 	}
-	return seen;
+	return seen | (other != 0) * PASS_REPOLL;
 }
 
 /*
@@ -229,8 +368,8 @@ static void
 wait_some(struct runtime *r, struct future *futs[], size_t n,
 	struct slot **ords, struct slot *slots)
 {
-	struct order cur = { ords, ords + n, 0, 0 };
-	struct order next = { ords + 2 * n, ords + 3 * n, 0, 0 };
+	struct order cur = { ords, ords + n, 0, 0, 1 };
+	struct order next = { ords + 2 * n, ords + 3 * n, 0, 0, 0 };
 	for (size_t i = 0; i < n; i++) {
 		if (futs[i]->context.state == FUTURE_STATE_COMPLETE)
 			continue;
@@ -241,23 +380,33 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
 		s->nt.poller.ptr_to_monitor = NULL;
 		s->nt.notifier_used = FUTURE_NOTIFIER_NONE;
 		s->nt.padding = 0;
+		s->ask = slot_ask_unset;
+		s->step_ask = slot_ask_unset;
+		s->step = NULL;
+		s->step_used = 0;
 		cur.other[cur.no++] = s;
 	}
 
 	uint64_t idle_since = 0;
+	unsigned seen = PASS_PROGRESS;
 	for (;;) {
 		uint32_t gen = runtime_gen(r);
 
-		/* one future has no order (upstream's sort asks nothing) */
-		if (cur.na + cur.no > 1) {
-			next.na = next.no = 0;
+		/*
+		 * One future has no order (upstream's sort asks nothing). With
+		 * no answer to ask and no future finished, the split would
+		 * give back cur unchanged.
+		 */
+		if (cur.na + cur.no > 1 &&
+				(cur.nask != 0 || (seen & PASS_PROGRESS))) {
+			next.na = next.no = next.nask = 0;
 			order_split(&next, cur.async, cur.async + cur.na);
 			order_split(&next, cur.other, cur.other + cur.no);
 			struct order t = cur;
 			cur = next;
 			next = t;
 		}
-		unsigned seen = poll_run(cur.async, cur.async + cur.na) |
+		seen = poll_run(cur.async, cur.async + cur.na) |
 			poll_run(cur.other, cur.other + cur.no);
 		if (pass_end(r, seen, gen, &idle_since))
 			return;

@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * miniasync_known.c -- runtime_wait_multiple knows some property functions
+ * without calling them (none at all, FUTURE_INIT's, the threads mover's,
+ * FUTURE_CHAIN_INIT's) and skips the async-first split while nothing can
+ * change it. The order it polls in must be the one asking every future on
+ * every pass would give: every poll is logged and whole logs are compared.
+ */
+#include <libminiasync.h>
+#include "helpers.h"
+
+#define LOG_MAX 256
+static int Log[LOG_MAX];
+static size_t Nlog;
+
+static void
+log_poll(int id)
+{
+	CHECK(Nlog < LOG_MAX);
+	Log[Nlog++] = id;
+}
+
+/* The threads mover's property function, taken from a mover. */
+static future_has_property_fn Lib_async;
+
+/*
+ * A step that needs `polls` polls; when `flip` is set, it writes flip_val
+ * there on its `flip_at`-th poll.
+ */
+struct step_data {
+	int id;
+	int polls;
+	int done_polls;
+	int *flip;
+	int flip_val;
+	int flip_at;
+};
+struct step_output {
+	int done;
+};
+FUTURE(step_future, struct step_data, struct step_output);
+
+static enum future_state
+step_task(struct future_context *ctx, struct future_notifier *n)
+{
+	struct step_data *d = future_context_get_data(ctx);
+	if (n != NULL)
+		n->notifier_used = FUTURE_NOTIFIER_NONE;
+	log_poll(d->id);
+	d->done_polls++;
+	if (d->flip != NULL && d->done_polls == d->flip_at)
+		*d->flip = d->flip_val;
+	if (d->done_polls < d->polls)
+		return FUTURE_STATE_RUNNING;
+	struct step_output *o = future_context_get_output(ctx);
+	o->done = 1;
+	return FUTURE_STATE_COMPLETE;
+}
+
+static int
+sync_property(void *fut, enum future_property p)
+{
+	(void)fut;
+	(void)p;
+	return 0;
+}
+
+/* A step whose property function is hp (NULL allowed). */
+static struct step_future
+step(int id, int polls, future_has_property_fn hp)
+{
+	struct step_future f;
+	f.data.id = id;
+	f.data.polls = polls;
+	f.data.done_polls = 0;
+	f.data.flip = NULL;
+	f.data.flip_val = 0;
+	f.data.flip_at = 0;
+	f.output.done = 0;
+	FUTURE_INIT_EXT(&f, step_task, sync_property);
+	f.base.has_property = hp;
+	return f;
+}
+
+static void
+check_log(const char *what, const int *want, size_t n)
+{
+	int bad = Nlog != n;
+	for (size_t i = 0; !bad && i < n; i++)
+		bad = Log[i] != want[i];
+	if (!bad)
+		return;
+	fprintf(stderr, "%s: poll log (%zu):", what, Nlog);
+	for (size_t i = 0; i < Nlog; i++)
+		fprintf(stderr, " %d", Log[i]);
+	fprintf(stderr, "\n%s: expected (%zu):", what, n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, " %d", want[i]);
+	fprintf(stderr, "\n");
+	FAIL("%s: wrong poll order", what);
+}
+
+/* The mover's futures first, then those with a user function or none. */
+static void
+test_known_groups(struct runtime *rt)
+{
+	struct step_future u0 = step(0, 3, sync_property),
+		l1 = step(1, 3, Lib_async), n2 = step(2, 3, NULL),
+		l3 = step(3, 3, Lib_async);
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&u0),
+		FUTURE_AS_RUNNABLE(&l1), FUTURE_AS_RUNNABLE(&n2),
+		FUTURE_AS_RUNNABLE(&l3) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 4);
+	static const int want[] = { 1, 3, 0, 2, 1, 3, 0, 2, 1, 3, 0, 2 };
+	check_log("known groups", want, sizeof(want) / sizeof(want[0]));
+}
+
+/*
+ * Only known functions: the split is skipped on passes where nothing
+ * finished; the order stays the same as futures finish at different times.
+ */
+static void
+test_all_known(struct runtime *rt)
+{
+	struct step_future n1 = step(1, 2, NULL), l2 = step(2, 5, Lib_async),
+		n3 = step(3, 3, NULL), l4 = step(4, 4, Lib_async);
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&n1),
+		FUTURE_AS_RUNNABLE(&l2), FUTURE_AS_RUNNABLE(&n3),
+		FUTURE_AS_RUNNABLE(&l4) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 4);
+	static const int want[] = { 2, 4, 1, 3, 2, 4, 1, 3, 2, 4, 3, 2, 4,
+		2 };
+	check_log("all known", want, sizeof(want) / sizeof(want[0]));
+	CHECK(n1.output.done && l2.output.done && n3.output.done &&
+		l4.output.done);
+}
+
+/*
+ * A user mover whose property function reads Vdm_async, which another
+ * future flips while no future changes state: the mover's futures must be
+ * asked on every pass, never taken for known.
+ */
+static int Vdm_async;
+static int Vdm_asked;
+static int Vdm_left = 4;
+
+static int
+uvdm_property(void *fut, enum future_property p)
+{
+	(void)fut;
+	Vdm_asked++;
+	return p == FUTURE_PROPERTY_ASYNC && Vdm_async;
+}
+
+static void *
+uvdm_new(struct vdm *vdm, const enum vdm_operation_type type)
+{
+	(void)type;
+	return vdm;
+}
+
+static int
+uvdm_start(void *data, const struct vdm_operation *op,
+	struct future_notifier *n)
+{
+	(void)data;
+	(void)op;
+	if (n != NULL)
+		n->notifier_used = FUTURE_NOTIFIER_NONE;
+	return 0;
+}
+
+static enum future_state
+uvdm_check(void *data, const struct vdm_operation *op)
+{
+	(void)data;
+	memcpy(op->data.memcpy.dest, op->data.memcpy.src, op->data.memcpy.n);
+	log_poll(100);
+	return --Vdm_left > 0 ? FUTURE_STATE_RUNNING : FUTURE_STATE_COMPLETE;
+}
+
+static void
+uvdm_delete(void *data, const struct vdm_operation *op,
+	struct vdm_operation_output *out)
+{
+	(void)data;
+	out->type = op->type;
+	out->result = VDM_SUCCESS;
+	out->output.memcpy.dest = op->data.memcpy.dest;
+}
+
+static void
+test_user_vdm(struct runtime *rt)
+{
+	struct vdm v = { uvdm_new, uvdm_delete, uvdm_start, uvdm_check, 0,
+		uvdm_property };
+	char src[8] = "abcdefg", dst[8] = { 0 };
+	struct vdm_operation_future op = vdm_memcpy(&v, dst, src, 8, 0);
+	CHECK(op.base.has_property == uvdm_property);
+	/* its second poll (pass 2) turns the mover's future asynchronous */
+	struct step_future s = step(1, 4, sync_property);
+	s.data.flip = &Vdm_async;
+	s.data.flip_val = 1;
+	s.data.flip_at = 2;
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&s),
+		FUTURE_AS_RUNNABLE(&op) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 2);
+	static const int want[] = { 1, 100, 1, 100, 100, 1, 100, 1 };
+	check_log("user vdm", want, sizeof(want) / sizeof(want[0]));
+	/* asked once before each of the 4 passes */
+	CHECK_EQ(Vdm_asked, 4);
+	CHECK(memcmp(dst, src, 8) == 0);
+	CHECK_EQ(op.output.result, VDM_SUCCESS);
+}
+
+/* Two steps in a chain. */
+struct pair_data {
+	FUTURE_CHAIN_ENTRY(struct step_future, a);
+	FUTURE_CHAIN_ENTRY_LAST(struct step_future, b);
+};
+struct pair_output {
+	int done;
+};
+FUTURE(pair_future, struct pair_data, struct pair_output);
+
+static void
+pair_done(struct future_context *lhs, struct future_context *rhs, void *arg)
+{
+	(void)lhs;
+	(void)arg;
+	struct pair_output *o = future_context_get_output(rhs);
+	o->done = 1;
+}
+
+/*
+ * A chain whose second step has the mover's property, among futures that
+ * all have known functions: the chain's own function is the program's,
+ * so it is asked on every pass, and the chain moves to the front when its
+ * step turns asynchronous although its state stays RUNNING.
+ */
+static void
+test_chain_turns_async(struct runtime *rt)
+{
+	struct pair_future c;
+	FUTURE_CHAIN_ENTRY_INIT(&c.data.a, step(10, 2, NULL), NULL, NULL);
+	FUTURE_CHAIN_ENTRY_INIT(&c.data.b, step(11, 2, Lib_async), pair_done,
+		NULL);
+	c.output.done = 0;
+	FUTURE_CHAIN_INIT(&c);
+	struct step_future n = step(20, 4, NULL);
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&n),
+		FUTURE_AS_RUNNABLE(&c) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 2);
+	static const int want[] = { 20, 10, 20, 10, 11, 11, 20, 20 };
+	check_log("chain turns async", want, sizeof(want) / sizeof(want[0]));
+	CHECK(c.output.done && n.output.done);
+}
+
+/* With the library linked, the macros install the library's functions. */
+static void
+test_installed(void)
+{
+	struct step_future f;
+	f.data.id = 0;
+	FUTURE_INIT(&f, step_task);
+	CHECK(f.base.has_property == miniasync_has_property_none);
+	CHECK_EQ(future_has_property(&f, FUTURE_PROPERTY_ASYNC), 0);
+	struct pair_future c;
+	FUTURE_CHAIN_ENTRY_INIT(&c.data.a, step(1, 1, Lib_async), NULL, NULL);
+	FUTURE_CHAIN_ENTRY_INIT(&c.data.b, step(2, 1, NULL), NULL, NULL);
+	FUTURE_CHAIN_INIT(&c);
+	CHECK(c.base.has_property == miniasync_chain_has_property);
+	CHECK_EQ(future_has_property(&c, FUTURE_PROPERTY_ASYNC), 1);
+}
+
+/*
+ * A chain whose first step is built lazily: the runtime builds it when it
+ * first asks the chain's property, before any poll (as the header's
+ * function does), and uses the built step's property (the mover's: first).
+ */
+struct lazy_chain_data {
+	FUTURE_CHAIN_ENTRY(struct step_future, a);
+	FUTURE_CHAIN_ENTRY_LAST(struct step_future, b);
+};
+struct lazy_chain_output {
+	int unused;
+};
+FUTURE(lazy_chain_future, struct lazy_chain_data, struct lazy_chain_output);
+
+static void
+lazy_step(void *fut, struct future_context *chain, void *arg)
+{
+	(void)chain;
+	log_poll(*(int *)arg);
+	*(struct step_future *)fut = step(30, 2, Lib_async);
+}
+
+static void
+test_lazy_chain(struct runtime *rt)
+{
+	static int init_id = -30;
+	struct lazy_chain_future c;
+	FUTURE_CHAIN_ENTRY_LAZY_INIT(&c.data.a, lazy_step, &init_id, NULL,
+		NULL);
+	FUTURE_CHAIN_ENTRY_INIT(&c.data.b, step(31, 2, sync_property), NULL,
+		NULL);
+	c.output.unused = 0;
+	FUTURE_CHAIN_INIT(&c);
+	struct step_future u = step(40, 3, sync_property);
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&u),
+		FUTURE_AS_RUNNABLE(&c) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 2);
+	/*
+	 * pass 2 finishes step 30 and polls 31; then both are sync and keep
+	 * the order of pass 2
+	 */
+	static const int want[] = { -30, 30, 40, 30, 31, 40, 31, 40 };
+	check_log("lazy chain", want, sizeof(want) / sizeof(want[0]));
+}
+
+int
+main(void)
+{
+	struct data_mover_threads *dmt = data_mover_threads_new(1, 16,
+		FUTURE_NOTIFIER_WAKER);
+	CHECK(dmt != NULL);
+	Lib_async = data_mover_threads_get_vdm(dmt)->has_property;
+	CHECK(Lib_async != NULL);
+	CHECK_EQ(Lib_async(NULL, FUTURE_PROPERTY_ASYNC), 1);
+
+	test_installed();
+	struct runtime *rt = runtime_new();
+	CHECK(rt != NULL);
+	test_known_groups(rt);
+	test_lazy_chain(rt);
+	test_all_known(rt);
+	test_user_vdm(rt);
+	test_chain_turns_async(rt);
+	runtime_delete(rt);
+	data_mover_threads_delete(dmt);
+	printf("ok\n");
+	return 0;
+}
