@@ -8,7 +8,10 @@
  * wrap.c the wrapper that adds the durability step to a mover,
  * durability.c and page.c the durability backends per granularity (page.c
  * with the writes through the file), syncer.c the process's PAGE syncer,
- * file.c the mapped files and their descriptors.
+ * file.c the mapped files and their descriptors. The map's durability
+ * backend (struct pmem2_durability) is picked here once, by granularity;
+ * after that, the per-map steps below and every operation only call its
+ * hooks.
  *
  * A returned future is a plain struct vdm_operation_future: data.operation
  * holds what the user asked for (dest, src, n, and VDM flags saying whether

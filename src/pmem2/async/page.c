@@ -10,6 +10,9 @@
  * waker until a write-back that started after the bytes were written has
  * finished. A mover other than the default one announces its request when
  * it starts writing, so that a gathering batch waits for it (group commit).
+ * The table at the end (pmem2_dur_page) is all that async.c and wrap.c
+ * see of this: map_init/map_quiesce/map_fini per map, begin (the syncer
+ * runs) and write (through the file) per operation.
  */
 #define _GNU_SOURCE
 #include <errno.h>
