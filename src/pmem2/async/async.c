@@ -8,7 +8,10 @@
  * wrap.c the wrapper that adds the durability step to a mover,
  * durability.c and page.c the durability backends per granularity (page.c
  * with the writes through the file), syncer.c the process's PAGE syncer,
- * file.c the mapped files and their descriptors.
+ * file.c the mapped files and their descriptors. The map's durability
+ * backend (struct pmem2_durability) is picked here once, by granularity;
+ * after that, the per-map steps below and every operation only call its
+ * hooks.
  *
  * A returned future is a plain struct vdm_operation_future: data.operation
  * holds what the user asked for (dest, src, n, and VDM flags saying whether
@@ -126,9 +129,28 @@ asyncs_remove(struct pmem2_async *as)
 	pthread_mutex_unlock(&Asyncs_lock);
 }
 
+/*
+ * The one place that looks at a map's granularity: its durability backend
+ * (async_impl.h). Everything after goes through the backend's hooks.
+ */
+static const struct pmem2_durability *
+durability_of(enum pmem2_granularity gran)
+{
+	static const struct pmem2_durability *const by_gran[] = {
+		[PMEM2_GRANULARITY_BYTE] = &pmem2_dur_byte,
+		[PMEM2_GRANULARITY_CACHE_LINE] = &pmem2_dur_cache_line,
+		[PMEM2_GRANULARITY_PAGE] = &pmem2_dur_page,
+	};
+	/* anything unknown gets the backend that assumes the least */
+	if ((unsigned)gran >= sizeof(by_gran) / sizeof(by_gran[0]))
+		return &pmem2_dur_page;
+	return by_gran[gran];
+}
+
 int
 pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_async_target *t)
 {
+	enum pmem2_granularity gran = map->effective_granularity;
 	struct pmem2_async *as = calloc(1, sizeof(*as));
 	if (!as) {
 		ERR_ERRNO(ENOMEM, "cannot allocate the map's async state");
@@ -143,20 +165,20 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_async_target *t)
 	as->map = map;
 	as->base = t->addr;
 	as->len = t->length;
-	as->gran = map->effective_granularity;
-	as->file_base = -1;
-	as->ops = map->ops ? map->ops : pmem2_ops_get(as->gran);
+	as->ops = map->ops ? map->ops : pmem2_ops_get(gran);
 
 	pmem2_dflt_init(as);
 	pmem2_wrap_init(as);
 
 	/*
 	 * Chosen once here, never again per operation: the mover (none: the
-	 * default one, in the poll), and the durability backend.
+	 * default one, in the poll), the durability backend, and what the two
+	 * make of each other.
 	 */
 	as->inner = map->user_vdm;
+	as->dur = durability_of(gran);
 	as->direct = map->user_vdm == NULL &&
-		as->gran != PMEM2_GRANULARITY_PAGE;
+		(as->dur->flags & PMEM2_DUR_INLINE);
 	if (as->inner != NULL) {
 		as->inner_durable = vdm_is_supported(as->inner,
 			VDM_F_MEM_DURABLE);
@@ -164,21 +186,10 @@ pmem2_async_map_init(struct pmem2_map *map, const struct pmem2_async_target *t)
 			VDM_F_NO_CACHE_HINT);
 	}
 	as->inner_persists = as->inner_durable &&
-		as->gran == PMEM2_GRANULARITY_CACHE_LINE;
-	switch (as->gran) {
-	case PMEM2_GRANULARITY_BYTE:
-		as->dur = &pmem2_dur_byte;
-		break;
-	case PMEM2_GRANULARITY_CACHE_LINE:
-		as->dur = &pmem2_dur_cache_line;
-		break;
-	default:
-		as->dur = &pmem2_dur_page;
-		break;
-	}
+		(as->dur->flags & PMEM2_DUR_MOVER_PERSISTS);
 
-	if (as->gran == PMEM2_GRANULARITY_PAGE) {
-		int ret = pmem2_page_init(as, t);
+	if (as->dur->map_init != NULL) {
+		int ret = as->dur->map_init(as, t);
 		if (ret) {
 			pthread_mutex_destroy(&as->lock);
 			free(as);
@@ -212,8 +223,8 @@ pmem2_async_map_quiesce(struct pmem2_map *map)
 			as->dur->fini(w);
 	}
 	pthread_mutex_unlock(&as->lock);
-	if (as->gran == PMEM2_GRANULARITY_PAGE)
-		pmem2_syncer_quiesce(as);
+	if (as->dur->map_quiesce != NULL)
+		as->dur->map_quiesce(as);
 }
 
 void
@@ -234,8 +245,8 @@ pmem2_async_map_fini(struct pmem2_map *map)
 		free(w);
 	}
 	pthread_mutex_destroy(&as->lock);
-	if (as->file)
-		pmem2_file_unref(as->file);
+	if (as->dur->map_fini != NULL)
+		as->dur->map_fini(as);
 	free(as);
 	map->async = NULL;
 }
@@ -272,7 +283,7 @@ async_init(struct pmem2_map *map, struct vdm_operation_future *f,
 
 	f->data.vdm = &as->wrap;
 	struct wop *w = NULL;
-	if (as->gran != PMEM2_GRANULARITY_PAGE || pmem2_syncer_start() == 0)
+	if (as->dur->begin == NULL || as->dur->begin(as) == 0)
 		w = pmem2_wop_new(as, flags);
 	f->data.data = w;
 	if (w == NULL) {

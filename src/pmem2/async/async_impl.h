@@ -71,13 +71,13 @@ struct pmem2_async {
 	struct pmem2_map *map;
 	char *base;		/* the map's first byte and its length */
 	size_t len;
-	enum pmem2_granularity gran;
 	const struct pmem2_ops *ops;
 	struct vdm *inner;	/* what wrap drives: the user's vdm, or NULL */
+	/* chosen by granularity, once: the only place that looks at it */
+	const struct pmem2_durability *dur;
+	/* what the backend and the mover make of each other, at map time: */
 	int direct;		/* futures use dflt itself, no wrapper */
-	/* the inner mover writes back and fences itself (CACHE_LINE) */
-	int inner_persists;
-	const struct pmem2_durability *dur;	/* chosen by granularity */
+	int inner_persists;	/* inner is asked to persist (dur says so) */
 	int inner_durable;	/* inner supports VDM_F_MEM_DURABLE */
 	int inner_nocache;	/* inner supports VDM_F_NO_CACHE_HINT */
 	struct vdm dflt;
@@ -93,9 +93,10 @@ struct pmem2_async {
 	unsigned nspare;
 	struct pmem2_async *fork_prev, *fork_next;	/* every map's state */
 	/*
-	 * PAGE maps of a file: the file (NULL: none known, syncs are msync
-	 * of the pages), the way back to it, whether copies may be written
-	 * through the file, and the file offset of map->addr.
+	 * The PAGE backend's per-map state (page.c, syncer.c, file.c; the
+	 * other backends leave it zero): the file (NULL: none known, syncs
+	 * are msync of the pages), the way back to it, whether copies may be
+	 * written through the file, and the file offset of map->addr.
 	 */
 	struct pmem2_file *file;
 	struct pmem2_file_way way;
@@ -299,16 +300,53 @@ struct wop {
 
 /*
  * How a map makes a written range durable: one backend per granularity,
- * chosen once when the map is made (as->dur), the way an event loop picks
- * its one backend. The wrapper's steps call it without knowing which.
- *   prepare: a mover is about to write the range asynchronously (PAGE: a
- *            gathering sync batch waits for it); may be NULL.
- *   start:   the range is written; COMPLETE when it is durable now,
- *            RUNNING when poll must follow.
- *   poll:    COMPLETE once durable (w->result says how it went).
- *   fini:    the operation ends, in whatever phase; may be NULL.
+ * chosen once when the map is made (as->dur, pmem2_async_map_init), the
+ * way an event loop picks its one backend. Nothing outside the backends
+ * asks which granularity a map has: the shared steps (async.c, wrap.c)
+ * only call these hooks. A NULL hook has nothing to do.
+ *
+ * Per map:
+ *   map_init:    the map's state is being made (t: what the map is of);
+ *                0 or a PMEM2_E_* / -errno code, with the message set.
+ *   map_quiesce: no operation of the map runs any more (pmem2_map_delete
+ *                waited for them): wait until the backend has nothing of
+ *                the map in flight either. The map stays usable.
+ *   map_fini:    the map's state is freed (after map_quiesce).
+ * Per operation:
+ *   begin:       a wrapped future is being made (PAGE: make sure the
+ *                syncer runs, also in a fork child); 0, or -errno: the
+ *                future completes at once with VDM_ERROR_OUT_OF_MEMORY.
+ *   write:       the default mover's copy or fill of w's operation when the
+ *                backend has a better way than stores (PAGE: pwrite
+ *                through the file); 1 when done (w->result set), 0: the
+ *                map's memory functions store it.
+ *   prepare:     a mover is about to write the range asynchronously (PAGE:
+ *                a gathering sync batch waits for it).
+ *   start:       the range is written; COMPLETE when it is durable now,
+ *                RUNNING when poll must follow. Never NULL.
+ *   poll:        COMPLETE once durable (w->result says how it went).
+ *                Never NULL.
+ *   fini:        the operation ends, in whatever phase.
+ * Properties (flags):
+ *   PMEM2_DUR_INLINE: start always completes, so with no mover in the
+ *                config a future runs the map's own memory functions in
+ *                its poll (dflt.c) and needs no wrapper state at all.
+ *   PMEM2_DUR_MOVER_PERSISTS: a mover that supports VDM_F_MEM_DURABLE is
+ *                asked to persist itself, and start has nothing left to do
+ *                (CACHE_LINE; on BYTE maps the fence is cheaper than the
+ *                mover's write-back, on PAGE maps it is not enough).
  */
+#define PMEM2_DUR_INLINE		(1u << 0)
+#define PMEM2_DUR_MOVER_PERSISTS	(1u << 1)
+
 struct pmem2_durability {
+	unsigned flags;
+	int (*map_init)(struct pmem2_async *as,
+		const struct pmem2_async_target *t);
+	void (*map_quiesce)(struct pmem2_async *as);
+	void (*map_fini)(struct pmem2_async *as);
+	int (*begin)(struct pmem2_async *as);
+	int (*write)(struct wop *w, const struct vdm_operation *op);
 	void (*prepare)(struct wop *w);
 	enum future_state (*start)(struct wop *w, void *dest, size_t len,
 		struct future_notifier *n);
@@ -337,10 +375,7 @@ int pmem2_wrap_has_property(void *future, enum future_property prop);
 /* Lets the mover finish what it was given for w (map delete). */
 void pmem2_wop_drain(struct wop *w);
 
-/* page.c: PAGE maps of a file */
-int pmem2_page_init(struct pmem2_async *as,
-	const struct pmem2_async_target *t);
-/* Writes op through the file when it can: 1 (w->result set), or 0. */
+/* page.c: the PAGE backend's write hook (through the file when it can) */
 int pmem2_page_write(struct wop *w, const struct vdm_operation *op);
 
 #endif /* PMEM2_ASYNC_IMPL_H */

@@ -2,7 +2,8 @@
 /*
  * durability.c -- the durability backends of BYTE and CACHE_LINE maps:
  * what follows a mover's write before the future completes (PAGE maps:
- * page.c). Both finish in the step that starts them.
+ * page.c). Both finish in the step that starts them and keep nothing
+ * per map; see struct pmem2_durability in async_impl.h for the hooks.
  */
 #define PMEM2_USE_MINIASYNC 1
 #include "libpmem2.h"
@@ -51,10 +52,18 @@ done_poll(struct wop *w, const struct vdm_operation *op,
 	return FUTURE_STATE_COMPLETE;
 }
 
+/*
+ * Neither needs anything per map or before a write: the map's state is
+ * all they use, and they finish in the step that starts them (INLINE).
+ */
 const struct pmem2_durability pmem2_dur_byte = {
-	NULL, byte_start, done_poll, NULL,
+	.flags = PMEM2_DUR_INLINE,
+	.start = byte_start,
+	.poll = done_poll,
 };
 
 const struct pmem2_durability pmem2_dur_cache_line = {
-	NULL, cache_line_start, done_poll, NULL,
+	.flags = PMEM2_DUR_INLINE | PMEM2_DUR_MOVER_PERSISTS,
+	.start = cache_line_start,
+	.poll = done_poll,
 };

@@ -10,6 +10,9 @@
  * waker until a write-back that started after the bytes were written has
  * finished. A mover other than the default one announces its request when
  * it starts writing, so that a gathering batch waits for it (group commit).
+ * The table at the end (pmem2_dur_page) is all that async.c and wrap.c
+ * see of this: map_init/map_quiesce/map_fini per map, begin (the syncer
+ * runs) and write (through the file) per operation.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -228,10 +231,6 @@ page_fini(struct wop *w)
 		pmem2_syncer_withdraw(&w->req);
 }
 
-const struct pmem2_durability pmem2_dur_page = {
-	page_prepare, page_start, page_poll, page_fini,
-};
-
 /* ---- per-map set-up ---- */
 
 /*
@@ -257,8 +256,8 @@ pwrite_allowed(int writable)
  * PAGE maps: what the syncer and the file writes need later. No descriptor
  * is opened and no thread started here (file.c, syncer.c: on first use).
  */
-int
-pmem2_page_init(struct pmem2_async *as, const struct pmem2_async_target *t)
+static int
+page_map_init(struct pmem2_async *as, const struct pmem2_async_target *t)
 {
 	/* test-only fault injection, see pmem2_async(7) */
 	const char *inj = env_get("PMEM2_ASYNC_TEST_SYNC_ERRNO");
@@ -267,6 +266,7 @@ pmem2_page_init(struct pmem2_async *as, const struct pmem2_async_target *t)
 		as->inject_errno = atoi(inj);
 		as->inject_left = cnt ? atol(cnt + 1) : -1;
 	}
+	as->file_base = -1;
 	as->way.src_fd = -1;
 	as->way.addr = t->addr;
 	if (t->fd < 0 || t->file_offset < 0)
@@ -280,3 +280,38 @@ pmem2_page_init(struct pmem2_async *as, const struct pmem2_async_target *t)
 	return 0;
 }
 
+
+static void
+page_map_fini(struct pmem2_async *as)
+{
+	if (as->file != NULL)
+		pmem2_file_unref(as->file);
+	as->file = NULL;
+}
+
+/*
+ * Each wrapped future: the syncer must run before the future exists, so
+ * that a thread that cannot be started is an error of the call (as a wop
+ * that cannot be allocated is), not of the durability step after the
+ * bytes were written. Cheap once it runs; in a fork child the first
+ * operation starts the child's worker.
+ */
+static int
+page_begin(struct pmem2_async *as)
+{
+	(void)as;
+	return pmem2_syncer_start();
+}
+
+const struct pmem2_durability pmem2_dur_page = {
+	.flags = 0,
+	.map_init = page_map_init,
+	.map_quiesce = pmem2_syncer_quiesce,
+	.map_fini = page_map_fini,
+	.begin = page_begin,
+	.write = pmem2_page_write,
+	.prepare = page_prepare,
+	.start = page_start,
+	.poll = page_poll,
+	.fini = page_fini,
+};

@@ -120,11 +120,14 @@ wop_begin(struct wop *w, const struct vdm_operation *op)
 	}
 	if (as->inner == NULL) {
 		/*
-		 * The default mover (PAGE maps): the copy runs in this poll,
-		 * through the file when it can, else with the map's memory
-		 * function without its msync; the backend persists.
+		 * The default mover (maps whose backend is not INLINE: PAGE):
+		 * the copy runs in this poll, the backend's way when it has one
+		 * (PAGE: through the file), else with the map's memory function
+		 * without its flush; the backend persists.
 		 */
-		if (op->type != VDM_OPERATION_FLUSH && !pmem2_page_write(w, op))
+		if (op->type != VDM_OPERATION_FLUSH &&
+				(as->dur->write == NULL ||
+				!as->dur->write(w, op)))
 			pmem2_dflt_run(&as->tok[(w->pflags |
 				PMEM2_F_MEM_NOFLUSH) &
 				(PMEM2_ASYNC_NFLAGS - 1)], op);
