@@ -60,6 +60,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -227,9 +228,23 @@ pmem2_file_unref(struct pmem2_file *f)
 	free(f);
 }
 
+/*
+ * Whether fd is a descriptor of f's file. statx() asks for no times, like
+ * fd_size() (the check of a descriptor without a mark runs on every use).
+ */
 static int
 is_file(const struct pmem2_file *f, int fd)
 {
+#ifdef STATX_INO
+	struct statx sx;
+	unsigned want = STATX_TYPE | STATX_INO;
+	if (statx(fd, "", AT_EMPTY_PATH, want, &sx) == 0)
+		return (sx.stx_mask & want) == want &&
+			makedev(sx.stx_dev_major, sx.stx_dev_minor) == f->dev &&
+			sx.stx_ino == (uint64_t)f->ino && S_ISREG(sx.stx_mode);
+	if (errno != ENOSYS)
+		return 0;
+#endif
 	struct stat st;
 	return fstat(fd, &st) == 0 && st.st_dev == f->dev &&
 		st.st_ino == f->ino && S_ISREG(st.st_mode);
