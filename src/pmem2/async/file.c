@@ -252,11 +252,12 @@ is_file(const struct pmem2_file *f, int fd)
 
 /*
  * Marks a descriptor just opened (see the top of the file): its position
- * goes to a random offset, far past most files' ends but within what any
- * filesystem allows (ext4 with 1 KiB blocks takes 16 GiB, FAT 4 GiB).
- * The offset is random, not a constant, so that no descriptor of the
- * application's is at it by chance. -1: no mark could be set (a filesystem
- * that refuses the seek); the inode is checked instead.
+ * goes to a random offset in [8, 16) GiB, past most files' ends but within
+ * the largest offset of common filesystems (ext4 without extents and with
+ * 1 KiB blocks: 16 GiB), else in [1, 2) GiB (FAT: 4 GiB). The offset is
+ * random, not a constant, so that no descriptor of the application's is at
+ * it by chance. -1: no mark could be set (a filesystem that refuses both
+ * seeks); the inode is checked instead.
  */
 static long long
 fd_mark(int fd)
@@ -275,6 +276,8 @@ fd_mark(int fd)
 	}
 	for (int k = 0; k < 2; k++) {
 		long long want = range[k][0] + (long long)(r & (uint64_t)range[k][1]);
+		if ((long long)(off_t)want != want)
+			continue;	/* a 32-bit off_t */
 		if (lseek(fd, (off_t)want, SEEK_SET) == (off_t)want)
 			return want;
 	}
