@@ -351,7 +351,8 @@ run_seeked(void)
 	write_check(&m, 3 * 4096, 43);
 
 	test_map_close(&m);
-	CHECK_EQ(lseek(ours, 0, SEEK_CUR), 100);	/* not closed, not moved */
+	/* not closed, not moved back */
+	CHECK_EQ(lseek(ours, 0, SEEK_CUR), 100);
 	close(ours);
 }
 
@@ -372,7 +373,8 @@ main(void)
 	run_sync_first();
 	printf("a write-back first: the descriptor is read-write, OK\n");
 	run_same_file();
-	printf("libpmem2's descriptor replaced by an O_APPEND one of the same file: not used, not closed, OK\n");
+	printf("libpmem2's descriptor replaced by an O_APPEND one of the same "
+		"file: not used, not closed, OK\n");
 	run_seeked();
 	printf("libpmem2's descriptor moved by the application: given up, OK\n");
 	return 0;

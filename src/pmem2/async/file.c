@@ -275,7 +275,8 @@ fd_mark(int fd)
 			(uint64_t)(uintptr_t)&r;
 	}
 	for (int k = 0; k < 2; k++) {
-		long long want = range[k][0] + (long long)(r & (uint64_t)range[k][1]);
+		long long want = range[k][0] +
+			(long long)(r & (uint64_t)range[k][1]);
 		if ((long long)(off_t)want != want)
 			continue;	/* a 32-bit off_t */
 		if (lseek(fd, (off_t)want, SEEK_SET) == (off_t)want)
