@@ -13,7 +13,13 @@
  *   closed:  the application closes libpmem2's own descriptor of the file
  *            and the number goes to another file;
  *   sync first: the first descriptor is opened for a write-back; the map's
- *            copies that follow must still be written through the file.
+ *            copies that follow must still be written through the file;
+ *   same file: the application closes libpmem2's descriptor and the number
+ *            goes to its own O_APPEND descriptor of the same file: a pwrite
+ *            through that one would land at the end of the file;
+ *   seeked:  the application moves the position of libpmem2's descriptor
+ *            (the mark libpmem2 checks it by): the descriptor is given up,
+ *            never closed, and the writes still land in the file.
  */
 #include <signal.h>
 #include <sys/stat.h>
@@ -260,6 +266,96 @@ run_sync_first(void)
 	test_map_close(&m);
 }
 
+/* The size of the file at path. */
+static long long
+file_size(const char *path)
+{
+	struct stat st;
+	CHECK_EQ(stat(path, &st), 0);
+	return (long long)st.st_size;
+}
+
+/*
+ * Writes a pattern (seed) to [off, +LEN) of the map and checks it is in
+ * the file, durable, and the file's size has not changed.
+ */
+static void
+write_check(struct test_map *m, size_t off, int seed)
+{
+	static char want[LEN];
+	test_pattern(want, LEN, seed);
+	struct vdm_operation_future f = pmem2_memcpy_async(m->map,
+		(char *)m->addr + off, want, LEN, 0);
+	FUTURE_BUSY_POLL(&f);
+	CHECK_EQ((int)f.output.result, (int)VDM_SUCCESS);
+	test_check_file(m->path, off, want, LEN);
+	if (file_size(m->path) != SIZE)
+		FAIL("the file is %lld bytes, not %d: a write went to its end",
+			file_size(m->path), SIZE);
+	int mfd = open(m->path, O_RDONLY);
+	CHECK(mfd >= 0);
+	(void)test_check_no_dirty_page(mfd, 0, SIZE);
+	close(mfd);
+}
+
+/*
+ * libpmem2's descriptor closed, and the number reused by the application
+ * for the same file, opened with O_APPEND: the file is the map's, but the
+ * open file is not libpmem2's. A pwrite through it would go to the end of
+ * the file, and the map's delete would close the application's descriptor.
+ */
+static void
+run_same_file(void)
+{
+	struct test_map m;
+	test_map_open(&m, PMEM2_GRANULARITY_PAGE, SIZE, NULL);
+	write_check(&m, 0, 31);
+	int ours = fd_of(m.path, m.fd);
+	if (ours < 0)
+		SKIP("libpmem2 holds no descriptor of the file");
+	int app = open(m.path, O_WRONLY | O_APPEND);
+	CHECK(app >= 0);
+	CHECK_EQ(dup2(app, ours), ours);	/* closes libpmem2's */
+	close(app);
+
+	write_check(&m, 4096, 32);
+	write_check(&m, 2 * 4096, 33);
+
+	test_map_close(&m);
+	/* the number is the application's: still open, still O_APPEND */
+	int fl = fcntl(ours, F_GETFL);
+	if (fl < 0)
+		FAIL("the map's delete closed the application's descriptor");
+	CHECK(fl & O_APPEND);
+	close(ours);
+}
+
+/*
+ * The application moves the position of libpmem2's descriptor (it can
+ * only find the number by scanning its descriptors): libpmem2 no longer
+ * knows it for its own. It must give it up (the number stays open, the
+ * application's now, see pmem2_async(7) BUGS) and write through a new one.
+ */
+static void
+run_seeked(void)
+{
+	struct test_map m;
+	test_map_open(&m, PMEM2_GRANULARITY_PAGE, SIZE, NULL);
+	write_check(&m, 0, 41);
+	int ours = fd_of(m.path, m.fd);
+	if (ours < 0)
+		SKIP("libpmem2 holds no descriptor of the file");
+	CHECK_EQ(lseek(ours, 100, SEEK_SET), 100);
+
+	write_check(&m, 4096, 42);
+	write_check(&m, 3 * 4096, 43);
+
+	test_map_close(&m);
+	/* not closed, not moved back */
+	CHECK_EQ(lseek(ours, 0, SEEK_CUR), 100);
+	close(ours);
+}
+
 int
 main(void)
 {
@@ -276,5 +372,10 @@ main(void)
 	printf("libpmem2's own descriptor closed and reused: untouched, OK\n");
 	run_sync_first();
 	printf("a write-back first: the descriptor is read-write, OK\n");
+	run_same_file();
+	printf("libpmem2's descriptor replaced by an O_APPEND one of the same "
+		"file: not used, not closed, OK\n");
+	run_seeked();
+	printf("libpmem2's descriptor moved by the application: given up, OK\n");
 	return 0;
 }

@@ -55,9 +55,14 @@ async_past_end(enum mover mv, int op, const char *dir)
 	struct test_map m;
 	test_map_open_in(&m, dir, "trunc-async", size, NULL, set_vdm, NULL);
 	CHECK(m.gran == PMEM2_GRANULARITY_PAGE);
-	CHECK(ftruncate(m.fd, (off_t)half) == 0);
 	static char src[8192];
 	memset(src, 0x6b, sizeof(src));
+	/* a write first: libpmem2's descriptor is open, the size seen */
+	struct vdm_operation_future f0 = pmem2_memcpy_async(m.map, m.addr,
+		src, sizeof(src), 0);
+	FUTURE_BUSY_POLL(&f0);
+	CHECK_EQ((int)FUTURE_OUTPUT(&f0)->result, (int)VDM_SUCCESS);
+	CHECK(ftruncate(m.fd, (off_t)half) == 0);
 	char *dest = (char *)m.addr + half + 8192;
 	struct vdm_operation_future f = op == 0 ?
 		pmem2_memcpy_async(m.map, dest, src, sizeof(src), 0) :

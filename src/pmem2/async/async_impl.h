@@ -57,6 +57,7 @@ struct pmem2_file {
 	unsigned pins;		/* users of fd right now */
 	int fd;			/* the file opened anew, or -1 */
 	int fd_rdwr;		/* fd may be written through */
+	long long pos_mark;	/* fd's position, our mark (-1: none) */
 	int err;		/* first write-back error its syncs saw; atomic */
 	long long retry_ns;	/* out of descriptors: no new try before */
 	/* the syncer's batch (worker thread only) */
@@ -154,13 +155,13 @@ int pmem2_file_pin(struct pmem2_file *f, struct pmem2_file_way *way,
 	int want_write, int *rdwr);
 void pmem2_file_unpin(struct pmem2_file *f);
 /*
- * Whether the pinned fd still is f's descriptor (*st: its stat); when not
- * (the application closed it and the number names another file now), f
- * forgets it and the next pin opens the file again. The pin stays: the
- * caller unpins either way.
+ * Whether the pinned fd still is the descriptor we opened for f and, when
+ * size is not NULL, the file's size in *size (0 also when the size cannot
+ * be had); cheap (file.c). When fd is not ours (the application closed it
+ * and the number names another file now), f forgets it and the next pin
+ * opens the file again. The pin stays: the caller unpins either way.
  */
-struct stat;
-int pmem2_file_check(struct pmem2_file *f, int fd, struct stat *st);
+int pmem2_file_check(struct pmem2_file *f, int fd, unsigned long long *size);
 void pmem2_file_fork_prepare(void);
 void pmem2_file_fork_parent(void);
 void pmem2_file_fork_child(void);

@@ -23,6 +23,30 @@
  * one nobody is using is closed, and reopened when needed again. The
  * write-back error a file's syncs saw stays with the file (and its maps)
  * across such a reopen.
+ *
+ * Whether a cached descriptor still is ours: the application may close it
+ * behind our back (close_range, a buggy close) and the number may name
+ * another file by the next use, which must never be written or synced. We
+ * only ever use our descriptors with positional I/O (pwrite, fdatasync,
+ * io_uring), so their file position is ours to use as a mark: at open it
+ * is set to a random offset (struct pmem2_file's pos_mark), and one
+ * lseek(fd, 0, SEEK_CUR) tells whether the number still names that open
+ * file, without asking the filesystem anything. A stat of the inode would
+ * say whether it is the same file, but it costs far more than the call:
+ * a stat that asks for the change time makes the kernel (multigrain
+ * timestamps) give the next write a fine-grained time, i.e. update and
+ * dirty the inode on every write that follows a check. The mark is also
+ * stricter than the inode: a descriptor of the same file the application
+ * opened (maybe with O_APPEND, which would send a pwrite to the end of the
+ * file) does not pass for ours.
+ *
+ * The application could change the mark only through a number it should
+ * not use (ours, found by scanning its descriptors): the check then fails,
+ * we forget the number (it is the application's now: never closed) and
+ * open the file again. Only a descriptor seeked to our random offset by
+ * design could pass for ours. A fork child shares the positions with the
+ * parent, but it closes its copies before using any (file_fork_child), and
+ * neither process moves a position after the open.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,8 +57,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -151,6 +177,7 @@ lru_push(struct pmem2_file *f)
 	Lru_head = f;
 }
 
+static int fd_ours(const struct pmem2_file *f, int fd);
 static int is_file(const struct pmem2_file *f, int fd);
 
 /*
@@ -162,7 +189,7 @@ static void
 fd_close(struct pmem2_file *f)
 {
 	lru_unlink(f);
-	if (is_file(f, f->fd))
+	if (fd_ours(f, f->fd))
 		close(f->fd);
 	f->fd = -1;
 	f->fd_rdwr = 0;
@@ -201,12 +228,76 @@ pmem2_file_unref(struct pmem2_file *f)
 	free(f);
 }
 
+/*
+ * Whether fd is a descriptor of f's file. statx() asks for no times, like
+ * fd_size() (the check of a descriptor without a mark runs on every use).
+ */
 static int
 is_file(const struct pmem2_file *f, int fd)
 {
+#ifdef STATX_INO
+	struct statx sx;
+	unsigned want = STATX_TYPE | STATX_INO;
+	if (statx(fd, "", AT_EMPTY_PATH, want, &sx) == 0)
+		return (sx.stx_mask & want) == want &&
+			makedev(sx.stx_dev_major, sx.stx_dev_minor) == f->dev &&
+			sx.stx_ino == (uint64_t)f->ino && S_ISREG(sx.stx_mode);
+	if (errno != ENOSYS)
+		return 0;
+#endif
 	struct stat st;
 	return fstat(fd, &st) == 0 && st.st_dev == f->dev &&
 		st.st_ino == f->ino && S_ISREG(st.st_mode);
+}
+
+/*
+ * Marks a descriptor just opened (see the top of the file): its position
+ * goes to a random offset in [8, 16) GiB, past most files' ends but within
+ * the largest offset of common filesystems (ext4 without extents and with
+ * 1 KiB blocks: 16 GiB), else in [1, 2) GiB (FAT: 4 GiB). The offset is
+ * random, not a constant, so that no descriptor of the application's is at
+ * it by chance. -1: no mark could be set (a filesystem that refuses both
+ * seeks); the inode is checked instead.
+ */
+static long long
+fd_mark(int fd)
+{
+	static const long long range[2][2] = {
+		{ 1LL << 33, (1LL << 33) - 1 },
+		{ 1LL << 30, (1LL << 30) - 1 },
+	};
+	uint64_t r;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r = ((uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull) ^
+			((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_sec ^
+			(uint64_t)(uintptr_t)&r;
+	}
+	for (int k = 0; k < 2; k++) {
+		long long want = range[k][0] +
+			(long long)(r & (uint64_t)range[k][1]);
+		if ((long long)(off_t)want != want)
+			continue;	/* a 32-bit off_t */
+		if (lseek(fd, (off_t)want, SEEK_SET) == (off_t)want)
+			return want;
+	}
+	return -1;
+}
+
+/*
+ * Whether fd is the descriptor we opened for f (fd == f->fd): the mark,
+ * or the inode where there is no mark. No lock needed: the caller holds a
+ * pin, so f->fd and its mark stay (a caller whose number f forgot meanwhile
+ * may read a newer mark: it fails the check, which is safe).
+ */
+static int
+fd_ours(const struct pmem2_file *f, int fd)
+{
+	long long mark = __atomic_load_n(&f->pos_mark, __ATOMIC_RELAXED);
+	if (mark >= 0)
+		return lseek(fd, 0, SEEK_CUR) == (off_t)mark;
+	return is_file(f, fd);
 }
 
 /*
@@ -318,6 +409,8 @@ pmem2_file_pin(struct pmem2_file *f, struct pmem2_file_way *way,
 				fd = open_file(f, way, O_RDONLY);
 			}
 			if (fd >= 0) {
+				__atomic_store_n(&f->pos_mark, fd_mark(fd),
+					__ATOMIC_RELAXED);
 				f->fd = fd;
 				f->fd_rdwr = want_write &&
 					(fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR;
@@ -345,12 +438,38 @@ pmem2_file_pin(struct pmem2_file *f, struct pmem2_file_way *way,
 	return fd;
 }
 
-int
-pmem2_file_check(struct pmem2_file *f, int fd, struct stat *st)
+/*
+ * The file's size without asking for its times: a stat that asks for the
+ * change time would make the next write update the inode (see the top of
+ * the file); statx() with STATX_SIZE alone does not. Kernels before statx
+ * (4.11) predate multigrain timestamps, so fstat() is fine there.
+ */
+static int
+fd_size(int fd, unsigned long long *size)
 {
-	if (fstat(fd, st) == 0 && st->st_dev == f->dev &&
-			st->st_ino == f->ino && S_ISREG(st->st_mode))
-		return 1;
+#ifdef STATX_SIZE
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_SIZE, &sx) == 0) {
+		if (!(sx.stx_mask & STATX_SIZE))
+			return -1;
+		*size = sx.stx_size;
+		return 0;
+	}
+	if (errno != ENOSYS)
+		return -1;
+#endif
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -1;
+	*size = (unsigned long long)st.st_size;
+	return 0;
+}
+
+int
+pmem2_file_check(struct pmem2_file *f, int fd, unsigned long long *size)
+{
+	if (fd_ours(f, fd))
+		return size == NULL || fd_size(fd, size) == 0;
 	/* not f's any more: forget the number, never close it (see fd_close) */
 	pthread_mutex_lock(&Files_lock);
 	if (f->fd == fd) {

@@ -78,17 +78,13 @@ file_write_begin(struct pmem2_async *as, const struct vdm_operation *op,
 	 * A file truncated under the map: a pwrite past the end would grow
 	 * the file again, with a hole, where the map has no pages any more.
 	 * Stores instead, which take SIGBUS there like any other mover's and
-	 * like the map's memcpy function.
+	 * like the map's memcpy function. The size is asked for on every
+	 * write, not cached: a truncation leaves no cheaper sign, and
+	 * file.c's check asks for nothing that makes the write dearer.
 	 */
-	/*
-	 * fstat rather than lseek: the same call also says whether the
-	 * descriptor is still the file's (one the application closed behind
-	 * our back may name another file now: it must never be written).
-	 */
-	struct stat st;
-	if (!pmem2_file_check(as->file, d, &st) ||
-			(unsigned long long)o + op_length(op) >
-			(unsigned long long)st.st_size) {
+	unsigned long long size;
+	if (!pmem2_file_check(as->file, d, &size) ||
+			(unsigned long long)o + op_length(op) > size) {
 		pmem2_file_unpin(as->file);
 		return 0;
 	}

@@ -286,12 +286,11 @@ sync_batch(struct pmem2_syncer *s, struct pmem2_sync_req *batch, uint64_t gen)
 		 */
 		int wr = f->bas->pwrite_ok;
 		int fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
-		struct stat st;
-		if (fd >= 0 && !pmem2_file_check(f, fd, &st)) {
+		if (fd >= 0 && !pmem2_file_check(f, fd, NULL)) {
 			/* a stale number: sync the file, not what it names */
 			pmem2_file_unpin(f);
 			fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
-			if (fd >= 0 && !pmem2_file_check(f, fd, &st)) {
+			if (fd >= 0 && !pmem2_file_check(f, fd, NULL)) {
 				pmem2_file_unpin(f);
 				fd = -1;
 			}
