@@ -375,6 +375,117 @@ test_many(struct runtime *rt)
 	check_log("many", want, n);
 }
 
+/*
+ * Upstream sorts by the value has_property answers, largest first, not
+ * by "is it 1": a function that answers 2 (a flag bit, say) goes ahead of
+ * those answering 1, and -1 (what future_chain_has_property answers once
+ * every step is done) after those answering 0. Each future's answer here
+ * follows its own poll count through VALS, so the order changes from pass
+ * to pass; the log must equal a stable sort by value before every pass.
+ */
+static const int Vals[] = { 2, -1, 0, 1, 3, -2, 1, 0 };
+#define NVALS ((int)(sizeof(Vals) / sizeof(Vals[0])))
+
+static int
+value_property(void *fut, enum future_property p)
+{
+	struct step_future *f = fut;
+	if (p != FUTURE_PROPERTY_ASYNC)
+		return 0;
+	return Vals[(f->data.id * 3 + f->data.polls) % NVALS];
+}
+
+static void
+check_values(struct runtime *rt, int nf)
+{
+	static struct step_future f[MANY];
+	struct future *futs[MANY];
+	int order[MANY], tmp[MANY], key[MANY];
+	CHECK(nf <= MANY);
+	for (int i = 0; i < nf; i++) {
+		f[i] = step(i, 1 + (i * 5) % 7, 0);
+		f[i].base.has_property = value_property;
+		futs[i] = FUTURE_AS_RUNNABLE(&f[i]);
+		order[i] = i;
+	}
+	/* the model: polls left per future, a stable insertion sort */
+	int left[MANY];
+	for (int i = 0; i < nf; i++)
+		left[i] = f[i].data.polls;
+	static int want[LOG_MAX];
+	size_t n = 0;
+	int m = nf;
+	while (m > 0) {
+		for (int j = 0; j < m; j++) {
+			int id = order[j];
+			key[id] = Vals[(id * 3 + left[id]) % NVALS];
+		}
+		for (int j = 0; j < m; j++) {
+			int id = order[j], k = j;
+			while (k > 0 && key[tmp[k - 1]] < key[id]) {
+				tmp[k] = tmp[k - 1];
+				k--;
+			}
+			tmp[k] = id;
+		}
+		int k = m;
+		m = 0;
+		for (int j = 0; j < k; j++) {
+			CHECK(n < LOG_MAX);
+			want[n++] = tmp[j];
+			if (--left[tmp[j]] > 0)
+				order[m++] = tmp[j];
+		}
+	}
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, (size_t)nf);
+	check_log(nf > 32 ? "values (many)" : "values", want, n);
+	for (int i = 0; i < nf; i++)
+		CHECK(f[i].output.done);
+}
+
+/*
+ * A chain whose steps are all flagged done before its first poll answers
+ * -1: it is polled after a future answering 0 (which sees it unfinished).
+ */
+static struct pair_future *Watched;
+static int Watched_state = -1;
+
+static enum future_state
+watch_task(struct future_context *ctx, struct future_notifier *n)
+{
+	if (Watched_state < 0)
+		Watched_state = (int)FUTURE_STATE(Watched);
+	return step_task(ctx, n);
+}
+
+static void
+test_values(struct runtime *rt)
+{
+	check_values(rt, 12);
+	check_values(rt, MANY);
+
+	struct pair_future c;
+	pair_init(&c, step(10, 1, 1), step(11, 1, 1));
+	c.data.a.flags = (void *)((uintptr_t)c.data.a.flags |
+		FUTURE_CHAIN_FLAG_ENTRY_PROCESSED);
+	c.data.b.flags = (void *)((uintptr_t)c.data.b.flags |
+		FUTURE_CHAIN_FLAG_ENTRY_PROCESSED);
+	CHECK_EQ(future_has_property(&c, FUTURE_PROPERTY_ASYNC), -1);
+	struct step_future s = step(1, 2, 0);
+	s.base.task = watch_task;
+	Watched = &c;
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&c),
+		FUTURE_AS_RUNNABLE(&s) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 2);
+	static const int want[] = { 1, 1 };
+	check_log("done chain", want, 2);
+	CHECK_EQ(Watched_state, FUTURE_STATE_IDLE);
+	CHECK_EQ(FUTURE_STATE(&c), FUTURE_STATE_COMPLETE);
+	CHECK(!c.output.done);
+}
+
 int
 main(void)
 {
@@ -387,6 +498,7 @@ main(void)
 	test_self_flip(rt);
 	test_mid_pass(rt);
 	test_many(rt);
+	test_values(rt);
 	runtime_delete(rt);
 	printf("ok\n");
 	return 0;
