@@ -531,30 +531,45 @@ wait_unordered(struct runtime *r, struct future *futs[], size_t n)
 	}
 }
 
+/* Whether every future of futs[0 .. n) is complete. */
+static int
+all_complete(struct future *futs[], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (futs[i]->context.state != FUTURE_STATE_COMPLETE)
+			return 0;
+	return 1;
+}
+
+/*
+ * A future complete at the start of the wait, or when a pass was split, is
+ * not polled again; another future's poll may make it unfinished once more
+ * (re-arm it), so the wait ends only when a last look at the whole array
+ * finds every future complete.
+ */
 void
 runtime_wait_multiple(struct runtime *r, struct future *futs[], size_t nfuts)
 {
-	size_t i;
-	for (i = 0; i < nfuts; i++)
-		if (futs[i]->context.state != FUTURE_STATE_COMPLETE)
-			break;
-	if (i == nfuts)
+	if (all_complete(futs, nfuts))
 		return;
 
 	if (nfuts <= RT_STACK_FUTS) {
 		struct slot *ords[4 * RT_STACK_FUTS];
 		struct slot slots[RT_STACK_FUTS];
-		wait_some(r, futs, nfuts, ords, slots);
+		do {
+			wait_some(r, futs, nfuts, ords, slots);
+		} while (!all_complete(futs, nfuts));
 		return;
 	}
 
 	struct slot **ords = malloc(4 * nfuts * sizeof(*ords));
 	struct slot *slots = malloc(nfuts * sizeof(*slots));
-	if (ords != NULL && slots != NULL) {
-		wait_some(r, futs, nfuts, ords, slots);
-	} else {
-		wait_unordered(r, futs, nfuts);
-	}
+	do {
+		if (ords != NULL && slots != NULL)
+			wait_some(r, futs, nfuts, ords, slots);
+		else
+			wait_unordered(r, futs, nfuts);
+	} while (!all_complete(futs, nfuts));
 	free(ords);
 	free(slots);
 }
