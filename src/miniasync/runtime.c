@@ -147,8 +147,8 @@ runtime_sleep(struct runtime *r, uint32_t seen)
 /*
  * A future with the notifier it is polled with. For a chain with
  * libminiasync's property function: its first step not yet seen done and
- * the bytes of the steps before it (steps only ever become done, so the
- * search for the current one resumes there).
+ * the bytes of the steps before it (steps only ever become done while the
+ * chain runs, so the search for the current one resumes there).
  */
 struct slot {
 	struct future *f;
@@ -262,6 +262,15 @@ static inline int
 chain_async(struct slot *s)
 {
 	struct future_chain_entry *e = s->step;
+	/*
+	 * Not polled since FUTURE_CHAIN_INIT: perhaps made anew after it
+	 * finished (re-armed) while the runtime holds it, its steps done no
+	 * more, so the search starts over.
+	 */
+	if (s->f->context.state == FUTURE_STATE_IDLE) {
+		e = s->step = NULL;
+		s->step_used = 0;
+	}
 	if (e == NULL || FUTURE_CHAIN_ENTRY_IS_PROCESSED(e) || e->init != NULL)
 		e = chain_step_find(s);
 	return e == NULL ? -1 : step_async(s, &e->future);

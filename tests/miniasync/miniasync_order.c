@@ -36,6 +36,8 @@ struct step_data {
 	struct future *push;	/* polled once (without notifier) per poll */
 	struct step_future *rearm;	/* set to IDLE, 2 polls to go ... */
 	int rearm_left;		/* ... when this one has this many left */
+	void (*hook)(void);	/* called once, with hook_left polls left */
+	int hook_left;
 };
 struct step_output {
 	int done;
@@ -57,6 +59,11 @@ step_task(struct future_context *ctx, struct future_notifier *n)
 		d->rearm->output.done = 0;
 		FUTURE_STATE(d->rearm) = FUTURE_STATE_IDLE;
 		d->rearm = NULL;
+	}
+	if (d->hook != NULL && d->polls == d->hook_left) {
+		void (*h)(void) = d->hook;
+		d->hook = NULL;
+		h();
 	}
 	d->polls--;
 	if (d->set_at_end != NULL && d->polls == d->set_left)
@@ -91,6 +98,8 @@ step(int id, int polls, int async)
 	f.data.push = NULL;
 	f.data.rearm = NULL;
 	f.data.rearm_left = 0;
+	f.data.hook = NULL;
+	f.data.hook_left = 0;
 	f.output.done = 0;
 	FUTURE_INIT_EXT(&f, step_task, step_property);
 	return f;
@@ -535,6 +544,41 @@ test_rearm(struct runtime *rt)
 	CHECK_EQ(Nlog, 6);
 }
 
+/*
+ * A chain that finishes and is re-armed (steps as new, state IDLE) in the
+ * same pass by a future polled after it: its property is its first step's
+ * again at the next pass, not that of the step it had reached.
+ *   A (async), N, M (sync), C = (sync 12: 1 poll, sync 11: 2 polls) and,
+ *   re-armed by M on its 2nd poll (pass 2, after C finished),
+ *   C = (async 10: 1 poll, sync 11: 2 polls).
+ */
+static struct pair_future Rearmed;
+
+static void
+rearm_chain(void)
+{
+	pair_init(&Rearmed, step(10, 1, 1), step(11, 2, 0));
+}
+
+static void
+test_rearm_chain(struct runtime *rt)
+{
+	struct step_future a = step(1, 5, 1), n = step(2, 5, 0),
+		m = step(3, 5, 0);
+	pair_init(&Rearmed, step(12, 1, 0), step(11, 2, 0));
+	m.data.hook = rearm_chain;
+	m.data.hook_left = 4;
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&a),
+		FUTURE_AS_RUNNABLE(&n), FUTURE_AS_RUNNABLE(&Rearmed),
+		FUTURE_AS_RUNNABLE(&m) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 4);
+	static const int want[] = { 1, 2, 12, 11, 3, 1, 2, 11, 3,
+		1, 10, 11, 2, 3, 1, 11, 2, 3, 1, 2, 3 };
+	check_log("re-armed chain", want, sizeof(want) / sizeof(want[0]));
+	CHECK(Rearmed.output.done);
+}
+
 int
 main(void)
 {
@@ -549,6 +593,7 @@ main(void)
 	test_many(rt);
 	test_values(rt);
 	test_rearm(rt);
+	test_rearm_chain(rt);
 	runtime_delete(rt);
 	printf("ok\n");
 	return 0;
