@@ -243,14 +243,17 @@ chain_step_find(struct slot *s)
 	size_t used = s->step_used;
 	if (e == NULL)
 		e = (struct future_chain_entry *)data;
-	while (FUTURE_CHAIN_ENTRY_IS_PROCESSED(e)) {
+	/* built first: an init may mark its step done (passed over then) */
+	for (;;) {
+		_future_chain_entry_prepare(e, ctx);
+		if (!FUTURE_CHAIN_ENTRY_IS_PROCESSED(e))
+			break;
 		e = get_next_future_chain_entry(ctx, e, data, &used);
 		if (e == NULL)
 			return NULL;
 	}
 	s->step = e;
 	s->step_used = used;
-	_future_chain_entry_prepare(e, ctx);
 	return e;
 }
 
