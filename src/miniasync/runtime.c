@@ -7,13 +7,16 @@
  * split by their current FUTURE_PROPERTY_ASYNC, each group keeping the order
  * of the previous pass (upstream stable-sorts the caller's array in place on
  * every spin, by the answer: the rare answers other than 0 and 1, such as a
- * finished chain's -1, are sorted apart and go first or last). A chain's property follows its current step, so it can move
- * between the groups at any pass, even while it stays RUNNING. Only the
- * unfinished futures are asked, all of them after the previous pass ended
- * (a poll may change another future's answer, so asking right after a
- * future's own poll would not be the same order). The split is one walk
- * from one order array into another, no sorting, copying back or allocation
- * per pass; the caller's array is never reordered.
+ * finished chain's -1, are sorted apart and go first or last). A chain's
+ * property follows its current step, so it can move between the groups at
+ * any pass, even while it stays RUNNING. Only the unfinished futures are
+ * asked, all of them after the previous pass ended (a poll may change
+ * another future's answer, so asking right after a future's own poll would
+ * not be the same order). The split is one walk from one order array into
+ * another, no sorting (but of those rare answers), copying back or
+ * allocation per pass; the caller's array is never reordered. A future
+ * that leaves the order when complete and is then re-armed by another's
+ * poll is picked up by a last look at the array before returning.
  *
  * Some property functions are known without calling them: none at all and
  * FUTURE_INIT's (answer 0), the threads mover's (answers 1), and
@@ -502,8 +505,9 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
  * changes between the walks, or answers above 1 (not put before the 1s
  * here), makes this differ from wait_some (a changed one is then polled
  * twice in the pass, or waits for the next one); otherwise every
- * unfinished future is polled once per pass. Finishing the array in batches instead
- * would never poll a later future that an earlier one waits for.
+ * unfinished future is polled once per pass. Finishing the array in
+ * batches instead would never poll a later future that an earlier one
+ * waits for.
  */
 static void
 wait_unordered(struct runtime *r, struct future *futs[], size_t n)
