@@ -353,7 +353,9 @@ async_chain_impl(struct future_context *ctx, struct future_notifier *notifier)
 /*
  * The property of a chain is that of its first unfinished entry (-1: none).
  * A lazy entry is built on the way, as upstream does, so that its property
- * is known before its first poll.
+ * is known before its first poll; built before its flags are looked at, so
+ * that one whose init marks it done is passed over, as the chain's poll
+ * does.
  */
 static inline int
 future_chain_has_property(void *future, enum future_property property)
@@ -366,10 +368,9 @@ future_chain_has_property(void *future, enum future_property property)
 
 	/* runtimes ask before every pass: no step past the entry asked */
 	while (e != NULL) {
-		if (!FUTURE_CHAIN_ENTRY_IS_PROCESSED(e)) {
-			_future_chain_entry_prepare(e, ctx);
+		_future_chain_entry_prepare(e, ctx);
+		if (!FUTURE_CHAIN_ENTRY_IS_PROCESSED(e))
 			return future_has_property(&e->future, property) ? 1 : 0;
-		}
 		e = get_next_future_chain_entry(ctx, e, data, &used);
 	}
 	return -1;

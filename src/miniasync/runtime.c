@@ -6,13 +6,17 @@
  * in the order upstream's runtime gives: before every pass the futures are
  * split by their current FUTURE_PROPERTY_ASYNC, each group keeping the order
  * of the previous pass (upstream stable-sorts the caller's array in place on
- * every spin). A chain's property follows its current step, so it can move
- * between the groups at any pass, even while it stays RUNNING. Only the
- * unfinished futures are asked, all of them after the previous pass ended
- * (a poll may change another future's answer, so asking right after a
- * future's own poll would not be the same order). The split is one walk
- * from one order array into another, no sorting, copying back or allocation
- * per pass; the caller's array is never reordered.
+ * every spin, by the answer: the rare answers other than 0 and 1, such as a
+ * finished chain's -1, are sorted apart and go first or last). A chain's
+ * property follows its current step, so it can move between the groups at
+ * any pass, even while it stays RUNNING. Only the unfinished futures are
+ * asked, all of them after the previous pass ended (a poll may change
+ * another future's answer, so asking right after a future's own poll would
+ * not be the same order). The split is one walk from one order array into
+ * another, no sorting (but of those rare answers), copying back or
+ * allocation per pass; the caller's array is never reordered. A future
+ * that leaves the order when complete and is then re-armed by another's
+ * poll is picked up by a last look at the array before returning.
  *
  * Some property functions are known without calling them: none at all and
  * FUTURE_INIT's (answer 0), the threads mover's (answers 1), and
@@ -40,6 +44,7 @@
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "libminiasync/runtime.h"
 #include "internal.h"
@@ -145,8 +150,8 @@ runtime_sleep(struct runtime *r, uint32_t seen)
 /*
  * A future with the notifier it is polled with. For a chain with
  * libminiasync's property function: its first step not yet seen done and
- * the bytes of the steps before it (steps only ever become done, so the
- * search for the current one resumes there).
+ * the bytes of the steps before it (steps only ever become done while the
+ * chain runs, so the search for the current one resumes there).
  */
 struct slot {
 	struct future *f;
@@ -155,6 +160,7 @@ struct slot {
 	future_has_property_fn step_ask;	/* the same for a chain's step */
 	struct future_chain_entry *step;
 	size_t step_used;
+	int key;	/* an answer other than 0 or 1, for order_odd */
 };
 
 /*
@@ -162,11 +168,18 @@ struct slot {
  * these alternate, so that splitting the next pass's order is one walk
  * over this one, with no copy back. nask: how many of them have a property
  * function that must be called (0: the next split may be skipped).
+ * Upstream sorts by the answer itself, so answers other than 0 and 1 (a
+ * chain with every step done answers -1) go before (above 1) or after
+ * (below 0) both groups: the split stacks them down from odd, the end of
+ * `other` (the groups never hold more than n between them), and
+ * order_odd puts them in their place.
  */
 struct order {
 	struct slot **async, **other;
 	size_t na, no;
 	size_t nask;
+	struct slot **odd;
+	size_t nodd;
 };
 
 int
@@ -233,28 +246,40 @@ chain_step_find(struct slot *s)
 	size_t used = s->step_used;
 	if (e == NULL)
 		e = (struct future_chain_entry *)data;
-	while (FUTURE_CHAIN_ENTRY_IS_PROCESSED(e)) {
+	/* built first: an init may mark its step done (passed over then) */
+	for (;;) {
+		_future_chain_entry_prepare(e, ctx);
+		if (!FUTURE_CHAIN_ENTRY_IS_PROCESSED(e))
+			break;
 		e = get_next_future_chain_entry(ctx, e, data, &used);
 		if (e == NULL)
 			return NULL;
 	}
 	s->step = e;
 	s->step_used = used;
-	_future_chain_entry_prepare(e, ctx);
 	return e;
 }
 
 /*
- * future_chain_has_property(s->f, FUTURE_PROPERTY_ASYNC) == 1: the property
- * of the first step not done (lazy steps built on the way), 0 when all are.
+ * future_chain_has_property(s->f, FUTURE_PROPERTY_ASYNC): the property of
+ * the first step not done (lazy steps built on the way), -1 when all are.
  */
 static inline int
 chain_async(struct slot *s)
 {
 	struct future_chain_entry *e = s->step;
+	/*
+	 * Not polled since FUTURE_CHAIN_INIT: perhaps made anew after it
+	 * finished (re-armed) while the runtime holds it, its steps done no
+	 * more, so the search starts over.
+	 */
+	if (s->f->context.state == FUTURE_STATE_IDLE) {
+		e = s->step = NULL;
+		s->step_used = 0;
+	}
 	if (e == NULL || FUTURE_CHAIN_ENTRY_IS_PROCESSED(e) || e->init != NULL)
 		e = chain_step_find(s);
-	return e != NULL && step_async(s, &e->future);
+	return e == NULL ? -1 : step_async(s, &e->future);
 }
 
 /*
@@ -268,6 +293,7 @@ static inline void
 order_split(struct order *o, struct slot **p, struct slot **end)
 {
 	struct slot **a = o->async + o->na, **x = o->other + o->no;
+	struct slot **d = o->odd - o->nodd;
 	size_t known = 0;
 	for (; p != end; p++) {
 		struct slot *s = *p;
@@ -275,31 +301,86 @@ order_split(struct order *o, struct slot **p, struct slot **end)
 		if (f->context.state == FUTURE_STATE_COMPLETE)
 			continue;
 		future_has_property_fn hp = f->has_property;
-		int async;
+		int v;
 		if (hp == s->ask) {
-			async = hp(f, FUTURE_PROPERTY_ASYNC) == 1;
+			v = hp(f, FUTURE_PROPERTY_ASYNC);
 		} else if (hp == miniasync_chain_has_property) {
-			async = chain_async(s);
+			v = chain_async(s);
 		} else if (hp == miniasync_has_property_async) {
 			known++;
-			async = 1;
+			v = 1;
 		} else if (hp == NULL || hp == miniasync_has_property_none) {
 			known++;
-			async = 0;
+			v = 0;
 		} else {
 			s->ask = hp;
-			async = hp(f, FUTURE_PROPERTY_ASYNC) == 1;
+			v = hp(f, FUTURE_PROPERTY_ASYNC);
 		}
-		if (async)
+		if (v == 1) {
 			*a++ = s;
-		else
+		} else if (v == 0) {
 			*x++ = s;
+		} else {
+			s->key = v;
+			*--d = s;
+		}
 	}
 	size_t added = (size_t)(a - o->async) - o->na +
-		(size_t)(x - o->other) - o->no;
+		(size_t)(x - o->other) - o->no + (size_t)(o->odd - d) - o->nodd;
 	o->nask += added - known;
 	o->na = (size_t)(a - o->async);
 	o->no = (size_t)(x - o->other);
+	o->nodd = (size_t)(o->odd - d);
+}
+
+/*
+ * Stable merge sort of k slots by key, largest first, between a and b
+ * (each with room for k); returns the one that holds the result.
+ */
+static struct slot **
+odd_sort(struct slot **a, struct slot **b, size_t k)
+{
+	for (size_t w = 1; w < k; w *= 2) {
+		for (size_t lo = 0; lo < k; lo += 2 * w) {
+			size_t mid = lo + w < k ? lo + w : k;
+			size_t hi = lo + 2 * w < k ? lo + 2 * w : k;
+			size_t i = lo, j = mid, t = lo;
+			while (i < mid && j < hi)
+				b[t++] = a[j]->key > a[i]->key ? a[j++] : a[i++];
+			while (i < mid)
+				b[t++] = a[i++];
+			while (j < hi)
+				b[t++] = a[j++];
+		}
+		struct slot **x = a;
+		a = b;
+		b = x;
+	}
+	return a;
+}
+
+/*
+ * Puts the slots the split stacked at o->odd in upstream's place: sorted
+ * by answer (stably: in the order they were met), those above 1 before the
+ * asynchronous group, the others after the last group. t1, t2: room for
+ * n slots each, free.
+ */
+static __attribute__((noinline)) void
+order_odd(struct order *o, struct slot **t1, struct slot **t2)
+{
+	size_t k = o->nodd;
+	for (size_t i = 0; i < k; i++)
+		t1[i] = o->odd[-1 - (ptrdiff_t)i];
+	struct slot **r = odd_sort(t1, t2, k);
+	size_t hi = 0;
+	while (hi < k && r[hi]->key > 0)
+		hi++;
+	memmove(o->async + hi, o->async, o->na * sizeof(*o->async));
+	memcpy(o->async, r, hi * sizeof(*r));
+	o->na += hi;
+	memcpy(o->other + o->no, r + hi, (k - hi) * sizeof(*r));
+	o->no += k - hi;
+	o->nodd = 0;
 }
 
 /* What a pass saw, one bit each. */
@@ -368,8 +449,9 @@ static void
 wait_some(struct runtime *r, struct future *futs[], size_t n,
 	struct slot **ords, struct slot *slots)
 {
-	struct order cur = { ords, ords + n, 0, 0, 1 };
-	struct order next = { ords + 2 * n, ords + 3 * n, 0, 0, 0 };
+	struct order cur = { ords, ords + n, 0, 0, 1, ords + 2 * n, 0 };
+	struct order next = { ords + 2 * n, ords + 3 * n, 0, 0, 0,
+		ords + 4 * n, 0 };
 	for (size_t i = 0; i < n; i++) {
 		if (futs[i]->context.state == FUTURE_STATE_COMPLETE)
 			continue;
@@ -402,6 +484,8 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
 			next.na = next.no = next.nask = 0;
 			order_split(&next, cur.async, cur.async + cur.na);
 			order_split(&next, cur.other, cur.other + cur.no);
+			if (next.nodd != 0)
+				order_odd(&next, cur.async, cur.other);
 			struct order t = cur;
 			cur = next;
 			next = t;
@@ -415,13 +499,15 @@ wait_some(struct runtime *r, struct future *futs[], size_t n,
 
 /*
  * wait_some without bookkeeping, for when there is no memory for it: one
- * notifier (as upstream's runtime has) and two walks over the caller's
- * array per pass, asynchronous futures first, each property asked just
- * before that future's turn. Only a property that changes between the two
- * walks makes this differ from wait_some (the future is then polled twice
- * in the pass, or waits for the next one); otherwise every unfinished
- * future is polled once per pass. Finishing the array in batches instead
- * would never poll a later future that an earlier one waits for.
+ * notifier (as upstream's runtime has) and three walks over the caller's
+ * array per pass, by the sign of the answer (asynchronous futures first),
+ * each property asked just before that future's turn. Only a property that
+ * changes between the walks, or answers above 1 (not put before the 1s
+ * here), makes this differ from wait_some (a changed one is then polled
+ * twice in the pass, or waits for the next one); otherwise every
+ * unfinished future is polled once per pass. Finishing the array in
+ * batches instead would never poll a later future that an earlier one
+ * waits for.
  */
 static void
 wait_unordered(struct runtime *r, struct future *futs[], size_t n)
@@ -436,14 +522,16 @@ wait_unordered(struct runtime *r, struct future *futs[], size_t n)
 	for (;;) {
 		uint32_t gen = runtime_gen(r);
 		unsigned seen = 0;
-		for (int async = 1; async >= 0; async--) {
+		/* answers above 0, then 0, then below (a finished chain's) */
+		for (int sign = 1; sign >= -1; sign--) {
 			for (size_t i = 0; i < n; i++) {
 				struct future *f = futs[i];
 				enum future_state before = f->context.state;
-				if (before == FUTURE_STATE_COMPLETE ||
-						(future_has_property(f,
-						FUTURE_PROPERTY_ASYNC) == 1) !=
-						async)
+				if (before == FUTURE_STATE_COMPLETE)
+					continue;
+				int v = future_has_property(f,
+					FUTURE_PROPERTY_ASYNC);
+				if ((v > 0) - (v < 0) != sign)
 					continue;
 				nt.notifier_used = FUTURE_NOTIFIER_NONE;
 				enum future_state now = future_poll(f, &nt);
@@ -459,30 +547,45 @@ wait_unordered(struct runtime *r, struct future *futs[], size_t n)
 	}
 }
 
+/* Whether every future of futs[0 .. n) is complete. */
+static int
+all_complete(struct future *futs[], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (futs[i]->context.state != FUTURE_STATE_COMPLETE)
+			return 0;
+	return 1;
+}
+
+/*
+ * A future complete at the start of the wait, or when a pass was split, is
+ * not polled again; another future's poll may make it unfinished once more
+ * (re-arm it), so the wait ends only when a last look at the whole array
+ * finds every future complete.
+ */
 void
 runtime_wait_multiple(struct runtime *r, struct future *futs[], size_t nfuts)
 {
-	size_t i;
-	for (i = 0; i < nfuts; i++)
-		if (futs[i]->context.state != FUTURE_STATE_COMPLETE)
-			break;
-	if (i == nfuts)
+	if (all_complete(futs, nfuts))
 		return;
 
 	if (nfuts <= RT_STACK_FUTS) {
 		struct slot *ords[4 * RT_STACK_FUTS];
 		struct slot slots[RT_STACK_FUTS];
-		wait_some(r, futs, nfuts, ords, slots);
+		do {
+			wait_some(r, futs, nfuts, ords, slots);
+		} while (!all_complete(futs, nfuts));
 		return;
 	}
 
 	struct slot **ords = malloc(4 * nfuts * sizeof(*ords));
 	struct slot *slots = malloc(nfuts * sizeof(*slots));
-	if (ords != NULL && slots != NULL) {
-		wait_some(r, futs, nfuts, ords, slots);
-	} else {
-		wait_unordered(r, futs, nfuts);
-	}
+	do {
+		if (ords != NULL && slots != NULL)
+			wait_some(r, futs, nfuts, ords, slots);
+		else
+			wait_unordered(r, futs, nfuts);
+	} while (!all_complete(futs, nfuts));
 	free(ords);
 	free(slots);
 }

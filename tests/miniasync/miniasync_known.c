@@ -323,6 +323,187 @@ test_lazy_chain(struct runtime *rt)
 	check_log("lazy chain", want, sizeof(want) / sizeof(want[0]));
 }
 
+/*
+ * The runtime's own answer for FUTURE_CHAIN_INIT's function must be the
+ * function's: random chains (lazy steps, steps flagged done beforehand,
+ * each kind of step property, properties that polls flip) are waited for
+ * twice, once with the library's function and once with a program's own
+ * that calls the header's future_chain_has_property; the logs (polls and
+ * lazy builds) must be the same.
+ */
+#define TWIN_CHAINS 4
+#define TWIN_PLAIN 2
+
+static int Twin_flag;
+
+static int
+flag_property(void *fut, enum future_property p)
+{
+	(void)fut;
+	return p == FUTURE_PROPERTY_ASYNC && Twin_flag;
+}
+
+static int
+own_chain_property(void *fut, enum future_property p)
+{
+	return future_chain_has_property(fut, p);
+}
+
+struct twin_spec {
+	int id;
+	int polls;
+	int kind;	/* property: NULL, none, mover's, flag, program's */
+	int flip_at;	/* 0: never; else sets Twin_flag to flip_val */
+	int flip_val;
+	uint64_t *skip;	/* lazy: the init flags its entry done */
+};
+
+static uint64_t Twin_seed;
+
+static unsigned
+twin_rand(unsigned n)
+{
+	Twin_seed = Twin_seed * 6364136223846793005ull + 1442695040888963407ull;
+	return (unsigned)(Twin_seed >> 33) % n;
+}
+
+static struct step_future
+twin_step(const struct twin_spec *sp)
+{
+	future_has_property_fn fns[5] = { NULL, miniasync_has_property_none,
+		Lib_async, flag_property, sync_property };
+	struct step_future f = step(sp->id, sp->polls, fns[sp->kind]);
+	if (sp->flip_at != 0) {
+		f.data.flip = &Twin_flag;
+		f.data.flip_val = sp->flip_val;
+		f.data.flip_at = sp->flip_at;
+	}
+	return f;
+}
+
+static void
+twin_lazy(void *fut, struct future_context *chain, void *arg)
+{
+	(void)chain;
+	const struct twin_spec *sp = arg;
+	log_poll(-sp->id);
+	*(struct step_future *)fut = twin_step(sp);
+	if (sp->skip != NULL)
+		*sp->skip |= FUTURE_CHAIN_FLAG_ENTRY_PROCESSED;
+}
+
+/* A chain's poll, logged as 1000 + its number (in the chain's output). */
+static enum future_state
+twin_chain_task(struct future_context *ctx, struct future_notifier *n)
+{
+	log_poll(1000 + ((struct pair_output *)
+		future_context_get_output(ctx))->done);
+	return async_chain_impl(ctx, n);
+}
+
+struct trio_data {
+	FUTURE_CHAIN_ENTRY(struct step_future, a);
+	FUTURE_CHAIN_ENTRY(struct step_future, b);
+	FUTURE_CHAIN_ENTRY_LAST(struct step_future, c);
+};
+FUTURE(trio_future, struct trio_data, struct pair_output);
+
+static void
+twin_spec_new(struct twin_spec *sp, int id, int maxpolls)
+{
+	sp->id = id;
+	sp->polls = 1 + (int)twin_rand((unsigned)maxpolls);
+	sp->kind = (int)twin_rand(5);
+	sp->flip_at = twin_rand(4) == 0 ? 1 + (int)twin_rand(
+		(unsigned)sp->polls) : 0;
+	sp->flip_val = (int)twin_rand(2);
+	sp->skip = NULL;
+}
+
+/*
+ * One entry of a trio: lazy or not (then perhaps flagged done by its
+ * init), flagged done beforehand or not.
+ */
+#define TWIN_ENTRY(_e, _sp, _lazy, _done) do { \
+	if (_lazy) { \
+		if (twin_rand(3) == 0) \
+			(_sp)->skip = (uint64_t *)&(_e)->flags; \
+		FUTURE_CHAIN_ENTRY_LAZY_INIT(_e, twin_lazy, _sp, NULL, NULL); \
+		(_e)->fut = twin_step(_sp); /* sizes for the walk */ \
+	} else { \
+		FUTURE_CHAIN_ENTRY_INIT(_e, twin_step(_sp), NULL, NULL); \
+	} \
+	if (_done) \
+		(_e)->flags = (void *)((uintptr_t)(_e)->flags | \
+			FUTURE_CHAIN_FLAG_ENTRY_PROCESSED); \
+} while (0)
+
+static void
+twin_run(struct runtime *rt, uint64_t seed, int own, int *log, size_t *nlog)
+{
+	static struct twin_spec sp[TWIN_CHAINS * 3 + TWIN_PLAIN];
+	static struct trio_future c[TWIN_CHAINS];
+	static struct step_future p[TWIN_PLAIN];
+	struct future *futs[TWIN_CHAINS + TWIN_PLAIN];
+	Twin_seed = seed;
+	for (int i = 0; i < TWIN_CHAINS; i++) {
+		for (int j = 0; j < 3; j++)
+			twin_spec_new(&sp[i * 3 + j], 100 + i * 10 + j, 3);
+		int lazy = (int)twin_rand(8), done = (int)twin_rand(16);
+		TWIN_ENTRY(&c[i].data.a, &sp[i * 3], lazy & 1, done & 1);
+		TWIN_ENTRY(&c[i].data.b, &sp[i * 3 + 1], lazy & 2, done & 2);
+		TWIN_ENTRY(&c[i].data.c, &sp[i * 3 + 2], lazy & 4,
+			(done & 12) == 12);
+		c[i].output.done = i;
+		FUTURE_CHAIN_INIT(&c[i]);
+		CHECK(c[i].base.has_property == miniasync_chain_has_property);
+		c[i].base.task = twin_chain_task;
+		if (own)
+			c[i].base.has_property = own_chain_property;
+	}
+	for (int i = 0; i < TWIN_PLAIN; i++) {
+		twin_spec_new(&sp[TWIN_CHAINS * 3 + i], 1 + i, 6);
+		p[i] = twin_step(&sp[TWIN_CHAINS * 3 + i]);
+	}
+	/* the futures in a random order */
+	for (int i = 0; i < TWIN_CHAINS + TWIN_PLAIN; i++)
+		futs[i] = i < TWIN_CHAINS ? FUTURE_AS_RUNNABLE(&c[i]) :
+			FUTURE_AS_RUNNABLE(&p[i - TWIN_CHAINS]);
+	for (int i = TWIN_CHAINS + TWIN_PLAIN - 1; i > 0; i--) {
+		int j = (int)twin_rand((unsigned)i + 1);
+		struct future *t = futs[i];
+		futs[i] = futs[j];
+		futs[j] = t;
+	}
+	int k = TWIN_CHAINS + TWIN_PLAIN;
+	Twin_flag = 0;
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, (size_t)k);
+	for (int i = 0; i < k; i++)
+		CHECK_EQ(futs[i]->context.state, FUTURE_STATE_COMPLETE);
+	memcpy(log, Log, Nlog * sizeof(*log));
+	*nlog = Nlog;
+}
+
+static void
+test_chain_twin(struct runtime *rt)
+{
+	static int want[LOG_MAX];
+	for (uint64_t seed = 1; seed <= 300; seed++) {
+		size_t n;
+		twin_run(rt, seed, 1, want, &n);
+		size_t m;
+		int got[LOG_MAX];
+		twin_run(rt, seed, 0, got, &m);
+		memcpy(Log, got, m * sizeof(*got));
+		Nlog = m;
+		char what[64];
+		snprintf(what, sizeof(what), "chain twin, seed %llu",
+			(unsigned long long)seed);
+		check_log(what, want, n);
+	}
+}
+
 int
 main(void)
 {
@@ -341,6 +522,7 @@ main(void)
 	test_all_known(rt);
 	test_user_vdm(rt);
 	test_chain_turns_async(rt);
+	test_chain_twin(rt);
 	runtime_delete(rt);
 	data_mover_threads_delete(dmt);
 	printf("ok\n");

@@ -34,10 +34,15 @@ struct step_data {
 	int set_val;
 	int set_left;		/* 0: when this step completes */
 	struct future *push;	/* polled once (without notifier) per poll */
+	struct step_future *rearm;	/* set to IDLE, 2 polls to go ... */
+	int rearm_left;		/* ... when this one has this many left */
+	void (*hook)(void);	/* called once, with hook_left polls left */
+	int hook_left;
 };
 struct step_output {
 	int done;
 };
+struct step_future;
 FUTURE(step_future, struct step_data, struct step_output);
 
 static enum future_state
@@ -49,6 +54,17 @@ step_task(struct future_context *ctx, struct future_notifier *n)
 	log_poll(d->id);
 	if (d->push != NULL)
 		future_poll(d->push, NULL);
+	if (d->rearm != NULL && d->polls == d->rearm_left) {
+		d->rearm->data.polls = 2;
+		d->rearm->output.done = 0;
+		FUTURE_STATE(d->rearm) = FUTURE_STATE_IDLE;
+		d->rearm = NULL;
+	}
+	if (d->hook != NULL && d->polls == d->hook_left) {
+		void (*h)(void) = d->hook;
+		d->hook = NULL;
+		h();
+	}
 	d->polls--;
 	if (d->set_at_end != NULL && d->polls == d->set_left)
 		*d->set_at_end = d->set_val;
@@ -80,6 +96,10 @@ step(int id, int polls, int async)
 	f.data.set_val = 0;
 	f.data.set_left = 0;
 	f.data.push = NULL;
+	f.data.rearm = NULL;
+	f.data.rearm_left = 0;
+	f.data.hook = NULL;
+	f.data.hook_left = 0;
 	f.output.done = 0;
 	FUTURE_INIT_EXT(&f, step_task, step_property);
 	return f;
@@ -375,6 +395,233 @@ test_many(struct runtime *rt)
 	check_log("many", want, n);
 }
 
+/*
+ * Upstream sorts by the value has_property answers, largest first, not
+ * by "is it 1": a function that answers 2 (a flag bit, say) goes ahead of
+ * those answering 1, and -1 (what future_chain_has_property answers once
+ * every step is done) after those answering 0. Each future's answer here
+ * follows its own poll count through VALS, so the order changes from pass
+ * to pass; the log must equal a stable sort by value before every pass.
+ */
+static const int Vals[] = { 2, -1, 0, 1, 3, -2, 1, 0 };
+#define NVALS ((int)(sizeof(Vals) / sizeof(Vals[0])))
+
+static int
+value_property(void *fut, enum future_property p)
+{
+	struct step_future *f = fut;
+	if (p != FUTURE_PROPERTY_ASYNC)
+		return 0;
+	return Vals[(f->data.id * 3 + f->data.polls) % NVALS];
+}
+
+static void
+check_values(struct runtime *rt, int nf)
+{
+	static struct step_future f[MANY];
+	struct future *futs[MANY];
+	int order[MANY], tmp[MANY], key[MANY];
+	CHECK(nf <= MANY);
+	for (int i = 0; i < nf; i++) {
+		f[i] = step(i, 1 + (i * 5) % 7, 0);
+		f[i].base.has_property = value_property;
+		futs[i] = FUTURE_AS_RUNNABLE(&f[i]);
+		order[i] = i;
+	}
+	/* the model: polls left per future, a stable insertion sort */
+	int left[MANY];
+	for (int i = 0; i < nf; i++)
+		left[i] = f[i].data.polls;
+	static int want[LOG_MAX];
+	size_t n = 0;
+	int m = nf;
+	while (m > 0) {
+		for (int j = 0; j < m; j++) {
+			int id = order[j];
+			key[id] = Vals[(id * 3 + left[id]) % NVALS];
+		}
+		for (int j = 0; j < m; j++) {
+			int id = order[j], k = j;
+			while (k > 0 && key[tmp[k - 1]] < key[id]) {
+				tmp[k] = tmp[k - 1];
+				k--;
+			}
+			tmp[k] = id;
+		}
+		int k = m;
+		m = 0;
+		for (int j = 0; j < k; j++) {
+			CHECK(n < LOG_MAX);
+			want[n++] = tmp[j];
+			if (--left[tmp[j]] > 0)
+				order[m++] = tmp[j];
+		}
+	}
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, (size_t)nf);
+	check_log(nf > 32 ? "values (many)" : "values", want, n);
+	for (int i = 0; i < nf; i++)
+		CHECK(f[i].output.done);
+}
+
+/*
+ * A chain whose steps are all flagged done before its first poll answers
+ * -1: it is polled after a future answering 0 (which sees it unfinished).
+ */
+static struct pair_future *Watched;
+static int Watched_state = -1;
+
+static enum future_state
+watch_task(struct future_context *ctx, struct future_notifier *n)
+{
+	if (Watched_state < 0)
+		Watched_state = (int)FUTURE_STATE(Watched);
+	return step_task(ctx, n);
+}
+
+static void
+test_values(struct runtime *rt)
+{
+	check_values(rt, 12);
+	check_values(rt, MANY);
+
+	struct pair_future c;
+	pair_init(&c, step(10, 1, 1), step(11, 1, 1));
+	c.data.a.flags = (void *)((uintptr_t)c.data.a.flags |
+		FUTURE_CHAIN_FLAG_ENTRY_PROCESSED);
+	c.data.b.flags = (void *)((uintptr_t)c.data.b.flags |
+		FUTURE_CHAIN_FLAG_ENTRY_PROCESSED);
+	CHECK_EQ(future_has_property(&c, FUTURE_PROPERTY_ASYNC), -1);
+	struct step_future s = step(1, 2, 0);
+	s.base.task = watch_task;
+	Watched = &c;
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&c),
+		FUTURE_AS_RUNNABLE(&s) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 2);
+	static const int want[] = { 1, 1 };
+	check_log("done chain", want, 2);
+	CHECK_EQ(Watched_state, FUTURE_STATE_IDLE);
+	CHECK_EQ(FUTURE_STATE(&c), FUTURE_STATE_COMPLETE);
+	CHECK(!c.output.done);
+}
+
+/*
+ * A future that another future's poll makes unfinished again (re-arms)
+ * after the runtime saw it complete, or one complete from the start, must
+ * be complete when runtime_wait_multiple returns. (Upstream polls the
+ * re-armed one at its place in the same pass; here it comes after the
+ * others have finished: only the results are checked.)
+ */
+static void
+test_rearm(struct runtime *rt)
+{
+	/* B complete from the start, re-armed on A's first poll */
+	struct step_future a = step(1, 3, 0), b = step(2, 1, 0);
+	FUTURE_STATE(&b) = FUTURE_STATE_COMPLETE;
+	a.data.rearm = &b;
+	a.data.rearm_left = 3;
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&a),
+		FUTURE_AS_RUNNABLE(&b) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 2);
+	CHECK_EQ(FUTURE_STATE(&a), FUTURE_STATE_COMPLETE);
+	CHECK_EQ(FUTURE_STATE(&b), FUTURE_STATE_COMPLETE);
+	CHECK(a.output.done && b.output.done);
+	CHECK_EQ(Nlog, 5);
+
+	/* B finishes in pass 1, A re-arms it on its last poll */
+	a = step(1, 3, 0);
+	b = step(2, 1, 1);
+	a.data.rearm = &b;
+	a.data.rearm_left = 1;
+	futs[0] = FUTURE_AS_RUNNABLE(&b);
+	futs[1] = FUTURE_AS_RUNNABLE(&a);
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 2);
+	CHECK_EQ(FUTURE_STATE(&b), FUTURE_STATE_COMPLETE);
+	CHECK(a.output.done && b.output.done);
+	CHECK_EQ(Nlog, 6);
+}
+
+/*
+ * A chain that finishes and is re-armed (steps as new, state IDLE) in the
+ * same pass by a future polled after it: its property is its first step's
+ * again at the next pass, not that of the step it had reached.
+ *   A (async), N, M (sync), C = (sync 12: 1 poll, sync 11: 2 polls) and,
+ *   re-armed by M on its 2nd poll (pass 2, after C finished),
+ *   C = (async 10: 1 poll, sync 11: 2 polls).
+ */
+static struct pair_future Rearmed;
+
+static void
+rearm_chain(void)
+{
+	pair_init(&Rearmed, step(10, 1, 1), step(11, 2, 0));
+}
+
+static void
+test_rearm_chain(struct runtime *rt)
+{
+	struct step_future a = step(1, 5, 1), n = step(2, 5, 0),
+		m = step(3, 5, 0);
+	pair_init(&Rearmed, step(12, 1, 0), step(11, 2, 0));
+	m.data.hook = rearm_chain;
+	m.data.hook_left = 4;
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&a),
+		FUTURE_AS_RUNNABLE(&n), FUTURE_AS_RUNNABLE(&Rearmed),
+		FUTURE_AS_RUNNABLE(&m) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 4);
+	static const int want[] = { 1, 2, 12, 11, 3, 1, 2, 11, 3,
+		1, 10, 11, 2, 3, 1, 11, 2, 3, 1, 2, 3 };
+	check_log("re-armed chain", want, sizeof(want) / sizeof(want[0]));
+	CHECK(Rearmed.output.done);
+}
+
+/*
+ * A lazy step whose init marks the step done (nothing to do) is passed
+ * over, as upstream's future_chain_has_property builds a step before it
+ * looks at the step's flags: the chain's property is the next step's.
+ *   N (sync), C = (lazy 20, async but marked done by its init; sync 21).
+ */
+static void
+skip_init(void *fut, struct future_context *chain, void *arg)
+{
+	(void)chain;
+	struct step_future *f = fut;
+	*f = step(20, 1, 1);
+	uint64_t *flags = arg;
+	*flags |= FUTURE_CHAIN_FLAG_ENTRY_PROCESSED;
+}
+
+static void
+skip_chain(struct pair_future *c)
+{
+	FUTURE_CHAIN_ENTRY_LAZY_INIT(&c->data.a, skip_init, &c->data.a.flags,
+		NULL, NULL);
+	FUTURE_CHAIN_ENTRY_INIT(&c->data.b, step(21, 2, 0), pair_done, NULL);
+	c->output.done = 0;
+	FUTURE_CHAIN_INIT(c);
+}
+
+static void
+test_lazy_skip(struct runtime *rt)
+{
+	struct pair_future c;
+	skip_chain(&c);
+	CHECK_EQ(future_has_property(&c, FUTURE_PROPERTY_ASYNC), 0);
+	skip_chain(&c);
+	struct step_future n = step(1, 2, 0);
+	struct future *futs[] = { FUTURE_AS_RUNNABLE(&n),
+		FUTURE_AS_RUNNABLE(&c) };
+	Nlog = 0;
+	runtime_wait_multiple(rt, futs, 2);
+	static const int want[] = { 1, 21, 1, 21 };
+	check_log("lazy skip", want, 4);
+	CHECK(c.output.done);
+}
+
 int
 main(void)
 {
@@ -387,6 +634,10 @@ main(void)
 	test_self_flip(rt);
 	test_mid_pass(rt);
 	test_many(rt);
+	test_values(rt);
+	test_rearm(rt);
+	test_rearm_chain(rt);
+	test_lazy_skip(rt);
 	runtime_delete(rt);
 	printf("ok\n");
 	return 0;

@@ -7,7 +7,9 @@
  * waits for the last one, which a runtime finishing the array in batches
  * would never poll. The last one is asynchronous, so (polled first, as
  * upstream orders a pass) it has set the flag before the first one's
- * first poll.
+ * first poll. The second one answers -1 (as a chain whose steps are all
+ * done): upstream's sort puts it after those answering 0, so the third
+ * one has been polled before it is.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -31,9 +33,11 @@
 #define STARVED 2000000
 
 static int Flag;
+static int Third_polls = -1;	/* the third's polls at the second's first */
+static const int *Third;
 
 struct flag_data {
-	int role;	/* 0: plain, 1: waits for Flag, 2: sets Flag */
+	int role;	/* 0: plain, 1: waits for Flag, 2: sets Flag, 3: -1 */
 	int polls;
 };
 struct flag_output {
@@ -48,6 +52,8 @@ flag_task(struct future_context *ctx, struct future_notifier *n)
 	if (n != NULL)
 		n->notifier_used = FUTURE_NOTIFIER_NONE;
 	d->polls++;
+	if (d->role == 3 && Third_polls < 0)
+		Third_polls = *Third;
 	if (d->role == 2)
 		Flag = 1;
 	if (d->role == 1 && !Flag) {
@@ -64,7 +70,9 @@ static int
 flag_property(void *fut, enum future_property p)
 {
 	struct flag_future *f = fut;
-	return p == FUTURE_PROPERTY_ASYNC && f->data.role == 2;
+	if (p != FUTURE_PROPERTY_ASYNC)
+		return 0;
+	return f->data.role == 2 ? 1 : f->data.role == 3 ? -1 : 0;
 }
 
 int
@@ -79,9 +87,10 @@ main(void)
 	CHECK(fs != NULL && futs != NULL);
 	for (size_t i = 0; i < NFUTS; i++) {
 		FUTURE_INIT_EXT(&fs[i], flag_task, flag_property);
-		fs[i].data.role = i == 0 ? 1 : i == NFUTS - 1 ? 2 : 0;
+		fs[i].data.role = i == 0 ? 1 : i == NFUTS - 1 ? 2 : i == 1 ? 3 : 0;
 		futs[i] = FUTURE_AS_RUNNABLE(&fs[i]);
 	}
+	Third = &fs[2].data.polls;
 	struct runtime *r = runtime_new();
 	CHECK(r != NULL);
 
@@ -115,6 +124,8 @@ main(void)
 	/* asynchronous futures first, even without the bookkeeping */
 	CHECK_EQ(fs[0].data.polls, 1);
 	CHECK_EQ(fs[NFUTS - 1].data.polls, 1);
+	/* and those answering below 0 last */
+	CHECK_EQ(Third_polls, 1);
 	runtime_delete(r);
 	free(futs);
 	free(fs);
