@@ -75,8 +75,13 @@ run(int nofd)
 	CHECK_EQ((int)write_one(b, 0, 1), (int)VDM_SUCCESS);
 	CHECK_EQ((int)write_one(c, 0, 1), (int)VDM_SUCCESS);
 
-	if (nofd)
+	if (nofd) {
 		test_fds_take(&Fds);
+		/* else this leg silently repeats the fd one */
+		errno = 0;
+		CHECK(open("/dev/null", O_RDONLY) < 0);
+		CHECK_EQ(errno, EMFILE);
+	}
 	/* into the range both maps show */
 	CHECK_EQ((int)write_one(a, BOFF + 4096, 2), (int)VDM_ERROR_IO);
 	if (nofd) {
