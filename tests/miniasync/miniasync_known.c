@@ -12,6 +12,32 @@
 /* The threads mover's property function, taken from a mover. */
 static future_has_property_fn Lib_async;
 
+/* A flag another step flips (for P_FLAG). */
+static int Twin_flag;
+
+static int
+flag_property(void *fut, enum future_property p)
+{
+	(void)fut;
+	return p == FUTURE_PROPERTY_ASYNC && Twin_flag;
+}
+
+/*
+ * The property functions a step may have: none (NULL), the library's
+ * "none", the threads mover's, one reading Twin_flag, the program's own
+ * (test_step_property, which answers 0 here).
+ */
+enum { P_NULL, P_NONE, P_LIB, P_FLAG, P_OWN, P_KINDS };
+
+static future_has_property_fn
+prop_fn(int kind)
+{
+	future_has_property_fn fns[P_KINDS] = { NULL,
+		miniasync_has_property_none, Lib_async, flag_property,
+		test_step_property };
+	return fns[kind];
+}
+
 /*
  * A step (tests/common/helpers_steps.c) whose property function is hp
  * (NULL allowed); test_step_property answers 0 for it: a program's own.
@@ -24,41 +50,48 @@ step(int id, int polls, future_has_property_fn hp)
 	return f;
 }
 
-/* The mover's futures first, then those with a user function or none. */
+/*
+ * Four plain steps (id, polls, property kind), waited for in this order:
+ * the log must be want[0..n), and every step done.
+ */
+struct four_case {
+	const char *what;
+	int step[4][3];
+	int want[16];
+	size_t n;
+};
+
 static void
-test_known_groups(struct runtime *rt)
+wait_four(struct runtime *rt, const struct four_case *c)
 {
-	struct test_step_future u0 = step(0, 3, test_step_property),
-		l1 = step(1, 3, Lib_async), n2 = step(2, 3, NULL),
-		l3 = step(3, 3, Lib_async);
-	struct future *futs[] = { FUTURE_AS_RUNNABLE(&u0),
-		FUTURE_AS_RUNNABLE(&l1), FUTURE_AS_RUNNABLE(&n2),
-		FUTURE_AS_RUNNABLE(&l3) };
+	struct test_step_future f[4];
+	struct future *futs[4];
+	for (int i = 0; i < 4; i++) {
+		f[i] = step(c->step[i][0], c->step[i][1],
+			prop_fn(c->step[i][2]));
+		futs[i] = FUTURE_AS_RUNNABLE(&f[i]);
+	}
 	test_wait_logged(rt, futs, 4);
-	static const int want[] = { 1, 3, 0, 2, 1, 3, 0, 2, 1, 3, 0, 2 };
-	test_log_check("known groups", want, sizeof(want) / sizeof(want[0]));
+	test_log_check(c->what, c->want, c->n);
+	for (int i = 0; i < 4; i++)
+		CHECK(f[i].output.done);
 }
 
 /*
- * Only known functions: the split is skipped on passes where nothing
+ * The mover's futures first, then those with a user function or none.
+ * Then only known functions: the split is skipped on passes where nothing
  * finished; the order stays the same as futures finish at different times.
  */
-static void
-test_all_known(struct runtime *rt)
-{
-	struct test_step_future n1 = step(1, 2, NULL),
-		l2 = step(2, 5, Lib_async), n3 = step(3, 3, NULL),
-		l4 = step(4, 4, Lib_async);
-	struct future *futs[] = { FUTURE_AS_RUNNABLE(&n1),
-		FUTURE_AS_RUNNABLE(&l2), FUTURE_AS_RUNNABLE(&n3),
-		FUTURE_AS_RUNNABLE(&l4) };
-	test_wait_logged(rt, futs, 4);
-	static const int want[] = { 2, 4, 1, 3, 2, 4, 1, 3, 2, 4, 3, 2, 4,
-		2 };
-	test_log_check("all known", want, sizeof(want) / sizeof(want[0]));
-	CHECK(n1.output.done && l2.output.done && n3.output.done &&
-		l4.output.done);
-}
+static const struct four_case Four[] = {
+	{ "known groups",
+		{ { 0, 3, P_OWN }, { 1, 3, P_LIB }, { 2, 3, P_NULL },
+			{ 3, 3, P_LIB } },
+		{ 1, 3, 0, 2, 1, 3, 0, 2, 1, 3, 0, 2 }, 12 },
+	{ "all known",
+		{ { 1, 2, P_NULL }, { 2, 5, P_LIB }, { 3, 3, P_NULL },
+			{ 4, 4, P_LIB } },
+		{ 2, 4, 1, 3, 2, 4, 1, 3, 2, 4, 3, 2, 4, 2 }, 14 },
+};
 
 /*
  * A user mover whose property function reads Vdm_async, which another
@@ -219,15 +252,6 @@ test_lazy_chain(struct runtime *rt)
 #define TWIN_CHAINS 4
 #define TWIN_PLAIN 2
 
-static int Twin_flag;
-
-static int
-flag_property(void *fut, enum future_property p)
-{
-	(void)fut;
-	return p == FUTURE_PROPERTY_ASYNC && Twin_flag;
-}
-
 static int
 own_chain_property(void *fut, enum future_property p)
 {
@@ -237,7 +261,7 @@ own_chain_property(void *fut, enum future_property p)
 struct twin_spec {
 	int id;
 	int polls;
-	int kind;	/* property: NULL, none, mover's, flag, program's */
+	int kind;	/* property: P_* */
 	int flip_at;	/* 0: never; else sets Twin_flag to flip_val */
 	int flip_val;
 	uint64_t *skip;	/* lazy: the init flags its entry done */
@@ -255,9 +279,8 @@ twin_rand(unsigned n)
 static struct test_step_future
 twin_step(const struct twin_spec *sp)
 {
-	future_has_property_fn fns[5] = { NULL, miniasync_has_property_none,
-		Lib_async, flag_property, test_step_property };
-	struct test_step_future f = step(sp->id, sp->polls, fns[sp->kind]);
+	struct test_step_future f = step(sp->id, sp->polls,
+		prop_fn(sp->kind));
 	if (sp->flip_at != 0)
 		test_step_flips(&f, NULL, &Twin_flag, sp->flip_val,
 			sp->polls - sp->flip_at);
@@ -296,7 +319,7 @@ twin_spec_new(struct twin_spec *sp, int id, int maxpolls)
 {
 	sp->id = id;
 	sp->polls = 1 + (int)twin_rand((unsigned)maxpolls);
-	sp->kind = (int)twin_rand(5);
+	sp->kind = (int)twin_rand(P_KINDS);
 	sp->flip_at = twin_rand(4) == 0 ? 1 + (int)twin_rand(
 		(unsigned)sp->polls) : 0;
 	sp->flip_val = (int)twin_rand(2);
@@ -399,9 +422,9 @@ main(void)
 	test_installed();
 	struct runtime *rt = runtime_new();
 	CHECK(rt != NULL);
-	test_known_groups(rt);
+	wait_four(rt, &Four[0]);
 	test_lazy_chain(rt);
-	test_all_known(rt);
+	wait_four(rt, &Four[1]);
 	test_user_vdm(rt);
 	test_chain_turns_async(rt);
 	test_chain_twin(rt);

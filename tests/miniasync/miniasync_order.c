@@ -203,6 +203,26 @@ test_mid_pass(struct runtime *rt)
  * upstream (stable partition of the surviving futures before each pass).
  */
 #define MANY 40
+
+/*
+ * One pass of the models: the futures pass[0..k) are polled in this order
+ * (appended to want at *n); those with polls left after it go to order, in
+ * the same order. Returns how many did.
+ */
+static int
+model_pass(int *want, size_t *n, const int *pass, int k, int *left,
+	int *order)
+{
+	int m = 0;
+	for (int j = 0; j < k; j++) {
+		CHECK(*n < TEST_LOG_MAX);
+		want[(*n)++] = pass[j];
+		if (--left[pass[j]] > 0)
+			order[m++] = pass[j];
+	}
+	return m;
+}
+
 static void
 test_many(struct runtime *rt)
 {
@@ -224,13 +244,7 @@ test_many(struct runtime *rt)
 			for (int j = 0; j < m; j++)
 				if ((order[j] % 3 == 0) == g)
 					tmp[k++] = order[j];
-		m = 0;
-		for (int j = 0; j < k; j++) {
-			CHECK(n < TEST_LOG_MAX);
-			want[n++] = tmp[j];
-			if (--left[tmp[j]] > 0)
-				order[m++] = tmp[j];
-		}
+		m = model_pass(want, &n, tmp, k, left, order);
 	}
 	test_wait_logged(rt, futs, MANY);
 	test_log_check("many", want, n);
@@ -289,14 +303,7 @@ check_values(struct runtime *rt, int nf)
 			}
 			tmp[k] = id;
 		}
-		int k = m;
-		m = 0;
-		for (int j = 0; j < k; j++) {
-			CHECK(n < TEST_LOG_MAX);
-			want[n++] = tmp[j];
-			if (--left[tmp[j]] > 0)
-				order[m++] = tmp[j];
-		}
+		m = model_pass(want, &n, tmp, m, left, order);
 	}
 	test_wait_logged(rt, futs, (size_t)nf);
 	test_log_check(nf > 32 ? "values (many)" : "values", want, n);
