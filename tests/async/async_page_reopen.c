@@ -299,62 +299,86 @@ write_check(struct test_map *m, size_t off, int seed)
 }
 
 /*
+ * The application tampers with libpmem2's own descriptor of the map's
+ * file between durable writes (it can only find the number by scanning
+ * its descriptors): the writes after it must still land in the file, at
+ * their offsets, and what the application made of the number must outlive
+ * the map's delete.
+ */
+struct tamper {
+	int seed;		/* the writes' patterns: seed, +1, +2 */
+	size_t third;		/* the third write's offset (second: 4096) */
+	void (*tamper)(const char *path, int ours);
+	void (*after)(int ours);	/* checks once the map is deleted */
+};
+
+static void
+run_tampered(const struct tamper *t)
+{
+	struct test_map m;
+	test_map_open(&m, PMEM2_GRANULARITY_PAGE, SIZE, NULL);
+	write_check(&m, 0, t->seed);
+	int ours = fd_of(m.path, m.fd);
+	if (ours < 0)
+		SKIP("libpmem2 holds no descriptor of the file");
+	t->tamper(m.path, ours);
+
+	write_check(&m, 4096, t->seed + 1);
+	write_check(&m, t->third, t->seed + 2);
+
+	test_map_close(&m);
+	t->after(ours);
+	close(ours);
+}
+
+/*
  * libpmem2's descriptor closed, and the number reused by the application
  * for the same file, opened with O_APPEND: the file is the map's, but the
  * open file is not libpmem2's. A pwrite through it would go to the end of
  * the file, and the map's delete would close the application's descriptor.
  */
 static void
-run_same_file(void)
+same_file(const char *path, int ours)
 {
-	struct test_map m;
-	test_map_open(&m, PMEM2_GRANULARITY_PAGE, SIZE, NULL);
-	write_check(&m, 0, 31);
-	int ours = fd_of(m.path, m.fd);
-	if (ours < 0)
-		SKIP("libpmem2 holds no descriptor of the file");
-	int app = open(m.path, O_WRONLY | O_APPEND);
+	int app = open(path, O_WRONLY | O_APPEND);
 	CHECK(app >= 0);
 	CHECK_EQ(dup2(app, ours), ours);	/* closes libpmem2's */
 	close(app);
+}
 
-	write_check(&m, 4096, 32);
-	write_check(&m, 2 * 4096, 33);
-
-	test_map_close(&m);
-	/* the number is the application's: still open, still O_APPEND */
+/* the number is the application's: still open, still O_APPEND */
+static void
+same_file_after(int ours)
+{
 	int fl = fcntl(ours, F_GETFL);
 	if (fl < 0)
 		FAIL("the map's delete closed the application's descriptor");
 	CHECK(fl & O_APPEND);
-	close(ours);
 }
 
 /*
- * The application moves the position of libpmem2's descriptor (it can
- * only find the number by scanning its descriptors): libpmem2 no longer
- * knows it for its own. It must give it up (the number stays open, the
- * application's now, see pmem2_async(7) BUGS) and write through a new one.
+ * The application moves the position of libpmem2's descriptor: libpmem2
+ * no longer knows it for its own. It must give it up (the number stays
+ * open, the application's now, see pmem2_async(7) BUGS) and write through
+ * a new one.
  */
 static void
-run_seeked(void)
+seeked(const char *path, int ours)
 {
-	struct test_map m;
-	test_map_open(&m, PMEM2_GRANULARITY_PAGE, SIZE, NULL);
-	write_check(&m, 0, 41);
-	int ours = fd_of(m.path, m.fd);
-	if (ours < 0)
-		SKIP("libpmem2 holds no descriptor of the file");
+	(void)path;
 	CHECK_EQ(lseek(ours, 100, SEEK_SET), 100);
-
-	write_check(&m, 4096, 42);
-	write_check(&m, 3 * 4096, 43);
-
-	test_map_close(&m);
-	/* not closed, not moved back */
-	CHECK_EQ(lseek(ours, 0, SEEK_CUR), 100);
-	close(ours);
 }
+
+/* not closed, not moved back */
+static void
+seeked_after(int ours)
+{
+	CHECK_EQ(lseek(ours, 0, SEEK_CUR), 100);
+}
+
+static const struct tamper Same_file = { 31, 2 * 4096, same_file,
+	same_file_after };
+static const struct tamper Seeked = { 41, 3 * 4096, seeked, seeked_after };
 
 int
 main(void)
@@ -372,10 +396,10 @@ main(void)
 	printf("libpmem2's own descriptor closed and reused: untouched, OK\n");
 	run_sync_first();
 	printf("a write-back first: the descriptor is read-write, OK\n");
-	run_same_file();
+	run_tampered(&Same_file);
 	printf("libpmem2's descriptor replaced by an O_APPEND one of the same "
 		"file: not used, not closed, OK\n");
-	run_seeked();
+	run_tampered(&Seeked);
 	printf("libpmem2's descriptor moved by the application: given up, OK\n");
 	return 0;
 }

@@ -9,7 +9,10 @@
  *   helpers_map.c      the map fixture (needs a libpmem2)
  *   helpers_mover.c    one configurable test mover (header-only miniasync),
  *                      on examples/miniasync/user_mover.c
- *   helpers_runtime.c  a process-wide runtime (needs libminiasync)
+ *   helpers_runtime.c  a process-wide runtime, a logged wait (needs
+ *                      libminiasync)
+ *   helpers_steps.c    a logged step future and chains of two steps
+ *                      (header-only miniasync)
  */
 #ifndef PMEM2_TEST_HELPERS_H
 #define PMEM2_TEST_HELPERS_H 1
@@ -292,6 +295,73 @@ unsigned long test_mover_count(struct test_mover *m,
 /* Reports the bytes an operation writes (dest, len) to f. */
 void test_op_range(const struct vdm_operation *op, void **dest, size_t *len);
 
+/* ---- helpers_steps.c: a step future whose polls are logged ---- */
+
+/*
+ * The poll log (one thread polls): a step appends its id on every poll,
+ * and a test may append its own marks (a lazy build, a mover's check).
+ */
+#define TEST_LOG_MAX 4096
+extern int test_log[TEST_LOG_MAX];
+extern size_t test_log_n;
+
+/* Appends id to the log (fails when it is full). */
+void test_log_poll(int id);
+
+/* Fails, printing both, unless the log equals want[0..n). */
+void test_log_check(const char *what, const int *want, size_t n);
+
+/*
+ * A step: logs its id on every poll and completes on its `polls`-th. Its
+ * property (test_step_property) is *async_src when set, else `async`.
+ * Optional actions, each keyed by the polls left:
+ */
+struct test_step_future;
+struct test_step_data {
+	int id;
+	int polls;		/* polls still to come; counted down */
+	int async;
+	const int *async_src;
+	int *flip;		/* set to flip_val once flip_left polls are */
+	int flip_val;		/* left (0: on the completing poll) */
+	int flip_left;
+	struct future *push;	/* polled (no notifier) on each poll */
+	struct test_step_future *rearm;	/* set IDLE, 2 polls to go, */
+	int rearm_left;		/* before a poll with this many left */
+	void (*hook)(void);	/* called once, before a poll with */
+	int hook_left;		/* hook_left polls left */
+};
+struct test_step_output {
+	int done;		/* 1 once complete */
+};
+FUTURE(test_step_future, struct test_step_data, struct test_step_output);
+
+enum future_state test_step_task(struct future_context *ctx,
+	struct future_notifier *n);
+int test_step_property(void *fut, enum future_property p);
+
+/* A step (id, polls, async) with no action, FUTURE_INIT_EXT'ed. */
+struct test_step_future test_step(int id, int polls, int async);
+
+/*
+ * When setter has `left` polls left it sets *flag to val; target's (if not
+ * NULL) property is *flag. Setter and target may be the same step.
+ */
+void test_step_flips(struct test_step_future *setter,
+	struct test_step_future *target, int *flag, int val, int left);
+
+/* Two steps in a chain; test_pair_done (b's map) sets output.done. */
+struct test_pair_data {
+	FUTURE_CHAIN_ENTRY(struct test_step_future, a);
+	FUTURE_CHAIN_ENTRY_LAST(struct test_step_future, b);
+};
+FUTURE(test_pair_future, struct test_pair_data, struct test_step_output);
+
+void test_pair_done(struct future_context *lhs, struct future_context *rhs,
+	void *arg);
+void test_pair_init(struct test_pair_future *p, struct test_step_future a,
+	struct test_step_future b);
+
 /* ---- helpers_runtime.c: one runtime for the process ---- */
 
 /* The process's runtime (made on first use, never deleted). */
@@ -299,6 +369,9 @@ struct runtime *test_runtime(void);
 
 /* runtime_wait on the process's runtime; returns the vdm result. */
 enum vdm_operation_result test_wait_op(struct vdm_operation_future *f);
+
+/* runtime_wait_multiple(rt, futs, n) with the poll log started afresh. */
+void test_wait_logged(struct runtime *rt, struct future **futs, size_t n);
 
 /* CHECK_MEM, with memcmp first (much cheaper under valgrind). */
 #define CHECK_MEM_FAST(a, b, n) do { \

@@ -28,3 +28,10 @@ test_wait_op(struct vdm_operation_future *f)
 	runtime_wait(test_runtime(), FUTURE_AS_RUNNABLE(f));
 	return FUTURE_OUTPUT(f)->result;
 }
+
+void
+test_wait_logged(struct runtime *rt, struct future **futs, size_t n)
+{
+	test_log_n = 0;
+	runtime_wait_multiple(rt, futs, n);
+}

@@ -9,133 +9,89 @@
 #include <libminiasync.h>
 #include "helpers.h"
 
-#define LOG_MAX 256
-static int Log[LOG_MAX];
-static size_t Nlog;
-
-static void
-log_poll(int id)
-{
-	CHECK(Nlog < LOG_MAX);
-	Log[Nlog++] = id;
-}
-
 /* The threads mover's property function, taken from a mover. */
 static future_has_property_fn Lib_async;
 
-/*
- * A step that needs `polls` polls; when `flip` is set, it writes flip_val
- * there on its `flip_at`-th poll.
- */
-struct step_data {
-	int id;
-	int polls;
-	int done_polls;
-	int *flip;
-	int flip_val;
-	int flip_at;
-};
-struct step_output {
-	int done;
-};
-FUTURE(step_future, struct step_data, struct step_output);
-
-static enum future_state
-step_task(struct future_context *ctx, struct future_notifier *n)
-{
-	struct step_data *d = future_context_get_data(ctx);
-	if (n != NULL)
-		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	log_poll(d->id);
-	d->done_polls++;
-	if (d->flip != NULL && d->done_polls == d->flip_at)
-		*d->flip = d->flip_val;
-	if (d->done_polls < d->polls)
-		return FUTURE_STATE_RUNNING;
-	struct step_output *o = future_context_get_output(ctx);
-	o->done = 1;
-	return FUTURE_STATE_COMPLETE;
-}
+/* A flag another step flips (for P_FLAG). */
+static int Twin_flag;
 
 static int
-sync_property(void *fut, enum future_property p)
+flag_property(void *fut, enum future_property p)
 {
 	(void)fut;
-	(void)p;
-	return 0;
+	return p == FUTURE_PROPERTY_ASYNC && Twin_flag;
 }
 
-/* A step whose property function is hp (NULL allowed). */
-static struct step_future
+/*
+ * The property functions a step may have: none (NULL), the library's
+ * "none", the threads mover's, one reading Twin_flag, the program's own
+ * (test_step_property, which answers 0 here).
+ */
+enum { P_NULL, P_NONE, P_LIB, P_FLAG, P_OWN, P_KINDS };
+
+static future_has_property_fn
+prop_fn(int kind)
+{
+	future_has_property_fn fns[P_KINDS] = { NULL,
+		miniasync_has_property_none, Lib_async, flag_property,
+		test_step_property };
+	return fns[kind];
+}
+
+/*
+ * A step (tests/common/helpers_steps.c) whose property function is hp
+ * (NULL allowed); test_step_property answers 0 for it: a program's own.
+ */
+static struct test_step_future
 step(int id, int polls, future_has_property_fn hp)
 {
-	struct step_future f;
-	f.data.id = id;
-	f.data.polls = polls;
-	f.data.done_polls = 0;
-	f.data.flip = NULL;
-	f.data.flip_val = 0;
-	f.data.flip_at = 0;
-	f.output.done = 0;
-	FUTURE_INIT_EXT(&f, step_task, sync_property);
+	struct test_step_future f = test_step(id, polls, 0);
 	f.base.has_property = hp;
 	return f;
 }
 
-static void
-check_log(const char *what, const int *want, size_t n)
-{
-	int bad = Nlog != n;
-	for (size_t i = 0; !bad && i < n; i++)
-		bad = Log[i] != want[i];
-	if (!bad)
-		return;
-	fprintf(stderr, "%s: poll log (%zu):", what, Nlog);
-	for (size_t i = 0; i < Nlog; i++)
-		fprintf(stderr, " %d", Log[i]);
-	fprintf(stderr, "\n%s: expected (%zu):", what, n);
-	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, " %d", want[i]);
-	fprintf(stderr, "\n");
-	FAIL("%s: wrong poll order", what);
-}
+/*
+ * Four plain steps (id, polls, property kind), waited for in this order:
+ * the log must be want[0..n), and every step done.
+ */
+struct four_case {
+	const char *what;
+	int step[4][3];
+	int want[16];
+	size_t n;
+};
 
-/* The mover's futures first, then those with a user function or none. */
 static void
-test_known_groups(struct runtime *rt)
+wait_four(struct runtime *rt, const struct four_case *c)
 {
-	struct step_future u0 = step(0, 3, sync_property),
-		l1 = step(1, 3, Lib_async), n2 = step(2, 3, NULL),
-		l3 = step(3, 3, Lib_async);
-	struct future *futs[] = { FUTURE_AS_RUNNABLE(&u0),
-		FUTURE_AS_RUNNABLE(&l1), FUTURE_AS_RUNNABLE(&n2),
-		FUTURE_AS_RUNNABLE(&l3) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 4);
-	static const int want[] = { 1, 3, 0, 2, 1, 3, 0, 2, 1, 3, 0, 2 };
-	check_log("known groups", want, sizeof(want) / sizeof(want[0]));
+	struct test_step_future f[4];
+	struct future *futs[4];
+	for (int i = 0; i < 4; i++) {
+		f[i] = step(c->step[i][0], c->step[i][1],
+			prop_fn(c->step[i][2]));
+		futs[i] = FUTURE_AS_RUNNABLE(&f[i]);
+	}
+	test_wait_logged(rt, futs, 4);
+	test_log_check(c->what, c->want, c->n);
+	for (int i = 0; i < 4; i++)
+		CHECK(f[i].output.done);
 }
 
 /*
- * Only known functions: the split is skipped on passes where nothing
+ * The mover's futures first, then those with a user function or none.
+ * Then only known functions: the split is skipped on passes where nothing
  * finished; the order stays the same as futures finish at different times.
  */
-static void
-test_all_known(struct runtime *rt)
-{
-	struct step_future n1 = step(1, 2, NULL), l2 = step(2, 5, Lib_async),
-		n3 = step(3, 3, NULL), l4 = step(4, 4, Lib_async);
-	struct future *futs[] = { FUTURE_AS_RUNNABLE(&n1),
-		FUTURE_AS_RUNNABLE(&l2), FUTURE_AS_RUNNABLE(&n3),
-		FUTURE_AS_RUNNABLE(&l4) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 4);
-	static const int want[] = { 2, 4, 1, 3, 2, 4, 1, 3, 2, 4, 3, 2, 4,
-		2 };
-	check_log("all known", want, sizeof(want) / sizeof(want[0]));
-	CHECK(n1.output.done && l2.output.done && n3.output.done &&
-		l4.output.done);
-}
+static const struct four_case Four[] = {
+	{ "known groups",
+		{ { 0, 3, P_OWN }, { 1, 3, P_LIB }, { 2, 3, P_NULL },
+			{ 3, 3, P_LIB } },
+		{ 1, 3, 0, 2, 1, 3, 0, 2, 1, 3, 0, 2 }, 12 },
+	{ "all known",
+		{ { 1, 2, P_NULL }, { 2, 5, P_LIB }, { 3, 3, P_NULL },
+			{ 4, 4, P_LIB } },
+		{ 2, 4, 1, 3, 2, 4, 1, 3, 2, 4, 3, 2, 4, 2 }, 14 },
+};
 
 /*
  * A user mover whose property function reads Vdm_async, which another
@@ -177,7 +133,7 @@ uvdm_check(void *data, const struct vdm_operation *op)
 {
 	(void)data;
 	memcpy(op->data.memcpy.dest, op->data.memcpy.src, op->data.memcpy.n);
-	log_poll(100);
+	test_log_poll(100);
 	return --Vdm_left > 0 ? FUTURE_STATE_RUNNING : FUTURE_STATE_COMPLETE;
 }
 
@@ -200,39 +156,17 @@ test_user_vdm(struct runtime *rt)
 	struct vdm_operation_future op = vdm_memcpy(&v, dst, src, 8, 0);
 	CHECK(op.base.has_property == uvdm_property);
 	/* its second poll (pass 2) turns the mover's future asynchronous */
-	struct step_future s = step(1, 4, sync_property);
-	s.data.flip = &Vdm_async;
-	s.data.flip_val = 1;
-	s.data.flip_at = 2;
+	struct test_step_future s = step(1, 4, test_step_property);
+	test_step_flips(&s, NULL, &Vdm_async, 1, 4 - 2);
 	struct future *futs[] = { FUTURE_AS_RUNNABLE(&s),
 		FUTURE_AS_RUNNABLE(&op) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 2);
+	test_wait_logged(rt, futs, 2);
 	static const int want[] = { 1, 100, 1, 100, 100, 1, 100, 1 };
-	check_log("user vdm", want, sizeof(want) / sizeof(want[0]));
+	test_log_check("user vdm", want, sizeof(want) / sizeof(want[0]));
 	/* asked once before each of the 4 passes */
 	CHECK_EQ(Vdm_asked, 4);
 	CHECK(memcmp(dst, src, 8) == 0);
 	CHECK_EQ(op.output.result, VDM_SUCCESS);
-}
-
-/* Two steps in a chain. */
-struct pair_data {
-	FUTURE_CHAIN_ENTRY(struct step_future, a);
-	FUTURE_CHAIN_ENTRY_LAST(struct step_future, b);
-};
-struct pair_output {
-	int done;
-};
-FUTURE(pair_future, struct pair_data, struct pair_output);
-
-static void
-pair_done(struct future_context *lhs, struct future_context *rhs, void *arg)
-{
-	(void)lhs;
-	(void)arg;
-	struct pair_output *o = future_context_get_output(rhs);
-	o->done = 1;
 }
 
 /*
@@ -244,19 +178,15 @@ pair_done(struct future_context *lhs, struct future_context *rhs, void *arg)
 static void
 test_chain_turns_async(struct runtime *rt)
 {
-	struct pair_future c;
-	FUTURE_CHAIN_ENTRY_INIT(&c.data.a, step(10, 2, NULL), NULL, NULL);
-	FUTURE_CHAIN_ENTRY_INIT(&c.data.b, step(11, 2, Lib_async), pair_done,
-		NULL);
-	c.output.done = 0;
-	FUTURE_CHAIN_INIT(&c);
-	struct step_future n = step(20, 4, NULL);
+	struct test_pair_future c;
+	test_pair_init(&c, step(10, 2, NULL), step(11, 2, Lib_async));
+	struct test_step_future n = step(20, 4, NULL);
 	struct future *futs[] = { FUTURE_AS_RUNNABLE(&n),
 		FUTURE_AS_RUNNABLE(&c) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 2);
+	test_wait_logged(rt, futs, 2);
 	static const int want[] = { 20, 10, 20, 10, 11, 11, 20, 20 };
-	check_log("chain turns async", want, sizeof(want) / sizeof(want[0]));
+	test_log_check("chain turns async", want,
+		sizeof(want) / sizeof(want[0]));
 	CHECK(c.output.done && n.output.done);
 }
 
@@ -264,15 +194,13 @@ test_chain_turns_async(struct runtime *rt)
 static void
 test_installed(void)
 {
-	struct step_future f;
+	struct test_step_future f;
 	f.data.id = 0;
-	FUTURE_INIT(&f, step_task);
+	FUTURE_INIT(&f, test_step_task);
 	CHECK(f.base.has_property == miniasync_has_property_none);
 	CHECK_EQ(future_has_property(&f, FUTURE_PROPERTY_ASYNC), 0);
-	struct pair_future c;
-	FUTURE_CHAIN_ENTRY_INIT(&c.data.a, step(1, 1, Lib_async), NULL, NULL);
-	FUTURE_CHAIN_ENTRY_INIT(&c.data.b, step(2, 1, NULL), NULL, NULL);
-	FUTURE_CHAIN_INIT(&c);
+	struct test_pair_future c;
+	test_pair_init(&c, step(1, 1, Lib_async), step(2, 1, NULL));
 	CHECK(c.base.has_property == miniasync_chain_has_property);
 	CHECK_EQ(future_has_property(&c, FUTURE_PROPERTY_ASYNC), 1);
 }
@@ -282,45 +210,35 @@ test_installed(void)
  * first asks the chain's property, before any poll (as the header's
  * function does), and uses the built step's property (the mover's: first).
  */
-struct lazy_chain_data {
-	FUTURE_CHAIN_ENTRY(struct step_future, a);
-	FUTURE_CHAIN_ENTRY_LAST(struct step_future, b);
-};
-struct lazy_chain_output {
-	int unused;
-};
-FUTURE(lazy_chain_future, struct lazy_chain_data, struct lazy_chain_output);
-
 static void
 lazy_step(void *fut, struct future_context *chain, void *arg)
 {
 	(void)chain;
-	log_poll(*(int *)arg);
-	*(struct step_future *)fut = step(30, 2, Lib_async);
+	test_log_poll(*(int *)arg);
+	*(struct test_step_future *)fut = step(30, 2, Lib_async);
 }
 
 static void
 test_lazy_chain(struct runtime *rt)
 {
 	static int init_id = -30;
-	struct lazy_chain_future c;
+	struct test_pair_future c;
 	FUTURE_CHAIN_ENTRY_LAZY_INIT(&c.data.a, lazy_step, &init_id, NULL,
 		NULL);
-	FUTURE_CHAIN_ENTRY_INIT(&c.data.b, step(31, 2, sync_property), NULL,
-		NULL);
-	c.output.unused = 0;
+	FUTURE_CHAIN_ENTRY_INIT(&c.data.b, step(31, 2, test_step_property),
+		NULL, NULL);
+	c.output.done = 0;
 	FUTURE_CHAIN_INIT(&c);
-	struct step_future u = step(40, 3, sync_property);
+	struct test_step_future u = step(40, 3, test_step_property);
 	struct future *futs[] = { FUTURE_AS_RUNNABLE(&u),
 		FUTURE_AS_RUNNABLE(&c) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 2);
+	test_wait_logged(rt, futs, 2);
 	/*
 	 * pass 2 finishes step 30 and polls 31; then both are sync and keep
 	 * the order of pass 2
 	 */
 	static const int want[] = { -30, 30, 40, 30, 31, 40, 31, 40 };
-	check_log("lazy chain", want, sizeof(want) / sizeof(want[0]));
+	test_log_check("lazy chain", want, sizeof(want) / sizeof(want[0]));
 }
 
 /*
@@ -334,15 +252,6 @@ test_lazy_chain(struct runtime *rt)
 #define TWIN_CHAINS 4
 #define TWIN_PLAIN 2
 
-static int Twin_flag;
-
-static int
-flag_property(void *fut, enum future_property p)
-{
-	(void)fut;
-	return p == FUTURE_PROPERTY_ASYNC && Twin_flag;
-}
-
 static int
 own_chain_property(void *fut, enum future_property p)
 {
@@ -352,7 +261,7 @@ own_chain_property(void *fut, enum future_property p)
 struct twin_spec {
 	int id;
 	int polls;
-	int kind;	/* property: NULL, none, mover's, flag, program's */
+	int kind;	/* property: P_* */
 	int flip_at;	/* 0: never; else sets Twin_flag to flip_val */
 	int flip_val;
 	uint64_t *skip;	/* lazy: the init flags its entry done */
@@ -367,17 +276,14 @@ twin_rand(unsigned n)
 	return (unsigned)(Twin_seed >> 33) % n;
 }
 
-static struct step_future
+static struct test_step_future
 twin_step(const struct twin_spec *sp)
 {
-	future_has_property_fn fns[5] = { NULL, miniasync_has_property_none,
-		Lib_async, flag_property, sync_property };
-	struct step_future f = step(sp->id, sp->polls, fns[sp->kind]);
-	if (sp->flip_at != 0) {
-		f.data.flip = &Twin_flag;
-		f.data.flip_val = sp->flip_val;
-		f.data.flip_at = sp->flip_at;
-	}
+	struct test_step_future f = step(sp->id, sp->polls,
+		prop_fn(sp->kind));
+	if (sp->flip_at != 0)
+		test_step_flips(&f, NULL, &Twin_flag, sp->flip_val,
+			sp->polls - sp->flip_at);
 	return f;
 }
 
@@ -386,8 +292,8 @@ twin_lazy(void *fut, struct future_context *chain, void *arg)
 {
 	(void)chain;
 	const struct twin_spec *sp = arg;
-	log_poll(-sp->id);
-	*(struct step_future *)fut = twin_step(sp);
+	test_log_poll(-sp->id);
+	*(struct test_step_future *)fut = twin_step(sp);
 	if (sp->skip != NULL)
 		*sp->skip |= FUTURE_CHAIN_FLAG_ENTRY_PROCESSED;
 }
@@ -396,24 +302,24 @@ twin_lazy(void *fut, struct future_context *chain, void *arg)
 static enum future_state
 twin_chain_task(struct future_context *ctx, struct future_notifier *n)
 {
-	log_poll(1000 + ((struct pair_output *)
+	test_log_poll(1000 + ((struct test_step_output *)
 		future_context_get_output(ctx))->done);
 	return async_chain_impl(ctx, n);
 }
 
 struct trio_data {
-	FUTURE_CHAIN_ENTRY(struct step_future, a);
-	FUTURE_CHAIN_ENTRY(struct step_future, b);
-	FUTURE_CHAIN_ENTRY_LAST(struct step_future, c);
+	FUTURE_CHAIN_ENTRY(struct test_step_future, a);
+	FUTURE_CHAIN_ENTRY(struct test_step_future, b);
+	FUTURE_CHAIN_ENTRY_LAST(struct test_step_future, c);
 };
-FUTURE(trio_future, struct trio_data, struct pair_output);
+FUTURE(trio_future, struct trio_data, struct test_step_output);
 
 static void
 twin_spec_new(struct twin_spec *sp, int id, int maxpolls)
 {
 	sp->id = id;
 	sp->polls = 1 + (int)twin_rand((unsigned)maxpolls);
-	sp->kind = (int)twin_rand(5);
+	sp->kind = (int)twin_rand(P_KINDS);
 	sp->flip_at = twin_rand(4) == 0 ? 1 + (int)twin_rand(
 		(unsigned)sp->polls) : 0;
 	sp->flip_val = (int)twin_rand(2);
@@ -443,7 +349,7 @@ twin_run(struct runtime *rt, uint64_t seed, int own, int *log, size_t *nlog)
 {
 	static struct twin_spec sp[TWIN_CHAINS * 3 + TWIN_PLAIN];
 	static struct trio_future c[TWIN_CHAINS];
-	static struct step_future p[TWIN_PLAIN];
+	static struct test_step_future p[TWIN_PLAIN];
 	struct future *futs[TWIN_CHAINS + TWIN_PLAIN];
 	Twin_seed = seed;
 	for (int i = 0; i < TWIN_CHAINS; i++) {
@@ -477,30 +383,29 @@ twin_run(struct runtime *rt, uint64_t seed, int own, int *log, size_t *nlog)
 	}
 	int k = TWIN_CHAINS + TWIN_PLAIN;
 	Twin_flag = 0;
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, (size_t)k);
+	test_wait_logged(rt, futs, (size_t)k);
 	for (int i = 0; i < k; i++)
 		CHECK_EQ(futs[i]->context.state, FUTURE_STATE_COMPLETE);
-	memcpy(log, Log, Nlog * sizeof(*log));
-	*nlog = Nlog;
+	memcpy(log, test_log, test_log_n * sizeof(*log));
+	*nlog = test_log_n;
 }
 
 static void
 test_chain_twin(struct runtime *rt)
 {
-	static int want[LOG_MAX];
+	static int want[TEST_LOG_MAX];
 	for (uint64_t seed = 1; seed <= 300; seed++) {
 		size_t n;
 		twin_run(rt, seed, 1, want, &n);
 		size_t m;
-		int got[LOG_MAX];
+		int got[TEST_LOG_MAX];
 		twin_run(rt, seed, 0, got, &m);
-		memcpy(Log, got, m * sizeof(*got));
-		Nlog = m;
+		memcpy(test_log, got, m * sizeof(*got));
+		test_log_n = m;
 		char what[64];
 		snprintf(what, sizeof(what), "chain twin, seed %llu",
 			(unsigned long long)seed);
-		check_log(what, want, n);
+		test_log_check(what, want, n);
 	}
 }
 
@@ -517,9 +422,9 @@ main(void)
 	test_installed();
 	struct runtime *rt = runtime_new();
 	CHECK(rt != NULL);
-	test_known_groups(rt);
+	wait_four(rt, &Four[0]);
 	test_lazy_chain(rt);
-	test_all_known(rt);
+	wait_four(rt, &Four[1]);
 	test_user_vdm(rt);
 	test_chain_turns_async(rt);
 	test_chain_twin(rt);

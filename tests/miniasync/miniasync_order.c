@@ -5,176 +5,20 @@
  * split by their current FUTURE_PROPERTY_ASYNC, asynchronous ones first,
  * each group in the previous pass's order. A chain's property is that of its
  * current step, so a chain moves between the groups while it stays RUNNING.
- * Every poll is logged; the checks compare whole logs.
+ * Every poll is logged; the checks compare whole logs (the steps and the
+ * log: tests/common/helpers_steps.c).
  */
 #include <libminiasync.h>
 #include "helpers.h"
 
-#define LOG_MAX 4096
-static int Log[LOG_MAX];
-static size_t Nlog;
-
-static void
-log_poll(int id)
-{
-	CHECK(Nlog < LOG_MAX);
-	Log[Nlog++] = id;
-}
-
-/*
- * A step that needs `polls` polls (completes on the last). Its property is
- * *async_src when set (so another party can flip it), else `async`.
- */
-struct step_data {
-	int id;
-	int polls;
-	int async;
-	const int *async_src;
-	int *set_at_end;	/* set to set_val when set_left polls are left */
-	int set_val;
-	int set_left;		/* 0: when this step completes */
-	struct future *push;	/* polled once (without notifier) per poll */
-	struct step_future *rearm;	/* set to IDLE, 2 polls to go ... */
-	int rearm_left;		/* ... when this one has this many left */
-	void (*hook)(void);	/* called once, with hook_left polls left */
-	int hook_left;
-};
-struct step_output {
-	int done;
-};
-struct step_future;
-FUTURE(step_future, struct step_data, struct step_output);
-
-static enum future_state
-step_task(struct future_context *ctx, struct future_notifier *n)
-{
-	struct step_data *d = future_context_get_data(ctx);
-	if (n != NULL)
-		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	log_poll(d->id);
-	if (d->push != NULL)
-		future_poll(d->push, NULL);
-	if (d->rearm != NULL && d->polls == d->rearm_left) {
-		d->rearm->data.polls = 2;
-		d->rearm->output.done = 0;
-		FUTURE_STATE(d->rearm) = FUTURE_STATE_IDLE;
-		d->rearm = NULL;
-	}
-	if (d->hook != NULL && d->polls == d->hook_left) {
-		void (*h)(void) = d->hook;
-		d->hook = NULL;
-		h();
-	}
-	d->polls--;
-	if (d->set_at_end != NULL && d->polls == d->set_left)
-		*d->set_at_end = d->set_val;
-	if (d->polls > 0)
-		return FUTURE_STATE_RUNNING;
-	struct step_output *o = future_context_get_output(ctx);
-	o->done = 1;
-	return FUTURE_STATE_COMPLETE;
-}
-
-static int
-step_property(void *fut, enum future_property p)
-{
-	struct step_future *f = fut;
-	if (p != FUTURE_PROPERTY_ASYNC)
-		return 0;
-	return f->data.async_src ? *f->data.async_src : f->data.async;
-}
-
-static struct step_future
-step(int id, int polls, int async)
-{
-	struct step_future f;
-	f.data.id = id;
-	f.data.polls = polls;
-	f.data.async = async;
-	f.data.async_src = NULL;
-	f.data.set_at_end = NULL;
-	f.data.set_val = 0;
-	f.data.set_left = 0;
-	f.data.push = NULL;
-	f.data.rearm = NULL;
-	f.data.rearm_left = 0;
-	f.data.hook = NULL;
-	f.data.hook_left = 0;
-	f.output.done = 0;
-	FUTURE_INIT_EXT(&f, step_task, step_property);
-	return f;
-}
-
-/*
- * When setter has `left` polls left it sets *flag to val; target's property
- * is *flag (setter and target may be the same step).
- */
-static void
-flips(struct step_future *setter, struct step_future *target, int *flag,
-	int val, int left)
-{
-	target->data.async_src = flag;
-	setter->data.set_at_end = flag;
-	setter->data.set_val = val;
-	setter->data.set_left = left;
-}
-
 /* Waits for three steps listed in this order, the log started afresh. */
 static void
-wait3(struct runtime *rt, struct step_future *f0, struct step_future *f1,
-	struct step_future *f2)
+wait3(struct runtime *rt, struct test_step_future *f0,
+	struct test_step_future *f1, struct test_step_future *f2)
 {
 	struct future *futs[] = { FUTURE_AS_RUNNABLE(f0),
 		FUTURE_AS_RUNNABLE(f1), FUTURE_AS_RUNNABLE(f2) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 3);
-}
-
-/* Two steps in a chain. */
-struct pair_data {
-	FUTURE_CHAIN_ENTRY(struct step_future, a);
-	FUTURE_CHAIN_ENTRY_LAST(struct step_future, b);
-};
-struct pair_output {
-	int done;
-};
-FUTURE(pair_future, struct pair_data, struct pair_output);
-
-static void
-pair_done(struct future_context *lhs, struct future_context *rhs, void *arg)
-{
-	(void)lhs;
-	(void)arg;
-	struct pair_output *o = future_context_get_output(rhs);
-	o->done = 1;
-}
-
-static void
-pair_init(struct pair_future *p, struct step_future a, struct step_future b)
-{
-	FUTURE_CHAIN_ENTRY_INIT(&p->data.a, a, NULL, NULL);
-	FUTURE_CHAIN_ENTRY_INIT(&p->data.b, b, pair_done, NULL);
-	p->output.done = 0;
-	FUTURE_CHAIN_INIT(p);
-}
-
-/* The log must equal want[0..n). */
-static void
-check_log(const char *what, const int *want, size_t n)
-{
-	int bad = Nlog != n;
-	for (size_t i = 0; !bad && i < n; i++)
-		bad = Log[i] != want[i];
-	if (!bad)
-		return;
-	fprintf(stderr, "%s: poll log (%zu):", what, Nlog);
-	for (size_t i = 0; i < Nlog; i++)
-		fprintf(stderr, " %d", Log[i]);
-	fprintf(stderr, "\n%s: expected (%zu):", what, n);
-	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, " %d", want[i]);
-	fprintf(stderr, "\n");
-	FAIL("%s: wrong poll order", what);
+	test_wait_logged(rt, futs, 3);
 }
 
 /* `passes` copies of the pass `pass[0..k)` appended to want. */
@@ -191,18 +35,17 @@ repeat(int *want, size_t at, const int *pass, size_t k, int passes)
 static void
 test_plain(struct runtime *rt)
 {
-	struct step_future s1 = step(1, 3, 0), a2 = step(2, 3, 1),
-		s3 = step(3, 3, 0);
+	struct test_step_future s1 = test_step(1, 3, 0),
+		a2 = test_step(2, 3, 1), s3 = test_step(3, 3, 0);
 	struct future *futs[] = { FUTURE_AS_RUNNABLE(&s1),
 		FUTURE_AS_RUNNABLE(&a2), FUTURE_AS_RUNNABLE(&s3) };
 	struct future *copy[3];
 	memcpy(copy, futs, sizeof(futs));
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 3);
+	test_wait_logged(rt, futs, 3);
 	static const int pass[] = { 2, 1, 3 };
 	int want[9];
 	size_t n = repeat(want, 0, pass, 3, 3);
-	check_log("plain", want, n);
+	test_log_check("plain", want, n);
 	CHECK(memcmp(copy, futs, sizeof(futs)) == 0);
 	CHECK(s1.output.done && a2.output.done && s3.output.done);
 }
@@ -220,14 +63,13 @@ static void
 test_chains(struct runtime *rt)
 {
 	enum { K = 4 };
-	struct pair_future x, y, z;
-	pair_init(&x, step(10, K, 0), step(11, K, 1));
-	pair_init(&y, step(20, K, 1), step(21, K, 0));
-	pair_init(&z, step(30, K, 0), step(31, K, 1));
+	struct test_pair_future x, y, z;
+	test_pair_init(&x, test_step(10, K, 0), test_step(11, K, 1));
+	test_pair_init(&y, test_step(20, K, 1), test_step(21, K, 0));
+	test_pair_init(&z, test_step(30, K, 0), test_step(31, K, 1));
 	struct future *futs[] = { FUTURE_AS_RUNNABLE(&x),
 		FUTURE_AS_RUNNABLE(&y), FUTURE_AS_RUNNABLE(&z) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 3);
+	test_wait_logged(rt, futs, 3);
 
 	int want[64];
 	static const int first[] = { 20, 10, 30 };
@@ -237,7 +79,7 @@ test_chains(struct runtime *rt)
 	n = repeat(want, n, turn, 6, 1);
 	static const int second[] = { 11, 31, 21 };
 	n = repeat(want, n, second, 3, K - 1);
-	check_log("chains", want, n);
+	test_log_check("chains", want, n);
 	CHECK(x.output.done && y.output.done && z.output.done);
 	CHECK_EQ(future_has_property(&x, FUTURE_PROPERTY_ASYNC), -1);
 }
@@ -251,12 +93,12 @@ test_flip(struct runtime *rt)
 {
 	/* C finishes in pass 1 and makes A async: A goes ahead of B */
 	int a_async = 0;
-	struct step_future c = step(3, 1, 0), b = step(2, 4, 0),
-		a = step(1, 4, 0);
-	flips(&c, &a, &a_async, 1, 0);
+	struct test_step_future c = test_step(3, 1, 0), b = test_step(2, 4, 0),
+		a = test_step(1, 4, 0);
+	test_step_flips(&c, &a, &a_async, 1, 0);
 	wait3(rt, &c, &b, &a);
 	static const int turn_async[] = { 3, 2, 1, 1, 2, 1, 2, 1, 2 };
-	check_log("turns async", turn_async, 9);
+	test_log_check("turns async", turn_async, 9);
 
 	/*
 	 * B (async) runs ahead of A (sync) although listed after it. C ends in
@@ -265,17 +107,17 @@ test_flip(struct runtime *rt)
 	 * stably, so the caller's order A B does not come back).
 	 */
 	int b_async = 1;
-	a = step(1, 6, 0);
-	b = step(2, 6, 1);
-	c = step(3, 2, 0);
-	flips(&c, &b, &b_async, 0, 0);
+	a = test_step(1, 6, 0);
+	b = test_step(2, 6, 1);
+	c = test_step(3, 2, 0);
+	test_step_flips(&c, &b, &b_async, 0, 0);
 	wait3(rt, &a, &b, &c);
 	static const int p12[] = { 2, 1, 3 };
 	static const int rest[] = { 2, 1 };
 	int want[32];
 	size_t n = repeat(want, 0, p12, 3, 2);
 	n = repeat(want, n, rest, 2, 4);
-	check_log("keeps order", want, n);
+	test_log_check("keeps order", want, n);
 	CHECK(a.output.done && b.output.done && c.output.done);
 }
 
@@ -289,15 +131,15 @@ static void
 test_later_flip(struct runtime *rt)
 {
 	int a_async = 0;
-	struct step_future b = step(2, 5, 0), a = step(1, 5, 0),
-		c = step(3, 5, 0);
-	flips(&c, &a, &a_async, 1, 3);	/* on C's second poll */
+	struct test_step_future b = test_step(2, 5, 0), a = test_step(1, 5, 0),
+		c = test_step(3, 5, 0);
+	test_step_flips(&c, &a, &a_async, 1, 3);	/* on C's second poll */
 	wait3(rt, &b, &a, &c);
 	static const int before[] = { 2, 1, 3 }, after[] = { 1, 2, 3 };
 	int want[16];
 	size_t n = repeat(want, 0, before, 3, 2);
 	n = repeat(want, n, after, 3, 3);
-	check_log("later flip", want, n);
+	test_log_check("later flip", want, n);
 }
 
 /*
@@ -308,10 +150,10 @@ static void
 test_self_flip(struct runtime *rt)
 {
 	int x_async = 0, z_async = 1;
-	struct step_future y = step(2, 6, 0), x = step(1, 6, 0),
-		z = step(3, 6, 0);
-	flips(&x, &x, &x_async, 1, 4);
-	flips(&z, &z, &z_async, 0, 3);
+	struct test_step_future y = test_step(2, 6, 0), x = test_step(1, 6, 0),
+		z = test_step(3, 6, 0);
+	test_step_flips(&x, &x, &x_async, 1, 4);
+	test_step_flips(&z, &z, &z_async, 0, 3);
 	wait3(rt, &y, &x, &z);
 	static const int p12[] = { 3, 2, 1 }, p3[] = { 3, 1, 2 },
 		rest[] = { 1, 3, 2 };
@@ -319,7 +161,7 @@ test_self_flip(struct runtime *rt)
 	size_t n = repeat(want, 0, p12, 3, 2);
 	n = repeat(want, n, p3, 3, 1);
 	n = repeat(want, n, rest, 3, 3);
-	check_log("self flip", want, n);
+	test_log_check("self flip", want, n);
 }
 
 /*
@@ -331,25 +173,25 @@ test_self_flip(struct runtime *rt)
 static void
 test_mid_pass(struct runtime *rt)
 {
-	struct step_future q = step(2, 4, 0), p = step(1, 2, 1),
-		s = step(4, 1, 0), e = step(5, 3, 0), d = step(6, 2, 1),
-		r = step(3, 3, 1), nf = step(7, 2, 0), k;
+	struct test_step_future q = test_step(2, 4, 0),
+		p = test_step(1, 2, 1), s = test_step(4, 1, 0),
+		e = test_step(5, 3, 0), d = test_step(6, 2, 1),
+		r = test_step(3, 3, 1), nf = test_step(7, 2, 0), k;
 	FUTURE_INIT_COMPLETE(&k);
-	FUTURE_INIT_EXT(&nf, step_task, NULL);
+	FUTURE_INIT_EXT(&nf, test_step_task, NULL);
 	d.data.push = FUTURE_AS_RUNNABLE(&e);
 	struct future *futs[] = { FUTURE_AS_RUNNABLE(&q),
 		FUTURE_AS_RUNNABLE(&k), FUTURE_AS_RUNNABLE(&p),
 		FUTURE_AS_RUNNABLE(&s), FUTURE_AS_RUNNABLE(&e),
 		FUTURE_AS_RUNNABLE(&d), FUTURE_AS_RUNNABLE(&r),
 		FUTURE_AS_RUNNABLE(&nf) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 8);
+	test_wait_logged(rt, futs, 8);
 	/* 6 5: D polls E; in pass 2 that poll finishes E before its turn */
 	static const int want[] = { 1, 6, 5, 3, 2, 4, 5, 7,
 		1, 6, 5, 3, 2, 7,
 		3, 2,
 		2 };
-	check_log("mid pass", want, sizeof(want) / sizeof(want[0]));
+	test_log_check("mid pass", want, sizeof(want) / sizeof(want[0]));
 	CHECK(q.output.done && p.output.done && s.output.done &&
 		e.output.done && d.output.done && r.output.done &&
 		nf.output.done);
@@ -361,19 +203,39 @@ test_mid_pass(struct runtime *rt)
  * upstream (stable partition of the surviving futures before each pass).
  */
 #define MANY 40
+
+/*
+ * One pass of the models: the futures pass[0..k) are polled in this order
+ * (appended to want at *n); those with polls left after it go to order, in
+ * the same order. Returns how many did.
+ */
+static int
+model_pass(int *want, size_t *n, const int *pass, int k, int *left,
+	int *order)
+{
+	int m = 0;
+	for (int j = 0; j < k; j++) {
+		CHECK(*n < TEST_LOG_MAX);
+		want[(*n)++] = pass[j];
+		if (--left[pass[j]] > 0)
+			order[m++] = pass[j];
+	}
+	return m;
+}
+
 static void
 test_many(struct runtime *rt)
 {
-	static struct step_future f[MANY];
+	static struct test_step_future f[MANY];
 	struct future *futs[MANY];
 	int left[MANY], order[MANY], tmp[MANY];
 	for (int i = 0; i < MANY; i++) {
-		f[i] = step(i, 1 + (i * 7) % 5, i % 3 == 0);
+		f[i] = test_step(i, 1 + (i * 7) % 5, i % 3 == 0);
 		futs[i] = FUTURE_AS_RUNNABLE(&f[i]);
 		left[i] = f[i].data.polls;
 		order[i] = i;
 	}
-	static int want[LOG_MAX];
+	static int want[TEST_LOG_MAX];
 	size_t n = 0;
 	int m = MANY;
 	while (m > 0) {
@@ -382,17 +244,10 @@ test_many(struct runtime *rt)
 			for (int j = 0; j < m; j++)
 				if ((order[j] % 3 == 0) == g)
 					tmp[k++] = order[j];
-		m = 0;
-		for (int j = 0; j < k; j++) {
-			CHECK(n < LOG_MAX);
-			want[n++] = tmp[j];
-			if (--left[tmp[j]] > 0)
-				order[m++] = tmp[j];
-		}
+		m = model_pass(want, &n, tmp, k, left, order);
 	}
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, MANY);
-	check_log("many", want, n);
+	test_wait_logged(rt, futs, MANY);
+	test_log_check("many", want, n);
 }
 
 /*
@@ -409,7 +264,7 @@ static const int Vals[] = { 2, -1, 0, 1, 3, -2, 1, 0 };
 static int
 value_property(void *fut, enum future_property p)
 {
-	struct step_future *f = fut;
+	struct test_step_future *f = fut;
 	if (p != FUTURE_PROPERTY_ASYNC)
 		return 0;
 	return Vals[(f->data.id * 3 + f->data.polls) % NVALS];
@@ -418,12 +273,12 @@ value_property(void *fut, enum future_property p)
 static void
 check_values(struct runtime *rt, int nf)
 {
-	static struct step_future f[MANY];
+	static struct test_step_future f[MANY];
 	struct future *futs[MANY];
 	int order[MANY], tmp[MANY], key[MANY];
 	CHECK(nf <= MANY);
 	for (int i = 0; i < nf; i++) {
-		f[i] = step(i, 1 + (i * 5) % 7, 0);
+		f[i] = test_step(i, 1 + (i * 5) % 7, 0);
 		f[i].base.has_property = value_property;
 		futs[i] = FUTURE_AS_RUNNABLE(&f[i]);
 		order[i] = i;
@@ -432,7 +287,7 @@ check_values(struct runtime *rt, int nf)
 	int left[MANY];
 	for (int i = 0; i < nf; i++)
 		left[i] = f[i].data.polls;
-	static int want[LOG_MAX];
+	static int want[TEST_LOG_MAX];
 	size_t n = 0;
 	int m = nf;
 	while (m > 0) {
@@ -448,18 +303,10 @@ check_values(struct runtime *rt, int nf)
 			}
 			tmp[k] = id;
 		}
-		int k = m;
-		m = 0;
-		for (int j = 0; j < k; j++) {
-			CHECK(n < LOG_MAX);
-			want[n++] = tmp[j];
-			if (--left[tmp[j]] > 0)
-				order[m++] = tmp[j];
-		}
+		m = model_pass(want, &n, tmp, m, left, order);
 	}
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, (size_t)nf);
-	check_log(nf > 32 ? "values (many)" : "values", want, n);
+	test_wait_logged(rt, futs, (size_t)nf);
+	test_log_check(nf > 32 ? "values (many)" : "values", want, n);
 	for (int i = 0; i < nf; i++)
 		CHECK(f[i].output.done);
 }
@@ -468,7 +315,7 @@ check_values(struct runtime *rt, int nf)
  * A chain whose steps are all flagged done before its first poll answers
  * -1: it is polled after a future answering 0 (which sees it unfinished).
  */
-static struct pair_future *Watched;
+static struct test_pair_future *Watched;
 static int Watched_state = -1;
 
 static enum future_state
@@ -476,7 +323,7 @@ watch_task(struct future_context *ctx, struct future_notifier *n)
 {
 	if (Watched_state < 0)
 		Watched_state = (int)FUTURE_STATE(Watched);
-	return step_task(ctx, n);
+	return test_step_task(ctx, n);
 }
 
 static void
@@ -485,22 +332,21 @@ test_values(struct runtime *rt)
 	check_values(rt, 12);
 	check_values(rt, MANY);
 
-	struct pair_future c;
-	pair_init(&c, step(10, 1, 1), step(11, 1, 1));
+	struct test_pair_future c;
+	test_pair_init(&c, test_step(10, 1, 1), test_step(11, 1, 1));
 	c.data.a.flags = (void *)((uintptr_t)c.data.a.flags |
 		FUTURE_CHAIN_FLAG_ENTRY_PROCESSED);
 	c.data.b.flags = (void *)((uintptr_t)c.data.b.flags |
 		FUTURE_CHAIN_FLAG_ENTRY_PROCESSED);
 	CHECK_EQ(future_has_property(&c, FUTURE_PROPERTY_ASYNC), -1);
-	struct step_future s = step(1, 2, 0);
+	struct test_step_future s = test_step(1, 2, 0);
 	s.base.task = watch_task;
 	Watched = &c;
 	struct future *futs[] = { FUTURE_AS_RUNNABLE(&c),
 		FUTURE_AS_RUNNABLE(&s) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 2);
+	test_wait_logged(rt, futs, 2);
 	static const int want[] = { 1, 1 };
-	check_log("done chain", want, 2);
+	test_log_check("done chain", want, 2);
 	CHECK_EQ(Watched_state, FUTURE_STATE_IDLE);
 	CHECK_EQ(FUTURE_STATE(&c), FUTURE_STATE_COMPLETE);
 	CHECK(!c.output.done);
@@ -517,31 +363,29 @@ static void
 test_rearm(struct runtime *rt)
 {
 	/* B complete from the start, re-armed on A's first poll */
-	struct step_future a = step(1, 3, 0), b = step(2, 1, 0);
+	struct test_step_future a = test_step(1, 3, 0), b = test_step(2, 1, 0);
 	FUTURE_STATE(&b) = FUTURE_STATE_COMPLETE;
 	a.data.rearm = &b;
 	a.data.rearm_left = 3;
 	struct future *futs[] = { FUTURE_AS_RUNNABLE(&a),
 		FUTURE_AS_RUNNABLE(&b) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 2);
+	test_wait_logged(rt, futs, 2);
 	CHECK_EQ(FUTURE_STATE(&a), FUTURE_STATE_COMPLETE);
 	CHECK_EQ(FUTURE_STATE(&b), FUTURE_STATE_COMPLETE);
 	CHECK(a.output.done && b.output.done);
-	CHECK_EQ(Nlog, 5);
+	CHECK_EQ(test_log_n, 5);
 
 	/* B finishes in pass 1, A re-arms it on its last poll */
-	a = step(1, 3, 0);
-	b = step(2, 1, 1);
+	a = test_step(1, 3, 0);
+	b = test_step(2, 1, 1);
 	a.data.rearm = &b;
 	a.data.rearm_left = 1;
 	futs[0] = FUTURE_AS_RUNNABLE(&b);
 	futs[1] = FUTURE_AS_RUNNABLE(&a);
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 2);
+	test_wait_logged(rt, futs, 2);
 	CHECK_EQ(FUTURE_STATE(&b), FUTURE_STATE_COMPLETE);
 	CHECK(a.output.done && b.output.done);
-	CHECK_EQ(Nlog, 6);
+	CHECK_EQ(test_log_n, 6);
 }
 
 /*
@@ -552,30 +396,29 @@ test_rearm(struct runtime *rt)
  *   re-armed by M on its 2nd poll (pass 2, after C finished),
  *   C = (async 10: 1 poll, sync 11: 2 polls).
  */
-static struct pair_future Rearmed;
+static struct test_pair_future Rearmed;
 
 static void
 rearm_chain(void)
 {
-	pair_init(&Rearmed, step(10, 1, 1), step(11, 2, 0));
+	test_pair_init(&Rearmed, test_step(10, 1, 1), test_step(11, 2, 0));
 }
 
 static void
 test_rearm_chain(struct runtime *rt)
 {
-	struct step_future a = step(1, 5, 1), n = step(2, 5, 0),
-		m = step(3, 5, 0);
-	pair_init(&Rearmed, step(12, 1, 0), step(11, 2, 0));
+	struct test_step_future a = test_step(1, 5, 1), n = test_step(2, 5, 0),
+		m = test_step(3, 5, 0);
+	test_pair_init(&Rearmed, test_step(12, 1, 0), test_step(11, 2, 0));
 	m.data.hook = rearm_chain;
 	m.data.hook_left = 4;
 	struct future *futs[] = { FUTURE_AS_RUNNABLE(&a),
 		FUTURE_AS_RUNNABLE(&n), FUTURE_AS_RUNNABLE(&Rearmed),
 		FUTURE_AS_RUNNABLE(&m) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 4);
+	test_wait_logged(rt, futs, 4);
 	static const int want[] = { 1, 2, 12, 11, 3, 1, 2, 11, 3,
 		1, 10, 11, 2, 3, 1, 11, 2, 3, 1, 2, 3 };
-	check_log("re-armed chain", want, sizeof(want) / sizeof(want[0]));
+	test_log_check("re-armed chain", want, sizeof(want) / sizeof(want[0]));
 	CHECK(Rearmed.output.done);
 }
 
@@ -589,18 +432,19 @@ static void
 skip_init(void *fut, struct future_context *chain, void *arg)
 {
 	(void)chain;
-	struct step_future *f = fut;
-	*f = step(20, 1, 1);
+	struct test_step_future *f = fut;
+	*f = test_step(20, 1, 1);
 	uint64_t *flags = arg;
 	*flags |= FUTURE_CHAIN_FLAG_ENTRY_PROCESSED;
 }
 
 static void
-skip_chain(struct pair_future *c)
+skip_chain(struct test_pair_future *c)
 {
 	FUTURE_CHAIN_ENTRY_LAZY_INIT(&c->data.a, skip_init, &c->data.a.flags,
 		NULL, NULL);
-	FUTURE_CHAIN_ENTRY_INIT(&c->data.b, step(21, 2, 0), pair_done, NULL);
+	FUTURE_CHAIN_ENTRY_INIT(&c->data.b, test_step(21, 2, 0), test_pair_done,
+		NULL);
 	c->output.done = 0;
 	FUTURE_CHAIN_INIT(c);
 }
@@ -608,17 +452,16 @@ skip_chain(struct pair_future *c)
 static void
 test_lazy_skip(struct runtime *rt)
 {
-	struct pair_future c;
+	struct test_pair_future c;
 	skip_chain(&c);
 	CHECK_EQ(future_has_property(&c, FUTURE_PROPERTY_ASYNC), 0);
 	skip_chain(&c);
-	struct step_future n = step(1, 2, 0);
+	struct test_step_future n = test_step(1, 2, 0);
 	struct future *futs[] = { FUTURE_AS_RUNNABLE(&n),
 		FUTURE_AS_RUNNABLE(&c) };
-	Nlog = 0;
-	runtime_wait_multiple(rt, futs, 2);
+	test_wait_logged(rt, futs, 2);
 	static const int want[] = { 1, 21, 1, 21 };
-	check_log("lazy skip", want, 4);
+	test_log_check("lazy skip", want, 4);
 	CHECK(c.output.done);
 }
 

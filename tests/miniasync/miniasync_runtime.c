@@ -79,58 +79,27 @@ remote_init(struct remote_future *f, int delay_us)
 	FUTURE_INIT_EXT(f, remote_task, async_property);
 }
 
-/* ---- a future that records the order in which it was polled ---- */
-static int poll_log[64];
-static int poll_log_n;
-
-struct logged_data {
-	int id;
-	int polls;
-	int async;		/* 2: becomes async after its first poll */
-	int polled;
-};
-struct logged_output {
-	int unused;
-};
-FUTURE(logged_future, struct logged_data, struct logged_output);
-
-static enum future_state
-logged_task(struct future_context *ctx, struct future_notifier *n)
-{
-	struct logged_data *d = future_context_get_data(ctx);
-	if (n != NULL)
-		n->notifier_used = FUTURE_NOTIFIER_NONE;
-	if (poll_log_n < 64)
-		poll_log[poll_log_n++] = d->id;
-	d->polled++;
-	if (d->polls-- > 0)
-		return FUTURE_STATE_RUNNING;
-	return FUTURE_STATE_COMPLETE;
-}
-
-static int
-logged_property(void *fut, enum future_property p)
-{
-	struct logged_future *f = fut;
-	if (f->data.async == 2)
-		return p == FUTURE_PROPERTY_ASYNC && f->data.polled > 0;
-	return p == FUTURE_PROPERTY_ASYNC && f->data.async;
-}
+/*
+ * A logged step (tests/common/helpers_steps.c) that needs polls + 1 polls;
+ * async 2: it turns async after its first poll (through its own flag).
+ */
+static int Turned[5];
 
 static void
-logged_init(struct logged_future *f, int id, int polls, int async)
+logged_init(struct test_step_future *f, int id, int polls, int async)
 {
-	f->data.polled = 0;
-	f->data.id = id;
-	f->data.polls = polls;
-	f->data.async = async;
-	FUTURE_INIT_EXT(f, logged_task, logged_property);
+	*f = test_step(id, polls + 1, async == 1);
+	if (async == 2) {
+		CHECK(id >= 0 && id < 5);
+		Turned[id] = 0;
+		test_step_flips(f, f, &Turned[id], 1, polls);
+	}
 }
 
 static void
 test_order(struct runtime *rt)
 {
-	struct logged_future f[5];
+	struct test_step_future f[5];
 	logged_init(&f[0], 0, 1, 0);
 	logged_init(&f[1], 1, 1, 1);
 	logged_init(&f[2], 2, 1, 0);
@@ -139,13 +108,10 @@ test_order(struct runtime *rt)
 	struct future *arr[5];
 	for (int i = 0; i < 5; i++)
 		arr[i] = FUTURE_AS_RUNNABLE(&f[i]);
-	poll_log_n = 0;
-	runtime_wait_multiple(rt, arr, 5);
+	test_wait_logged(rt, arr, 5);
 	/* async first, each group in the caller's order, same each pass */
 	static const int expected[] = { 1, 3, 0, 2, 4, 1, 3, 0, 2 };
-	CHECK_EQ(poll_log_n, 9);
-	for (int i = 0; i < 9; i++)
-		CHECK_EQ(poll_log[i], expected[i]);
+	test_log_check("order", expected, 9);
 	/* the caller's array is untouched */
 	for (int i = 0; i < 5; i++)
 		CHECK(arr[i] == FUTURE_AS_RUNNABLE(&f[i]));
@@ -159,12 +125,9 @@ test_order(struct runtime *rt)
 	logged_init(&f[1], 1, 3, 2);
 	arr[0] = FUTURE_AS_RUNNABLE(&f[0]);
 	arr[1] = FUTURE_AS_RUNNABLE(&f[1]);
-	poll_log_n = 0;
-	runtime_wait_multiple(rt, arr, 2);
+	test_wait_logged(rt, arr, 2);
 	static const int expected2[] = { 0, 1, 1, 0, 1, 0, 1, 0 };
-	CHECK_EQ(poll_log_n, 8);
-	for (int i = 0; i < 8; i++)
-		CHECK_EQ(poll_log[i], expected2[i]);
+	test_log_check("turns async", expected2, 8);
 }
 
 static void
@@ -182,12 +145,12 @@ test_mixed(struct runtime *rt, struct vdm *sync, struct vdm *thr, int rounds)
 		struct vdm_operation_future f3 = vdm_memcpy(thr, d, a, n, 0);
 		struct remote_future rf;
 		remote_init(&rf, r % 3 == 0 ? 2000 : 0);
-		struct logged_future done;
-		done.output.unused = 5;
+		struct test_step_future done;
+		done.output.done = 5;
 		FUTURE_INIT_COMPLETE(&done);
 		struct vdm_operation_future already = vdm_memset(sync, c, 1, 1, 0);
 		FUTURE_BUSY_POLL(&already);
-		struct logged_future none;
+		struct test_step_future none;
 		logged_init(&none, 9, 5, 0);
 
 		struct future *arr[] = {
@@ -199,7 +162,8 @@ test_mixed(struct runtime *rt, struct vdm *sync, struct vdm *thr, int rounds)
 			FUTURE_AS_RUNNABLE(&none),
 			FUTURE_AS_RUNNABLE(&f3),
 		};
-		runtime_wait_multiple(rt, arr, sizeof(arr) / sizeof(arr[0]));
+		/* (the log started afresh each round: it is not checked) */
+		test_wait_logged(rt, arr, sizeof(arr) / sizeof(arr[0]));
 		for (size_t i = 0; i < sizeof(arr) / sizeof(arr[0]); i++)
 			CHECK_EQ(arr[i]->context.state, FUTURE_STATE_COMPLETE);
 		CHECK_MEM(a, b, n);
@@ -207,7 +171,7 @@ test_mixed(struct runtime *rt, struct vdm *sync, struct vdm *thr, int rounds)
 		CHECK_EQ(c[n - 1], 7);
 		CHECK_EQ(rf.output.ok, 1);
 		pthread_mutex_destroy(&rf.data.lock);
-		CHECK_EQ(done.output.unused, 5);
+		CHECK_EQ(done.output.done, 5);
 	}
 	free(a);
 	free(b);
@@ -219,7 +183,7 @@ static void
 test_complete(struct runtime *rt)
 {
 	/* only complete futures: returns at once, n == 1 and n >= 2 */
-	struct logged_future x, y;
+	struct test_step_future x, y;
 	FUTURE_INIT_COMPLETE(&x);
 	FUTURE_INIT_COMPLETE(&y);
 	struct future *arr[] = { FUTURE_AS_RUNNABLE(&x), FUTURE_AS_RUNNABLE(&y) };
