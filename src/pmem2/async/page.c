@@ -47,6 +47,21 @@
  */
 
 /*
+ * Whether a write ending at file offset end stays below RLIMIT_FSIZE. The
+ * limit may be lowered at any time after the map was made (setrlimit,
+ * prlimit from outside), and a pwrite that reaches it raises SIGXFSZ,
+ * which kills the process by default; a store through the mapping does
+ * not. So it is asked for on every write, not only at map time.
+ */
+static int
+below_fsize_limit(unsigned long long end)
+{
+	struct rlimit rl;
+	return getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+		(rl.rlim_cur == RLIM_INFINITY || end <= rl.rlim_cur);
+}
+
+/*
  * Whether op is written through the file: a copy or fill (never a flush)
  * of a PAGE map whose file can be written through, on a descriptor of the
  * file (*fd, pinned: give it back with pmem2_file_unpin) at file offset
@@ -84,7 +99,9 @@ file_write_begin(struct pmem2_async *as, const struct vdm_operation *op,
 	 */
 	unsigned long long size;
 	if (!pmem2_file_check(as->file, d, &size) ||
-			(unsigned long long)o + op_length(op) > size) {
+			(unsigned long long)o + op_length(op) > size ||
+			!below_fsize_limit((unsigned long long)o +
+				op_length(op))) {
 		pmem2_file_unpin(as->file);
 		return 0;
 	}
@@ -126,6 +143,27 @@ file_write(struct pmem2_async *as, const struct vdm_operation *op,
 	while (done < len) {
 		size_t left = len - done;
 		ssize_t r;
+		/*
+		 * file_write_begin checked the descriptor and the size before
+		 * the first call; every further call checks them again. In
+		 * between, the application may have put another file at our
+		 * number (the rest would go there) or truncated the file (the
+		 * rest would grow it again): the rest is stored through the
+		 * mapping then, which writes the map's file or takes SIGBUS.
+		 * The check cannot be atomic with the call: a change between
+		 * the two still gets through (pmem2_async(7)).
+		 */
+		if (done > 0) {
+			size_t chunk = op->type == VDM_OPERATION_MEMSET ?
+				(size_t)FILL * NIOV : (size_t)INT_MAX;
+			unsigned long long size;
+			if (chunk > left)
+				chunk = left;
+			if (!pmem2_file_check(as->file, fd, &size) ||
+					(unsigned long long)off + done + chunk >
+					size)
+				break;
+		}
 		if (op->type == VDM_OPERATION_MEMSET) {
 			int n = 0;
 			for (size_t k = 0; n < NIOV && k < left; n++) {

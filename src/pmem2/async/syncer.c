@@ -285,21 +285,29 @@ sync_batch(struct pmem2_syncer *s, struct pmem2_sync_req *batch, uint64_t gen)
 		 * (else every later copy would be stores until it is evicted).
 		 */
 		int wr = f->bas->pwrite_ok;
-		int fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
-		if (fd >= 0 && !pmem2_file_check(f, fd, NULL)) {
-			/* a stale number: sync the file, not what it names */
-			pmem2_file_unpin(f);
-			fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
-			if (fd >= 0 && !pmem2_file_check(f, fd, NULL)) {
-				pmem2_file_unpin(f);
-				fd = -1;
+		f->bok = 0;
+		/*
+		 * Checked before the sync (a stale number: sync the file, not
+		 * what it names) and after it: the application may put another
+		 * file at our number in between, and a sync of that one must
+		 * not pass for ours. Then once more on a descriptor opened
+		 * anew, else msync of the maps' pages. A failure is kept
+		 * either way: it may be our file's one report of a lost
+		 * write-back, which a descriptor opened later never gets.
+		 */
+		for (int tries = 0; tries < 2 && !f->bok; tries++) {
+			int fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
+			if (fd < 0)
+				break;
+			if (pmem2_file_check(f, fd, NULL)) {
+				f->berr = sync_file(s, fd, f->blo, f->bhi);
+				f->bok = f->berr != 0 ||
+					pmem2_file_check(f, fd, NULL);
 			}
+			pmem2_file_unpin(f);
 		}
-		f->bok = fd >= 0;
-		if (fd < 0)
+		if (!f->bok)
 			continue;
-		f->berr = sync_file(s, fd, f->blo, f->bhi);
-		pmem2_file_unpin(f);
 		/* the maps of the file share the report of a failure */
 		if (f->berr) {
 			int zero = 0;
