@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * async_page_hostile.c -- a PAGE map's writes through the file and its
+ * syncs while the application changes things under the library's cached
+ * descriptor, at the worst moments. The moments are made exact by wrapping
+ * fdatasync() and pwritev() of the static library (-Wl,--wrap): the hook
+ * acts inside the library's own call.
+ *
+ *   fsize      RLIMIT_FSIZE lowered after the map was made: a write past
+ *              the new limit is stored through the mapping (a pwrite there
+ *              raises SIGXFSZ, which kills the process by default).
+ *   syncswap   the application puts a descriptor of another file at our
+ *              number just before our fdatasync (PMEM2_ASYNC_NO_URING=1):
+ *              the future must not report the map's bytes durable after a
+ *              sync of the other file; cachestat shows no dirty page.
+ *   writeswap  the same between two pwritev calls of one memset: the rest
+ *              must reach the map's file, never the other one.
+ *   writetrunc the map's file truncated between two pwritev calls of one
+ *              memset: the file must not grow again (the stores past the
+ *              new end take SIGBUS, like the map's memcpy).
+ * In every mode the other file stays byte for byte what it was.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include "helpers.h"
+
+#define PG 4096u
+#define MSIZE (1u << 20)
+
+int __real_fdatasync(int fd);
+ssize_t __real_pwritev(int fd, const struct iovec *iov, int n, off_t off);
+
+enum hook { HOOK_NONE, HOOK_SWAP, HOOK_TRUNC };
+
+static enum hook Sync_hook, Write_hook;
+static int Hook_fd = -1;	/* our number, as found in /proc/self/fd */
+static int Other_fd = -1;	/* what the hook puts there */
+static int Trunc_fd = -1;	/* the application's descriptor of the file */
+static int Fired;
+
+int
+__wrap_fdatasync(int fd)
+{
+	if (Sync_hook == HOOK_SWAP && fd == Hook_fd) {
+		Sync_hook = HOOK_NONE;
+		CHECK_EQ(dup2(Other_fd, fd), fd);
+		Fired++;
+	}
+	return __real_fdatasync(fd);
+}
+
+ssize_t
+__wrap_pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+	ssize_t r = __real_pwritev(fd, iov, n, off);
+	if (Write_hook != HOOK_NONE && fd == Hook_fd) {
+		if (Write_hook == HOOK_SWAP)
+			CHECK_EQ(dup2(Other_fd, fd), fd);
+		else
+			CHECK_EQ(ftruncate(Trunc_fd, 256 * 1024), 0);
+		Write_hook = HOOK_NONE;
+		Fired++;
+	}
+	return r;
+}
+
+/* The descriptor of path the library opened: not the application's own. */
+static int
+library_fd(const char *path, int app_fd)
+{
+	DIR *d = opendir("/proc/self/fd");
+	CHECK(d != NULL);
+	int found = -1;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		int n = atoi(e->d_name);
+		if (e->d_name[0] == '.' || n == app_fd || n == dirfd(d))
+			continue;
+		char link[64], target[600];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", n);
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target, path) == 0) {
+			CHECK_EQ(found, -1);	/* one per file */
+			found = n;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+static enum vdm_operation_result
+run(struct vdm_operation_future f)
+{
+	FUTURE_BUSY_POLL(&f);
+	return f.output.result;
+}
+
+/* The other file: one page of a pattern, checked at the end. */
+static unsigned char Other_bytes[16 * PG];
+static char *Other_path;
+
+static void
+other_open(void)
+{
+	Other_path = test_path(test_disk_dir(), "hostile-other");
+	Other_fd = test_file(Other_path, sizeof(Other_bytes), O_RDWR);
+	test_pattern(Other_bytes, sizeof(Other_bytes), 77);
+	CHECK_EQ(pwrite(Other_fd, Other_bytes, sizeof(Other_bytes), 0),
+		(ssize_t)sizeof(Other_bytes));
+}
+
+static void
+other_check_and_remove(void)
+{
+	test_check_file(Other_path, 0, Other_bytes, sizeof(Other_bytes));
+	struct stat st;
+	CHECK_EQ(stat(Other_path, &st), 0);
+	CHECK_EQ(st.st_size, (off_t)sizeof(Other_bytes));
+	test_file_remove(Other_path, Other_fd);
+}
+
+/* A PAGE map of a fresh file on disk with its first page written. */
+static void
+map_warm(struct test_map *m, const char *tag)
+{
+	test_map_open_in(m, test_disk_dir(), tag, MSIZE, NULL, NULL, NULL);
+	if (m->gran != PMEM2_GRANULARITY_PAGE)
+		SKIP("%s gives %s maps, not PAGE", test_disk_dir(),
+			test_gran_name(m->gran));
+	unsigned char b[PG];
+	test_pattern(b, sizeof(b), 1);
+	CHECK_EQ(run(pmem2_memcpy_async(m->map, m->addr, b, sizeof(b), 0)),
+		VDM_SUCCESS);
+	Hook_fd = library_fd(m->path, m->fd);
+	if (Hook_fd < 0)
+		SKIP("the library opened no descriptor of the file (no /proc?)");
+}
+
+/* Durable: read back from the file, and no dirty page left (cachestat). */
+static void
+check_durable(struct test_map *m, size_t off, const void *want, size_t len)
+{
+	test_check_file(m->path, off, want, len);
+	if (test_check_no_dirty_page(m->fd, off, len) == -ENOSYS)
+		printf("no cachestat: dirty pages unchecked\n");
+}
+
+static void
+fsize(void)
+{
+	struct test_map m;
+	map_warm(&m, "hostile-fsize");
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		struct rlimit rl;
+		CHECK_EQ(getrlimit(RLIMIT_FSIZE, &rl), 0);
+		rl.rlim_cur = 64 * 1024;
+		CHECK_EQ(setrlimit(RLIMIT_FSIZE, &rl), 0);
+		unsigned char b[4 * PG];
+		test_pattern(b, sizeof(b), 2);
+		CHECK_EQ(run(pmem2_memcpy_async(m.map, m.addr + 128 * PG, b,
+			sizeof(b), 0)), VDM_SUCCESS);
+		CHECK_EQ(run(pmem2_memset_async(m.map, m.addr + 200 * PG, 7,
+			PG, 0)), VDM_SUCCESS);
+		check_durable(&m, 128 * PG, b, sizeof(b));
+		memset(b, 7, PG);
+		check_durable(&m, 200 * PG, b, PG);
+		_exit(0);
+	}
+	int st;
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	if (WIFSIGNALED(st))
+		FAIL("the child died of signal %d (%s) after lowering "
+			"RLIMIT_FSIZE", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	test_map_close(&m);
+}
+
+static void
+syncswap(void)
+{
+	const char *nu = getenv("PMEM2_ASYNC_NO_URING");
+	if (nu == NULL || strcmp(nu, "1") != 0)
+		SKIP("syncswap needs PMEM2_ASYNC_NO_URING=1 (fdatasync)");
+	other_open();
+	struct test_map m;
+	map_warm(&m, "hostile-syncswap");
+	int fds = test_count_fds();
+
+	unsigned char b[PG];
+	test_pattern(b, sizeof(b), 3);
+	Sync_hook = HOOK_SWAP;
+	enum vdm_operation_result r = run(pmem2_memcpy_async(m.map,
+		m.addr + 5 * PG, b, sizeof(b), 0));
+	CHECK_EQ(Fired, 1);
+	if (r == VDM_SUCCESS)
+		check_durable(&m, 5 * PG, b, sizeof(b));
+	else
+		CHECK_EQ(r, VDM_ERROR_IO);
+	/* later operations work too */
+	CHECK_EQ(run(pmem2_memcpy_async(m.map, m.addr + 6 * PG, b, sizeof(b),
+		0)), VDM_SUCCESS);
+	check_durable(&m, 6 * PG, b, sizeof(b));
+
+	/* our number is the application's now: it closes it, we opened one */
+	CHECK_EQ(close(Hook_fd), 0);
+	test_map_close(&m);
+	CHECK_EQ(test_count_fds(), fds - 1 - 1);	/* and the fixture's fd */
+	other_check_and_remove();
+}
+
+static void
+writeswap(void)
+{
+	other_open();
+	struct test_map m;
+	map_warm(&m, "hostile-writeswap");
+
+	Write_hook = HOOK_SWAP;
+	CHECK_EQ(run(pmem2_memset_async(m.map, m.addr, 0x5a, MSIZE, 0)),
+		VDM_SUCCESS);
+	CHECK_EQ(Fired, 1);
+	unsigned char *want = malloc(MSIZE);
+	CHECK(want != NULL);
+	memset(want, 0x5a, MSIZE);
+	CHECK_MEM_FAST(m.addr, want, MSIZE);
+	check_durable(&m, 0, want, MSIZE);
+	free(want);
+	CHECK_EQ(close(Hook_fd), 0);
+	test_map_close(&m);
+	other_check_and_remove();
+}
+
+static void
+writetrunc(void)
+{
+	other_open();
+	struct test_map m;
+	map_warm(&m, "hostile-writetrunc");
+	Trunc_fd = m.fd;
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		/* the child opens its own descriptor, with the same mark */
+		Hook_fd = -2;
+		CHECK_EQ(run(pmem2_memcpy_async(m.map, m.addr + PG, m.addr,
+			PG, 0)), VDM_SUCCESS);
+		Hook_fd = library_fd(m.path, m.fd);
+		CHECK(Hook_fd >= 0);
+		Write_hook = HOOK_TRUNC;
+		(void)run(pmem2_memset_async(m.map, m.addr, 0x5a, MSIZE, 0));
+		_exit(Fired == 1 ? 0 : 3);
+	}
+	int st;
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
+	struct stat sb;
+	CHECK_EQ(fstat(m.fd, &sb), 0);
+	printf("child: %s %d; file size after: %lld\n",
+		WIFSIGNALED(st) ? "signal" : "exit",
+		WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+		(long long)sb.st_size);
+	CHECK(!WIFEXITED(st) || WEXITSTATUS(st) != 3);	/* the hook ran */
+	if (sb.st_size != 256 * 1024)
+		FAIL("the truncated file grew back to %lld bytes",
+			(long long)sb.st_size);
+	/* like a store of the map's memcpy past the end */
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS);
+	/* the map is smaller than its file now: delete it without reading */
+	CHECK_PMEM2_OK(pmem2_map_delete(&m.map));
+	m.map = NULL;
+	test_map_close(&m);
+	other_check_and_remove();
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	if (strcmp(mode, "fsize") == 0)
+		fsize();
+	else if (strcmp(mode, "syncswap") == 0)
+		syncswap();
+	else if (strcmp(mode, "writeswap") == 0)
+		writeswap();
+	else if (strcmp(mode, "writetrunc") == 0)
+		writetrunc();
+	else
+		FAIL("usage: %s fsize|syncswap|writeswap|writetrunc", argv[0]);
+	printf("PASS\n");
+	return 0;
+}
