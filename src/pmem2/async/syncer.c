@@ -442,10 +442,24 @@ worker(void *arg)
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 
 #ifdef PMEM2_HAVE_URING
-	/* io_uring may be refused (seccomp, sysctl): then fdatasync */
+	/*
+	 * io_uring may be refused (seccomp, sysctl): then fdatasync. The ring
+	 * is entered through its registered index and its descriptor closed:
+	 * a descriptor would be the application's to close or replace
+	 * (close_range, dup2), and a ring of the application's at its number
+	 * would get our submissions and our waits (submitting its queued
+	 * entries, and waiting for ever for a completion of ours there). A
+	 * kernel that cannot register the ring (before 5.18): fdatasync.
+	 */
 	if (s->want_uring && io_uring_queue_init(4, &s->ring, 0) == 0) {
-		s->ring_ok = 1;
-		s->kind = SYNC_URING;
+		if (io_uring_register_ring_fd(&s->ring) == 1) {
+			close(s->ring.ring_fd);
+			s->ring.ring_fd = -1;	/* queue_exit: nothing to close */
+			s->ring_ok = 1;
+			s->kind = SYNC_URING;
+		} else {
+			io_uring_queue_exit(&s->ring);
+		}
 	}
 #endif
 
