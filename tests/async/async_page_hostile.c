@@ -18,15 +18,23 @@
  *   writetrunc the map's file truncated between two pwritev calls of one
  *              memset: the file must not grow again (the stores past the
  *              new end take SIGBUS, like the map's memcpy).
+ *   ringswap   the application takes every descriptor the library holds
+ *              (close_range) and puts its own io_uring, with a NOP waiting
+ *              in it, at each number: the syncer must neither submit the
+ *              application's NOP nor hang waiting on that ring; the writes
+ *              complete durable, and the library leaves no descriptor.
  * In every mode the other file stays byte for byte what it was.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
+#include <linux/io_uring.h>
 #include "helpers.h"
 
 #define PG 4096u
@@ -70,6 +78,18 @@ __wrap_pwritev(int fd, const struct iovec *iov, int n, off_t off)
 }
 
 /* The descriptor of path the library opened: not the application's own. */
+static int library_fd(const char *path, int app_fd);
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	static const char msg[] = "FAIL: the write hangs\n";
+	ssize_t r = write(2, msg, sizeof(msg) - 1);
+	(void)r;
+	_exit(1);
+}
+
 static int
 library_fd(const char *path, int app_fd)
 {
@@ -281,6 +301,91 @@ writetrunc(void)
 	other_check_and_remove();
 }
 
+/*
+ * A io_uring of the application's with one NOP published in its submission
+ * queue but not submitted (the application's business when to submit it).
+ * *head: the ring's submission head, which moves only when the kernel takes
+ * the NOP.
+ */
+static int
+app_ring(volatile unsigned **head)
+{
+	struct io_uring_params p;
+	memset(&p, 0, sizeof(p));
+	int fd = (int)syscall(__NR_io_uring_setup, 4, &p);
+	if (fd < 0)
+		SKIP("ringswap: io_uring_setup: %s", strerror(errno));
+	size_t sz = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+	size_t csz = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	if (csz > sz)
+		sz = csz;
+	char *sq = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		IORING_OFF_SQ_RING);
+	CHECK(sq != MAP_FAILED);
+	struct io_uring_sqe *sqes = mmap(NULL,
+		p.sq_entries * sizeof(struct io_uring_sqe),
+		PROT_READ | PROT_WRITE, MAP_SHARED, fd, IORING_OFF_SQES);
+	CHECK(sqes != MAP_FAILED);
+	memset(&sqes[0], 0, sizeof(sqes[0]));
+	sqes[0].opcode = IORING_OP_NOP;
+	sqes[0].user_data = 42;
+	((unsigned *)(sq + p.sq_off.array))[0] = 0;
+	__atomic_store_n((unsigned *)(sq + p.sq_off.tail), 1, __ATOMIC_RELEASE);
+	*head = (volatile unsigned *)(sq + p.sq_off.head);
+	return fd;
+}
+
+static void
+ringswap(void)
+{
+	if (getenv("PMEM2_ASYNC_NO_URING") != NULL)
+		SKIP("ringswap: io_uring turned off");
+	int fds = test_count_fds();
+	struct test_map m;
+	map_warm(&m, "hostile-ringswap");
+
+	/* every descriptor the library holds: the application's now */
+	int lib[64], nlib = 0;
+	for (int n = 3; n < 1024; n++) {
+		if (n == m.fd || fcntl(n, F_GETFD) < 0)
+			continue;
+		/* not the process's from before the map (inherited ones) */
+		char link[64], target[600];
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", n);
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+		CHECK(len > 0);
+		target[len] = '\0';
+		if (strcmp(target, m.path) != 0 &&
+				strcmp(target, "anon_inode:[io_uring]") != 0)
+			continue;
+		CHECK(nlib < 64);
+		lib[nlib++] = n;
+	}
+	CHECK(nlib > 0);
+	volatile unsigned *head;
+	int app = app_ring(&head);
+	for (int k = 0; k < nlib; k++)
+		CHECK_EQ(dup2(app, lib[k]), lib[k]);
+	CHECK_EQ(close(app), 0);
+
+	signal(SIGALRM, on_alarm);
+	alarm(20);
+	unsigned char b[PG];
+	test_pattern(b, sizeof(b), 4);
+	for (size_t pg = 7; pg < 10; pg++) {
+		CHECK_EQ(run(pmem2_memcpy_async(m.map, m.addr + pg * PG, b,
+			sizeof(b), 0)), VDM_SUCCESS);
+		check_durable(&m, pg * PG, b, sizeof(b));
+	}
+	alarm(0);
+	/* the application's NOP is still waiting for it to submit */
+	CHECK_EQ(*head, 0u);
+	for (int k = 0; k < nlib; k++)
+		CHECK_EQ(close(lib[k]), 0);
+	test_map_close(&m);
+	CHECK_EQ(test_count_fds(), fds);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -293,8 +398,11 @@ main(int argc, char *argv[])
 		writeswap();
 	else if (strcmp(mode, "writetrunc") == 0)
 		writetrunc();
+	else if (strcmp(mode, "ringswap") == 0)
+		ringswap();
 	else
-		FAIL("usage: %s fsize|syncswap|writeswap|writetrunc", argv[0]);
+		FAIL("usage: %s fsize|syncswap|writeswap|writetrunc|ringswap",
+			argv[0]);
 	printf("PASS\n");
 	return 0;
 }
