@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,8 +118,41 @@ file_write_fatal(int err)
 	return err == EIO || err == ENOSPC || err == EDQUOT;
 }
 
+#ifndef RWF_NOAPPEND
+#define RWF_NOAPPEND 0x00000020	/* Linux 6.9 */
+#endif
+
+/* The kernel takes RWF_NOAPPEND (until a write says it does not). */
+static int Noappend_known = 1;
+
 /*
- * Writes op's bytes with pwrite/pwritev to fd at file offset off (from
+ * One pwritev at off that never goes to the end of the file. O_APPEND can
+ * be set on our descriptor by fcntl(F_SETFL) without moving the position
+ * file.c knows it by, and a pwrite on an O_APPEND descriptor ignores its
+ * offset (Linux): the bytes would land at the end of the file and grow it.
+ * RWF_NOAPPEND makes the write ignore the flag; a kernel before 6.9
+ * refuses it (EOPNOTSUPP), and then the flags are looked at before each
+ * write instead (one more system call): O_APPEND set, stores.
+ */
+static ssize_t
+write_at(int fd, const struct iovec *iov, int n, off_t off)
+{
+	if (__atomic_load_n(&Noappend_known, __ATOMIC_RELAXED)) {
+		ssize_t r = pwritev2(fd, iov, n, off, RWF_NOAPPEND);
+		if (r >= 0 || errno != EOPNOTSUPP)
+			return r;
+		__atomic_store_n(&Noappend_known, 0, __ATOMIC_RELAXED);
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_APPEND)) {
+		errno = EINVAL;		/* not fatal: stores */
+		return -1;
+	}
+	return pwritev(fd, iov, n, off);
+}
+
+/*
+ * Writes op's bytes with pwritev2 (write_at) to fd at file offset off (from
  * file_write_begin). Another error than those of
  * file_write_fatal() (EFAULT from a bad source, say) leaves the rest to the
  * stores the mapping would have taken anyway.
@@ -171,11 +205,12 @@ file_write(struct pmem2_async *as, const struct vdm_operation *op,
 				iov[n].iov_len = left - k < FILL ? left - k : FILL;
 				k += iov[n].iov_len;
 			}
-			r = pwritev(fd, iov, n, (off_t)(off + done));
+			r = write_at(fd, iov, n, (off_t)(off + done));
 		} else {
-			r = pwrite(fd, src + done,
-				left < (size_t)INT_MAX ? left : (size_t)INT_MAX,
-				(off_t)(off + done));
+			iov[0].iov_base = (void *)(src + done);
+			iov[0].iov_len = left < (size_t)INT_MAX ?
+				left : (size_t)INT_MAX;
+			r = write_at(fd, iov, 1, (off_t)(off + done));
 		}
 		if (r > 0) {
 			done += (size_t)r;
