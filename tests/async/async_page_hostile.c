@@ -3,7 +3,7 @@
  * async_page_hostile.c -- a PAGE map's writes through the file and its
  * syncs while the application changes things under the library's cached
  * descriptor, at the worst moments. The moments are made exact by wrapping
- * fdatasync() and pwritev() of the static library (-Wl,--wrap): the hook
+ * fdatasync() and pwritev()/pwritev2() of the static library (-Wl,--wrap): the hook
  * acts inside the library's own call.
  *
  *   fsize      RLIMIT_FSIZE lowered after the map was made: a write past
@@ -23,6 +23,11 @@
  *              in it, at each number: the syncer must neither submit the
  *              application's NOP nor hang waiting on that ring; the writes
  *              complete durable, and the library leaves no descriptor.
+ *   setfl      the application sets O_APPEND on the library's descriptor
+ *              (fcntl F_SETFL, which leaves the position, our mark, as it
+ *              was): a pwrite there would go to the end of the file.
+ *              With HOSTILE_NO_NOAPPEND set, pwritev2 refuses RWF_NOAPPEND
+ *              as kernels before 6.9 do.
  * In every mode the other file stays byte for byte what it was.
  */
 #define _GNU_SOURCE
@@ -42,6 +47,8 @@
 
 int __real_fdatasync(int fd);
 ssize_t __real_pwritev(int fd, const struct iovec *iov, int n, off_t off);
+ssize_t __real_pwritev2(int fd, const struct iovec *iov, int n, off_t off,
+	int flags);
 
 enum hook { HOOK_NONE, HOOK_SWAP, HOOK_TRUNC };
 
@@ -62,10 +69,9 @@ __wrap_fdatasync(int fd)
 	return __real_fdatasync(fd);
 }
 
-ssize_t
-__wrap_pwritev(int fd, const struct iovec *iov, int n, off_t off)
+static void
+after_write(int fd)
 {
-	ssize_t r = __real_pwritev(fd, iov, n, off);
 	if (Write_hook != HOOK_NONE && fd == Hook_fd) {
 		if (Write_hook == HOOK_SWAP)
 			CHECK_EQ(dup2(Other_fd, fd), fd);
@@ -74,6 +80,26 @@ __wrap_pwritev(int fd, const struct iovec *iov, int n, off_t off)
 		Write_hook = HOOK_NONE;
 		Fired++;
 	}
+}
+
+ssize_t
+__wrap_pwritev(int fd, const struct iovec *iov, int n, off_t off)
+{
+	ssize_t r = __real_pwritev(fd, iov, n, off);
+	after_write(fd);
+	return r;
+}
+
+ssize_t
+__wrap_pwritev2(int fd, const struct iovec *iov, int n, off_t off, int fl)
+{
+	/* a kernel before 6.9, which has no RWF_NOAPPEND */
+	if ((fl & RWF_NOAPPEND) && getenv("HOSTILE_NO_NOAPPEND") != NULL) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	ssize_t r = __real_pwritev2(fd, iov, n, off, fl);
+	after_write(fd);
 	return r;
 }
 
@@ -338,7 +364,8 @@ app_ring(volatile unsigned **head)
 static void
 ringswap(void)
 {
-	if (getenv("PMEM2_ASYNC_NO_URING") != NULL)
+	const char *nu = getenv("PMEM2_ASYNC_NO_URING");
+	if (nu != NULL && strcmp(nu, "1") == 0)
 		SKIP("ringswap: io_uring turned off");
 	int fds = test_count_fds();
 	struct test_map m;
@@ -386,6 +413,33 @@ ringswap(void)
 	CHECK_EQ(test_count_fds(), fds);
 }
 
+static void
+setfl(void)
+{
+	struct test_map m;
+	map_warm(&m, "hostile-setfl");
+	int fl = fcntl(Hook_fd, F_GETFL);
+	CHECK(fl >= 0);
+	CHECK_EQ(fcntl(Hook_fd, F_SETFL, fl | O_APPEND), 0);
+
+	unsigned char b[2 * PG];
+	test_pattern(b, sizeof(b), 6);
+	CHECK_EQ(run(pmem2_memcpy_async(m.map, m.addr + 20 * PG + 100, b,
+		sizeof(b), 0)), VDM_SUCCESS);
+	CHECK_EQ(run(pmem2_memset_async(m.map, m.addr + 30 * PG, 0x33, PG,
+		0)), VDM_SUCCESS);
+	struct stat st;
+	CHECK_EQ(fstat(m.fd, &st), 0);
+	if (st.st_size != MSIZE)
+		FAIL("the file grew from %u to %lld bytes", MSIZE,
+			(long long)st.st_size);
+	check_durable(&m, 20 * PG + 100, b, sizeof(b));
+	CHECK_MEM(m.addr + 20 * PG + 100, b, sizeof(b));
+	memset(b, 0x33, PG);
+	check_durable(&m, 30 * PG, b, PG);
+	test_map_close(&m);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -400,8 +454,10 @@ main(int argc, char *argv[])
 		writetrunc();
 	else if (strcmp(mode, "ringswap") == 0)
 		ringswap();
+	else if (strcmp(mode, "setfl") == 0)
+		setfl();
 	else
-		FAIL("usage: %s fsize|syncswap|writeswap|writetrunc|ringswap",
+		FAIL("usage: %s fsize|syncswap|writeswap|writetrunc|ringswap|setfl",
 			argv[0]);
 	printf("PASS\n");
 	return 0;
