@@ -292,8 +292,10 @@ sync_batch(struct pmem2_syncer *s, struct pmem2_sync_req *batch, uint64_t gen)
 		 * file at our number in between, and a sync of that one must
 		 * not pass for ours. Then once more on a descriptor opened
 		 * anew, else msync of the maps' pages. A failure is kept
-		 * either way: it may be our file's one report of a lost
-		 * write-back, which a descriptor opened later never gets.
+		 * either way (it may be our file's one report of a lost
+		 * write-back, which a descriptor opened later never gets),
+		 * unless it says the number named no file that can be synced
+		 * (EBADF: closed; EINVAL: a pipe, a socket...).
 		 */
 		for (int tries = 0; tries < 2 && !f->bok; tries++) {
 			int fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
@@ -301,8 +303,9 @@ sync_batch(struct pmem2_syncer *s, struct pmem2_sync_req *batch, uint64_t gen)
 				break;
 			if (pmem2_file_check(f, fd, NULL)) {
 				f->berr = sync_file(s, fd, f->blo, f->bhi);
-				f->bok = f->berr != 0 ||
-					pmem2_file_check(f, fd, NULL);
+				int e = f->berr;
+				f->bok = pmem2_file_check(f, fd, NULL) ||
+					(e != 0 && e != -EBADF && e != -EINVAL);
 			}
 			pmem2_file_unpin(f);
 		}
