@@ -3,8 +3,8 @@
  * async_page_hostile.c -- a PAGE map's writes through the file and its
  * syncs while the application changes things under the library's cached
  * descriptor, at the worst moments. The moments are made exact by wrapping
- * fdatasync() and pwritev()/pwritev2() of the static library (-Wl,--wrap): the hook
- * acts inside the library's own call.
+ * fdatasync() and pwritev()/pwritev2() of the static library
+ * (-Wl,--wrap): the hook acts inside the library's own call.
  *
  *   fsize      RLIMIT_FSIZE lowered after the map was made: a write past
  *              the new limit is stored through the mapping (a pwrite there
@@ -13,6 +13,9 @@
  *              number just before our fdatasync (PMEM2_ASYNC_NO_URING=1):
  *              the future must not report the map's bytes durable after a
  *              sync of the other file; cachestat shows no dirty page.
+ *   syncclose  the same, but the number is closed: the sync's EBADF is
+ *              no failure of the file's, which is synced on a descriptor
+ *              opened anew (no VDM_ERROR_IO).
  *   writeswap  the same between two pwritev calls of one memset: the rest
  *              must reach the map's file, never the other one.
  *   writetrunc the map's file truncated between two pwritev calls of one
@@ -50,7 +53,7 @@ ssize_t __real_pwritev(int fd, const struct iovec *iov, int n, off_t off);
 ssize_t __real_pwritev2(int fd, const struct iovec *iov, int n, off_t off,
 	int flags);
 
-enum hook { HOOK_NONE, HOOK_SWAP, HOOK_TRUNC };
+enum hook { HOOK_NONE, HOOK_SWAP, HOOK_TRUNC, HOOK_CLOSE };
 
 static enum hook Sync_hook, Write_hook;
 static int Hook_fd = -1;	/* our number, as found in /proc/self/fd */
@@ -61,9 +64,12 @@ static int Fired;
 int
 __wrap_fdatasync(int fd)
 {
-	if (Sync_hook == HOOK_SWAP && fd == Hook_fd) {
+	if (Sync_hook != HOOK_NONE && fd == Hook_fd) {
+		if (Sync_hook == HOOK_SWAP)
+			CHECK_EQ(dup2(Other_fd, fd), fd);
+		else
+			CHECK_EQ(close(fd), 0);
 		Sync_hook = HOOK_NONE;
-		CHECK_EQ(dup2(Other_fd, fd), fd);
 		Fired++;
 	}
 	return __real_fdatasync(fd);
@@ -232,7 +238,7 @@ fsize(void)
 }
 
 static void
-syncswap(void)
+syncswap(int close_it)
 {
 	const char *nu = getenv("PMEM2_ASYNC_NO_URING");
 	if (nu == NULL || strcmp(nu, "1") != 0)
@@ -244,21 +250,27 @@ syncswap(void)
 
 	unsigned char b[PG];
 	test_pattern(b, sizeof(b), 3);
-	Sync_hook = HOOK_SWAP;
+	Sync_hook = close_it ? HOOK_CLOSE : HOOK_SWAP;
 	enum vdm_operation_result r = run(pmem2_memcpy_async(m.map,
 		m.addr + 5 * PG, b, sizeof(b), 0));
 	CHECK_EQ(Fired, 1);
-	if (r == VDM_SUCCESS)
+	if (close_it) {
+		/* nothing failed: no error, the file is synced after all */
+		CHECK_EQ(r, VDM_SUCCESS);
 		check_durable(&m, 5 * PG, b, sizeof(b));
-	else
+	} else if (r == VDM_SUCCESS) {
+		check_durable(&m, 5 * PG, b, sizeof(b));
+	} else {
 		CHECK_EQ(r, VDM_ERROR_IO);
+	}
 	/* later operations work too */
 	CHECK_EQ(run(pmem2_memcpy_async(m.map, m.addr + 6 * PG, b, sizeof(b),
 		0)), VDM_SUCCESS);
 	check_durable(&m, 6 * PG, b, sizeof(b));
 
 	/* our number is the application's now: it closes it, we opened one */
-	CHECK_EQ(close(Hook_fd), 0);
+	if (!close_it)
+		CHECK_EQ(close(Hook_fd), 0);
 	test_map_close(&m);
 	CHECK_EQ(test_count_fds(), fds - 1 - 1);	/* and the fixture's fd */
 	other_check_and_remove();
@@ -449,7 +461,9 @@ main(int argc, char *argv[])
 	if (strcmp(mode, "fsize") == 0)
 		fsize();
 	else if (strcmp(mode, "syncswap") == 0)
-		syncswap();
+		syncswap(0);
+	else if (strcmp(mode, "syncclose") == 0)
+		syncswap(1);
 	else if (strcmp(mode, "writeswap") == 0)
 		writeswap();
 	else if (strcmp(mode, "writetrunc") == 0)
@@ -459,8 +473,8 @@ main(int argc, char *argv[])
 	else if (strcmp(mode, "setfl") == 0)
 		setfl();
 	else
-		FAIL("usage: %s fsize|syncswap|writeswap|writetrunc|ringswap|setfl",
-			argv[0]);
+		FAIL("usage: %s MODE (the modes: top of %s)", argv[0],
+			__FILE__);
 	printf("PASS\n");
 	return 0;
 }
