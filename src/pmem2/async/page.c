@@ -181,9 +181,10 @@ file_write(struct pmem2_async *as, const struct vdm_operation *op,
 		 * file_write_begin checked the descriptor and the size before
 		 * the first call; every further call checks them again. In
 		 * between, the application may have put another file at our
-		 * number (the rest would go there) or truncated the file (the
-		 * rest would grow it again): the rest is stored through the
-		 * mapping then, which writes the map's file or takes SIGBUS.
+		 * number (the rest would go there), truncated the file (the
+		 * rest would grow it again) or lowered RLIMIT_FSIZE (SIGXFSZ):
+		 * the rest is stored through the mapping then, which writes
+		 * the map's file or takes SIGBUS.
 		 * The check cannot be atomic with the call: a change between
 		 * the two still gets through (pmem2_async(7)).
 		 */
@@ -193,9 +194,10 @@ file_write(struct pmem2_async *as, const struct vdm_operation *op,
 			unsigned long long size;
 			if (chunk > left)
 				chunk = left;
+			unsigned long long end =
+				(unsigned long long)off + done + chunk;
 			if (!pmem2_file_check(as->file, fd, &size) ||
-					(unsigned long long)off + done + chunk >
-					size)
+					end > size || !below_fsize_limit(end))
 				break;
 		}
 		if (op->type == VDM_OPERATION_MEMSET) {
