@@ -9,6 +9,7 @@
  *   fsize      RLIMIT_FSIZE lowered after the map was made: a write past
  *              the new limit is stored through the mapping (a pwrite there
  *              raises SIGXFSZ, which kills the process by default).
+ *   fsizemid   the same, lowered between two pwritev calls of a memset.
  *   syncswap   the application puts a descriptor of another file at our
  *              number just before our fdatasync (PMEM2_ASYNC_NO_URING=1):
  *              the future must not report the map's bytes durable after a
@@ -53,7 +54,7 @@ ssize_t __real_pwritev(int fd, const struct iovec *iov, int n, off_t off);
 ssize_t __real_pwritev2(int fd, const struct iovec *iov, int n, off_t off,
 	int flags);
 
-enum hook { HOOK_NONE, HOOK_SWAP, HOOK_TRUNC, HOOK_CLOSE };
+enum hook { HOOK_NONE, HOOK_SWAP, HOOK_TRUNC, HOOK_CLOSE, HOOK_FSIZE };
 
 static enum hook Sync_hook, Write_hook;
 static int Hook_fd = -1;	/* our number, as found in /proc/self/fd */
@@ -79,10 +80,16 @@ static void
 after_write(int fd)
 {
 	if (Write_hook != HOOK_NONE && fd == Hook_fd) {
-		if (Write_hook == HOOK_SWAP)
+		if (Write_hook == HOOK_SWAP) {
 			CHECK_EQ(dup2(Other_fd, fd), fd);
-		else
+		} else if (Write_hook == HOOK_TRUNC) {
 			CHECK_EQ(ftruncate(Trunc_fd, 256 * 1024), 0);
+		} else {
+			struct rlimit rl;
+			CHECK_EQ(getrlimit(RLIMIT_FSIZE, &rl), 0);
+			rl.rlim_cur = 64 * 1024;
+			CHECK_EQ(setrlimit(RLIMIT_FSIZE, &rl), 0);
+		}
 		Write_hook = HOOK_NONE;
 		Fired++;
 	}
@@ -206,12 +213,29 @@ check_durable(struct test_map *m, size_t off, const void *want, size_t len)
 }
 
 static void
-fsize(void)
+fsize(int mid)
 {
 	struct test_map m;
 	map_warm(&m, "hostile-fsize");
 	pid_t pid = fork();
 	CHECK(pid >= 0);
+	if (pid == 0 && mid) {
+		/* lowered between two pwritev calls of one memset */
+		Hook_fd = -2;
+		CHECK_EQ(run(pmem2_memcpy_async(m.map, m.addr + PG, m.addr,
+			PG, 0)), VDM_SUCCESS);
+		Hook_fd = library_fd(m.path, m.fd);
+		CHECK(Hook_fd >= 0);
+		Write_hook = HOOK_FSIZE;
+		CHECK_EQ(run(pmem2_memset_async(m.map, m.addr, 0x5a, MSIZE,
+			0)), VDM_SUCCESS);
+		CHECK_EQ(Fired, 1);
+		unsigned char *want = malloc(MSIZE);
+		CHECK(want != NULL);
+		memset(want, 0x5a, MSIZE);
+		check_durable(&m, 0, want, MSIZE);
+		_exit(0);
+	}
 	if (pid == 0) {
 		struct rlimit rl;
 		CHECK_EQ(getrlimit(RLIMIT_FSIZE, &rl), 0);
@@ -459,7 +483,9 @@ main(int argc, char *argv[])
 {
 	const char *mode = argc > 1 ? argv[1] : "";
 	if (strcmp(mode, "fsize") == 0)
-		fsize();
+		fsize(0);
+	else if (strcmp(mode, "fsizemid") == 0)
+		fsize(1);
 	else if (strcmp(mode, "syncswap") == 0)
 		syncswap(0);
 	else if (strcmp(mode, "syncclose") == 0)
