@@ -177,29 +177,6 @@ file_write(struct pmem2_async *as, const struct vdm_operation *op,
 	while (done < len) {
 		size_t left = len - done;
 		ssize_t r;
-		/*
-		 * file_write_begin checked the descriptor and the size before
-		 * the first call; every further call checks them again. In
-		 * between, the application may have put another file at our
-		 * number (the rest would go there), truncated the file (the
-		 * rest would grow it again) or lowered RLIMIT_FSIZE (SIGXFSZ):
-		 * the rest is stored through the mapping then, which writes
-		 * the map's file or takes SIGBUS.
-		 * The check cannot be atomic with the call: a change between
-		 * the two still gets through (pmem2_async(7)).
-		 */
-		if (done > 0) {
-			size_t chunk = op->type == VDM_OPERATION_MEMSET ?
-				(size_t)FILL * NIOV : (size_t)INT_MAX;
-			unsigned long long size;
-			if (chunk > left)
-				chunk = left;
-			unsigned long long end =
-				(unsigned long long)off + done + chunk;
-			if (!pmem2_file_check(as->file, fd, &size) ||
-					end > size || !below_fsize_limit(end))
-				break;
-		}
 		if (op->type == VDM_OPERATION_MEMSET) {
 			int n = 0;
 			for (size_t k = 0; n < NIOV && k < left; n++) {
@@ -215,7 +192,36 @@ file_write(struct pmem2_async *as, const struct vdm_operation *op,
 			r = write_at(fd, iov, 1, (off_t)(off + done));
 		}
 		if (r > 0) {
+			/*
+			 * Checked after every call (file_write_begin checked
+			 * before the first): the application may have put
+			 * another file at our number meanwhile (close_range
+			 * and an open, dup2), and then this call's bytes may be
+			 * in that file, not in ours. They are stored through
+			 * the mapping again, with the rest, so that the map's
+			 * file gets them (the other file is not ours to mend:
+			 * pmem2_async(7), BUGS). Before a further call, the
+			 * size and RLIMIT_FSIZE too: a truncation would make
+			 * the call grow the file again (the stores take SIGBUS
+			 * instead), a lowered limit would raise SIGXFSZ.
+			 */
+			size_t next = len - done - (size_t)r;
+			unsigned long long size = 0;
+			if (!pmem2_file_check(as->file, fd,
+					next ? &size : NULL))
+				break;
 			done += (size_t)r;
+			if (next) {
+				size_t chunk = (size_t)INT_MAX;
+				if (op->type == VDM_OPERATION_MEMSET)
+					chunk = (size_t)FILL * NIOV;
+				if (chunk > next)
+					chunk = next;
+				unsigned long long end =
+					(unsigned long long)off + done + chunk;
+				if (end > size || !below_fsize_limit(end))
+					break;
+			}
 			continue;
 		}
 		int err = r == 0 ? EIO : errno;

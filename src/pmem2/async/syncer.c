@@ -457,7 +457,7 @@ worker(void *arg)
 	if (s->want_uring && io_uring_queue_init(4, &s->ring, 0) == 0) {
 		if (io_uring_register_ring_fd(&s->ring) == 1) {
 			close(s->ring.ring_fd);
-			s->ring.ring_fd = -1;	/* queue_exit: nothing to close */
+			s->ring.ring_fd = -1;	/* queue_exit: none to close */
 			s->ring_ok = 1;
 			s->kind = SYNC_URING;
 		} else {
