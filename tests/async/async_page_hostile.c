@@ -19,6 +19,9 @@
  *              opened anew (no VDM_ERROR_IO).
  *   writeswap  the same between two pwritev calls of one memset: the rest
  *              must reach the map's file, never the other one.
+ *   writeswap_in the same inside the pwritev2 call, before it runs: the
+ *              bytes go to the other file (the limit pmem2_async(7) states;
+ *              not checked), and the map's file must get them too.
  *   writetrunc the map's file truncated between two pwritev calls of one
  *              memset: the file must not grow again (the stores past the
  *              new end take SIGBUS, like the map's memcpy).
@@ -32,7 +35,7 @@
  *              was): a pwrite there would go to the end of the file.
  *              With HOSTILE_NO_NOAPPEND set, pwritev2 refuses RWF_NOAPPEND
  *              as kernels before 6.9 do.
- * In every mode the other file stays byte for byte what it was.
+ * In every other mode the other file stays byte for byte what it was.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -54,7 +57,9 @@ ssize_t __real_pwritev(int fd, const struct iovec *iov, int n, off_t off);
 ssize_t __real_pwritev2(int fd, const struct iovec *iov, int n, off_t off,
 	int flags);
 
-enum hook { HOOK_NONE, HOOK_SWAP, HOOK_TRUNC, HOOK_CLOSE, HOOK_FSIZE };
+enum hook {
+	HOOK_NONE, HOOK_SWAP, HOOK_TRUNC, HOOK_CLOSE, HOOK_FSIZE, HOOK_SWAP_IN
+};
 
 static enum hook Sync_hook, Write_hook;
 static int Hook_fd = -1;	/* our number, as found in /proc/self/fd */
@@ -110,6 +115,12 @@ __wrap_pwritev2(int fd, const struct iovec *iov, int n, off_t off, int fl)
 	if ((fl & RWF_NOAPPEND) && getenv("HOSTILE_NO_NOAPPEND") != NULL) {
 		errno = EOPNOTSUPP;
 		return -1;
+	}
+	/* the number swapped between the library's check and its call */
+	if (Write_hook == HOOK_SWAP_IN && fd == Hook_fd) {
+		CHECK_EQ(dup2(Other_fd, fd), fd);
+		Write_hook = HOOK_NONE;
+		Fired++;
 	}
 	ssize_t r = __real_pwritev2(fd, iov, n, off, fl);
 	after_write(fd);
@@ -200,7 +211,8 @@ map_warm(struct test_map *m, const char *tag)
 		VDM_SUCCESS);
 	Hook_fd = library_fd(m->path, m->fd);
 	if (Hook_fd < 0)
-		SKIP("the library opened no descriptor of the file (no /proc?)");
+		SKIP("the library opened no descriptor of the file "
+			"(no /proc?)");
 }
 
 /* Durable: read back from the file, and no dirty page left (cachestat). */
@@ -296,7 +308,8 @@ syncswap(int close_it)
 	if (!close_it)
 		CHECK_EQ(close(Hook_fd), 0);
 	test_map_close(&m);
-	CHECK_EQ(test_count_fds(), fds - 1 - 1);	/* and the fixture's fd */
+	/* and the fixture's descriptor */
+	CHECK_EQ(test_count_fds(), fds - 1 - 1);
 	other_check_and_remove();
 }
 
@@ -322,6 +335,31 @@ writeswap(void)
 	other_check_and_remove();
 }
 
+/*
+ * The number swapped inside the call: the bytes go to the other file (the
+ * known limit, pmem2_async(7)), but the map's file must get them too.
+ */
+static void
+writeswap_in(void)
+{
+	if (getenv("HOSTILE_NO_NOAPPEND") != NULL)
+		SKIP("writeswap_in: pwritev2 is what the hook wraps");
+	other_open();
+	struct test_map m;
+	map_warm(&m, "hostile-writeswap-in");
+	unsigned char b[8 * PG];
+	test_pattern(b, sizeof(b), 8);
+	Write_hook = HOOK_SWAP_IN;
+	CHECK_EQ(run(pmem2_memcpy_async(m.map, m.addr + 40 * PG, b,
+		sizeof(b), 0)), VDM_SUCCESS);
+	CHECK_EQ(Fired, 1);
+	CHECK_MEM(m.addr + 40 * PG, b, sizeof(b));
+	check_durable(&m, 40 * PG, b, sizeof(b));
+	CHECK_EQ(close(Hook_fd), 0);
+	test_map_close(&m);
+	test_file_remove(Other_path, Other_fd);	/* written: not checked */
+}
+
 static void
 writetrunc(void)
 {
@@ -334,7 +372,7 @@ writetrunc(void)
 	if (pid == 0) {
 		/* the default action, even under a sanitizer that catches it */
 		signal(SIGBUS, SIG_DFL);
-		/* the child closed the inherited descriptors: it opens its own */
+		/* the child closed the inherited descriptors: opens its own */
 		Hook_fd = -2;
 		CHECK_EQ(run(pmem2_memcpy_async(m.map, m.addr + PG, m.addr,
 			PG, 0)), VDM_SUCCESS);
@@ -492,6 +530,8 @@ main(int argc, char *argv[])
 		syncswap(1);
 	else if (strcmp(mode, "writeswap") == 0)
 		writeswap();
+	else if (strcmp(mode, "writeswap_in") == 0)
+		writeswap_in();
 	else if (strcmp(mode, "writetrunc") == 0)
 		writetrunc();
 	else if (strcmp(mode, "ringswap") == 0)
