@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,21 @@
  * back like any other dirty page. A full filesystem becomes an error result
  * instead of the SIGBUS a store into a hole would raise.
  */
+
+/*
+ * Whether a write ending at file offset end stays below RLIMIT_FSIZE. The
+ * limit may be lowered at any time after the map was made (setrlimit,
+ * prlimit from outside), and a pwrite that reaches it raises SIGXFSZ,
+ * which kills the process by default; a store through the mapping does
+ * not. So it is asked for on every write, not only at map time.
+ */
+static int
+below_fsize_limit(unsigned long long end)
+{
+	struct rlimit rl;
+	return getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+		(rl.rlim_cur == RLIM_INFINITY || end <= rl.rlim_cur);
+}
 
 /*
  * Whether op is written through the file: a copy or fill (never a flush)
@@ -84,7 +100,9 @@ file_write_begin(struct pmem2_async *as, const struct vdm_operation *op,
 	 */
 	unsigned long long size;
 	if (!pmem2_file_check(as->file, d, &size) ||
-			(unsigned long long)o + op_length(op) > size) {
+			(unsigned long long)o + op_length(op) > size ||
+			!below_fsize_limit((unsigned long long)o +
+				op_length(op))) {
 		pmem2_file_unpin(as->file);
 		return 0;
 	}
@@ -100,8 +118,41 @@ file_write_fatal(int err)
 	return err == EIO || err == ENOSPC || err == EDQUOT;
 }
 
+#ifndef RWF_NOAPPEND
+#define RWF_NOAPPEND 0x00000020	/* Linux 6.9 */
+#endif
+
+/* The kernel takes RWF_NOAPPEND (until a write says it does not). */
+static int Noappend_known = 1;
+
 /*
- * Writes op's bytes with pwrite/pwritev to fd at file offset off (from
+ * One pwritev at off that never goes to the end of the file. O_APPEND can
+ * be set on our descriptor by fcntl(F_SETFL) without moving the position
+ * file.c knows it by, and a pwrite on an O_APPEND descriptor ignores its
+ * offset (Linux): the bytes would land at the end of the file and grow it.
+ * RWF_NOAPPEND makes the write ignore the flag; a kernel before 6.9
+ * refuses it (EOPNOTSUPP), and then the flags are looked at before each
+ * write instead (one more system call): O_APPEND set, stores.
+ */
+static ssize_t
+write_at(int fd, const struct iovec *iov, int n, off_t off)
+{
+	if (__atomic_load_n(&Noappend_known, __ATOMIC_RELAXED)) {
+		ssize_t r = pwritev2(fd, iov, n, off, RWF_NOAPPEND);
+		if (r >= 0 || errno != EOPNOTSUPP)
+			return r;
+		__atomic_store_n(&Noappend_known, 0, __ATOMIC_RELAXED);
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_APPEND)) {
+		errno = EINVAL;		/* not fatal: stores */
+		return -1;
+	}
+	return pwritev(fd, iov, n, off);
+}
+
+/*
+ * Writes op's bytes with pwritev2 (write_at) to fd at file offset off (from
  * file_write_begin). Another error than those of
  * file_write_fatal() (EFAULT from a bad source, say) leaves the rest to the
  * stores the mapping would have taken anyway.
@@ -133,14 +184,44 @@ file_write(struct pmem2_async *as, const struct vdm_operation *op,
 				iov[n].iov_len = left - k < FILL ? left - k : FILL;
 				k += iov[n].iov_len;
 			}
-			r = pwritev(fd, iov, n, (off_t)(off + done));
+			r = write_at(fd, iov, n, (off_t)(off + done));
 		} else {
-			r = pwrite(fd, src + done,
-				left < (size_t)INT_MAX ? left : (size_t)INT_MAX,
-				(off_t)(off + done));
+			iov[0].iov_base = (void *)(src + done);
+			iov[0].iov_len = left < (size_t)INT_MAX ?
+				left : (size_t)INT_MAX;
+			r = write_at(fd, iov, 1, (off_t)(off + done));
 		}
 		if (r > 0) {
+			/*
+			 * Checked after every call (file_write_begin checked
+			 * before the first): the application may have put
+			 * another file at our number meanwhile (close_range
+			 * and an open, dup2), and then this call's bytes may be
+			 * in that file, not in ours. They are stored through
+			 * the mapping again, with the rest, so that the map's
+			 * file gets them (the other file is not ours to mend:
+			 * pmem2_async(7), BUGS). Before a further call, the
+			 * size and RLIMIT_FSIZE too: a truncation would make
+			 * the call grow the file again (the stores take SIGBUS
+			 * instead), a lowered limit would raise SIGXFSZ.
+			 */
+			size_t next = len - done - (size_t)r;
+			unsigned long long size = 0;
+			if (!pmem2_file_check(as->file, fd,
+					next ? &size : NULL))
+				break;
 			done += (size_t)r;
+			if (next) {
+				size_t chunk = (size_t)INT_MAX;
+				if (op->type == VDM_OPERATION_MEMSET)
+					chunk = (size_t)FILL * NIOV;
+				if (chunk > next)
+					chunk = next;
+				unsigned long long end =
+					(unsigned long long)off + done + chunk;
+				if (end > size || !below_fsize_limit(end))
+					break;
+			}
 			continue;
 		}
 		int err = r == 0 ? EIO : errno;

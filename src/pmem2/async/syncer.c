@@ -285,21 +285,32 @@ sync_batch(struct pmem2_syncer *s, struct pmem2_sync_req *batch, uint64_t gen)
 		 * (else every later copy would be stores until it is evicted).
 		 */
 		int wr = f->bas->pwrite_ok;
-		int fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
-		if (fd >= 0 && !pmem2_file_check(f, fd, NULL)) {
-			/* a stale number: sync the file, not what it names */
-			pmem2_file_unpin(f);
-			fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
-			if (fd >= 0 && !pmem2_file_check(f, fd, NULL)) {
-				pmem2_file_unpin(f);
-				fd = -1;
+		f->bok = 0;
+		/*
+		 * Checked before the sync (a stale number: sync the file, not
+		 * what it names) and after it: the application may put another
+		 * file at our number in between, and a sync of that one must
+		 * not pass for ours. Then once more on a descriptor opened
+		 * anew, else msync of the maps' pages. A failure is kept
+		 * either way (it may be our file's one report of a lost
+		 * write-back, which a descriptor opened later never gets),
+		 * unless it says the number named no file that can be synced
+		 * (EBADF: closed; EINVAL: a pipe, a socket...).
+		 */
+		for (int tries = 0; tries < 2 && !f->bok; tries++) {
+			int fd = pmem2_file_pin(f, &f->bas->way, wr, NULL);
+			if (fd < 0)
+				break;
+			if (pmem2_file_check(f, fd, NULL)) {
+				f->berr = sync_file(s, fd, f->blo, f->bhi);
+				int e = f->berr;
+				f->bok = pmem2_file_check(f, fd, NULL) ||
+					(e != 0 && e != -EBADF && e != -EINVAL);
 			}
+			pmem2_file_unpin(f);
 		}
-		f->bok = fd >= 0;
-		if (fd < 0)
+		if (!f->bok)
 			continue;
-		f->berr = sync_file(s, fd, f->blo, f->bhi);
-		pmem2_file_unpin(f);
 		/* the maps of the file share the report of a failure */
 		if (f->berr) {
 			int zero = 0;
@@ -434,10 +445,24 @@ worker(void *arg)
 	prctl(PR_SET_TIMERSLACK, 1000UL, 0, 0, 0);
 
 #ifdef PMEM2_HAVE_URING
-	/* io_uring may be refused (seccomp, sysctl): then fdatasync */
+	/*
+	 * io_uring may be refused (seccomp, sysctl): then fdatasync. The ring
+	 * is entered through its registered index and its descriptor closed:
+	 * a descriptor would be the application's to close or replace
+	 * (close_range, dup2), and a ring of the application's at its number
+	 * would get our submissions and our waits (submitting its queued
+	 * entries, and waiting for ever for a completion of ours there). A
+	 * kernel that cannot register the ring (before 5.18): fdatasync.
+	 */
 	if (s->want_uring && io_uring_queue_init(4, &s->ring, 0) == 0) {
-		s->ring_ok = 1;
-		s->kind = SYNC_URING;
+		if (io_uring_register_ring_fd(&s->ring) == 1) {
+			close(s->ring.ring_fd);
+			s->ring.ring_fd = -1;	/* queue_exit: none to close */
+			s->ring_ok = 1;
+			s->kind = SYNC_URING;
+		} else {
+			io_uring_queue_exit(&s->ring);
+		}
 	}
 #endif
 
