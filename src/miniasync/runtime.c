@@ -215,21 +215,33 @@ slot_ask_unset(void *future, enum future_property property)
 }
 
 /*
- * The answer of a chain step's property function, called only if unknown;
- * an unknown one is remembered in the slot, as order_split does.
+ * f's answer, without the call when its property function hp is one of the
+ * fixed ones (*fixed is then set). A function not known is remembered in
+ * *memo, so that calling it again costs one comparison more than calling
+ * it blindly.
  */
 static inline int
-step_async(struct slot *s, struct future *f)
+fixed_or_ask(struct future *f, future_has_property_fn hp,
+	future_has_property_fn *memo, int *fixed)
 {
-	future_has_property_fn hp = f->has_property;
-	if (hp == s->step_ask)
-		return hp(f, FUTURE_PROPERTY_ASYNC) != 0;
+	if (hp == *memo)
+		return hp(f, FUTURE_PROPERTY_ASYNC);
+	*fixed = 1;
 	if (hp == miniasync_has_property_async)
 		return 1;
 	if (hp == NULL || hp == miniasync_has_property_none)
 		return 0;
-	s->step_ask = hp;
-	return hp(f, FUTURE_PROPERTY_ASYNC) != 0;
+	*fixed = 0;
+	*memo = hp;
+	return hp(f, FUTURE_PROPERTY_ASYNC);
+}
+
+/* The answer of a chain step, 0 or 1 as future_chain_has_property gives. */
+static inline int
+step_async(struct slot *s, struct future *f)
+{
+	int fixed;
+	return fixed_or_ask(f, f->has_property, &s->step_ask, &fixed) != 0;
 }
 
 /*
@@ -283,11 +295,9 @@ chain_async(struct slot *s)
 }
 
 /*
- * Appends the unfinished futures of [p, end) to o by current property.
- * A function not known is remembered in the slot, so that calling it costs
- * one comparison more than calling it blindly. Only the known answers are
- * counted. A chain's answer can change with no change of state, so chains
- * count as asked.
+ * Appends the unfinished futures of [p, end) to o by current property
+ * (fixed_or_ask). Only the fixed answers are counted: a chain's answer can
+ * change with no change of state, so chains count as asked.
  */
 static inline void
 order_split(struct order *o, struct slot **p, struct slot **end)
@@ -301,21 +311,14 @@ order_split(struct order *o, struct slot **p, struct slot **end)
 		if (f->context.state == FUTURE_STATE_COMPLETE)
 			continue;
 		future_has_property_fn hp = f->has_property;
-		int v;
-		if (hp == s->ask) {
+		int v, fixed = 0;
+		if (hp == s->ask)	/* the common case first */
 			v = hp(f, FUTURE_PROPERTY_ASYNC);
-		} else if (hp == miniasync_chain_has_property) {
+		else if (hp == miniasync_chain_has_property)
 			v = chain_async(s);
-		} else if (hp == miniasync_has_property_async) {
-			known++;
-			v = 1;
-		} else if (hp == NULL || hp == miniasync_has_property_none) {
-			known++;
-			v = 0;
-		} else {
-			s->ask = hp;
-			v = hp(f, FUTURE_PROPERTY_ASYNC);
-		}
+		else
+			v = fixed_or_ask(f, hp, &s->ask, &fixed);
+		known += (size_t)fixed;
 		if (v == 1) {
 			*a++ = s;
 		} else if (v == 0) {
