@@ -63,6 +63,22 @@ below_fsize_limit(unsigned long long end)
 }
 
 /*
+ * Whether a write through our descriptor may reach file offset end, with
+ * size the file's size (pmem2_file_check): inside the file and below
+ * RLIMIT_FSIZE. A file truncated under the map: a pwrite past the end
+ * would grow the file again, with a hole, where the map has no pages any
+ * more; stores take SIGBUS there instead, like any other mover's and like
+ * the map's memcpy function. The size is asked for on every write, not
+ * cached: a truncation leaves no cheaper sign, and file.c's check asks for
+ * nothing that makes the write dearer.
+ */
+static int
+file_range_ok(unsigned long long end, unsigned long long size)
+{
+	return end <= size && below_fsize_limit(end);
+}
+
+/*
  * Whether op is written through the file: a copy or fill (never a flush)
  * of a PAGE map whose file can be written through, on a descriptor of the
  * file (*fd, pinned: give it back with pmem2_file_unpin) at file offset
@@ -90,19 +106,10 @@ file_write_begin(struct pmem2_async *as, const struct vdm_operation *op,
 	}
 	/* the destination is inside the map (op_dest_inside) */
 	long long o = (long long)pmem2_async_file_off(as, op_dest(op));
-	/*
-	 * A file truncated under the map: a pwrite past the end would grow
-	 * the file again, with a hole, where the map has no pages any more.
-	 * Stores instead, which take SIGBUS there like any other mover's and
-	 * like the map's memcpy function. The size is asked for on every
-	 * write, not cached: a truncation leaves no cheaper sign, and
-	 * file.c's check asks for nothing that makes the write dearer.
-	 */
 	unsigned long long size;
 	if (!pmem2_file_check(as->file, d, &size) ||
-			(unsigned long long)o + op_length(op) > size ||
-			!below_fsize_limit((unsigned long long)o +
-				op_length(op))) {
+			!file_range_ok((unsigned long long)o + op_length(op),
+				size)) {
 		pmem2_file_unpin(as->file);
 		return 0;
 	}
@@ -201,9 +208,7 @@ file_write(struct pmem2_async *as, const struct vdm_operation *op,
 			 * the mapping again, with the rest, so that the map's
 			 * file gets them (the other file is not ours to mend:
 			 * pmem2_async(7), BUGS). Before a further call, the
-			 * size and RLIMIT_FSIZE too: a truncation would make
-			 * the call grow the file again (the stores take SIGBUS
-			 * instead), a lowered limit would raise SIGXFSZ.
+			 * range too (file_range_ok), as file_write_begin did.
 			 */
 			size_t next = len - done - (size_t)r;
 			unsigned long long size = 0;
@@ -211,17 +216,11 @@ file_write(struct pmem2_async *as, const struct vdm_operation *op,
 					next ? &size : NULL))
 				break;
 			done += (size_t)r;
-			if (next) {
-				size_t chunk = (size_t)INT_MAX;
-				if (op->type == VDM_OPERATION_MEMSET)
-					chunk = (size_t)FILL * NIOV;
-				if (chunk > next)
-					chunk = next;
-				unsigned long long end =
-					(unsigned long long)off + done + chunk;
-				if (end > size || !below_fsize_limit(end))
-					break;
-			}
+			size_t chunk = op->type == VDM_OPERATION_MEMSET ?
+				(size_t)FILL * NIOV : (size_t)INT_MAX;
+			if (next && !file_range_ok((unsigned long long)off +
+					done + (chunk < next ? chunk : next), size))
+				break;
 			continue;
 		}
 		int err = r == 0 ? EIO : errno;
