@@ -229,25 +229,38 @@ pmem2_file_unref(struct pmem2_file *f)
 }
 
 /*
- * Whether fd is a descriptor of f's file. statx() asks for no times, like
- * fd_size() (the check of a descriptor without a mark runs on every use).
+ * The fields want of fd's file, and nothing more: a stat that asks for the
+ * change time would make the next write update the inode (see the top of
+ * the file). Kernels before statx (4.11) predate multigrain timestamps, so
+ * fstat() fills the same fields there. 0, or -1 (a field missing too).
+ */
+static int
+fd_stat(int fd, unsigned want, struct statx *sx)
+{
+	if (statx(fd, "", AT_EMPTY_PATH, want, sx) == 0)
+		return (sx->stx_mask & want) == want ? 0 : -1;
+	struct stat st;
+	if (errno != ENOSYS || fstat(fd, &st) != 0)
+		return -1;
+	sx->stx_mode = (uint16_t)st.st_mode;
+	sx->stx_ino = (uint64_t)st.st_ino;
+	sx->stx_size = (uint64_t)st.st_size;
+	sx->stx_dev_major = major(st.st_dev);
+	sx->stx_dev_minor = minor(st.st_dev);
+	return 0;
+}
+
+/*
+ * Whether fd is a descriptor of f's file (the check of a descriptor
+ * without a mark, which runs on every use).
  */
 static int
 is_file(const struct pmem2_file *f, int fd)
 {
-#ifdef STATX_INO
 	struct statx sx;
-	unsigned want = STATX_TYPE | STATX_INO;
-	if (statx(fd, "", AT_EMPTY_PATH, want, &sx) == 0)
-		return (sx.stx_mask & want) == want &&
-			makedev(sx.stx_dev_major, sx.stx_dev_minor) == f->dev &&
-			sx.stx_ino == (uint64_t)f->ino && S_ISREG(sx.stx_mode);
-	if (errno != ENOSYS)
-		return 0;
-#endif
-	struct stat st;
-	return fstat(fd, &st) == 0 && st.st_dev == f->dev &&
-		st.st_ino == f->ino && S_ISREG(st.st_mode);
+	return fd_stat(fd, STATX_TYPE | STATX_INO, &sx) == 0 &&
+		makedev(sx.stx_dev_major, sx.stx_dev_minor) == f->dev &&
+		sx.stx_ino == (uint64_t)f->ino && S_ISREG(sx.stx_mode);
 }
 
 /*
@@ -438,38 +451,18 @@ pmem2_file_pin(struct pmem2_file *f, struct pmem2_file_way *way,
 	return fd;
 }
 
-/*
- * The file's size without asking for its times: a stat that asks for the
- * change time would make the next write update the inode (see the top of
- * the file); statx() with STATX_SIZE alone does not. Kernels before statx
- * (4.11) predate multigrain timestamps, so fstat() is fine there.
- */
-static int
-fd_size(int fd, unsigned long long *size)
-{
-#ifdef STATX_SIZE
-	struct statx sx;
-	if (statx(fd, "", AT_EMPTY_PATH, STATX_SIZE, &sx) == 0) {
-		if (!(sx.stx_mask & STATX_SIZE))
-			return -1;
-		*size = sx.stx_size;
-		return 0;
-	}
-	if (errno != ENOSYS)
-		return -1;
-#endif
-	struct stat st;
-	if (fstat(fd, &st) != 0)
-		return -1;
-	*size = (unsigned long long)st.st_size;
-	return 0;
-}
-
 int
 pmem2_file_check(struct pmem2_file *f, int fd, unsigned long long *size)
 {
-	if (fd_ours(f, fd))
-		return size == NULL || fd_size(fd, size) == 0;
+	struct statx sx;
+	if (fd_ours(f, fd)) {
+		if (size == NULL)
+			return 1;
+		if (fd_stat(fd, STATX_SIZE, &sx) != 0)
+			return 0;
+		*size = sx.stx_size;
+		return 1;
+	}
 	/* not f's any more: forget the number, never close it (see fd_close) */
 	pthread_mutex_lock(&Files_lock);
 	if (f->fd == fd) {
