@@ -215,6 +215,21 @@ map_warm(struct test_map *m, const char *tag)
 			"(no /proc?)");
 }
 
+/*
+ * In a fork child, which closed the descriptors it inherited: makes the
+ * library open its own (one write), then arms the write hook on it.
+ */
+static void
+child_arm(struct test_map *m, enum hook h)
+{
+	Hook_fd = -2;
+	CHECK_EQ(run(pmem2_memcpy_async(m->map, m->addr + PG, m->addr, PG, 0)),
+		VDM_SUCCESS);
+	Hook_fd = library_fd(m->path, m->fd);
+	CHECK(Hook_fd >= 0);
+	Write_hook = h;
+}
+
 /* Durable: read back from the file, and no dirty page left (cachestat). */
 static void
 check_durable(struct test_map *m, size_t off, const void *want, size_t len)
@@ -233,12 +248,7 @@ fsize(int mid)
 	CHECK(pid >= 0);
 	if (pid == 0 && mid) {
 		/* lowered between two pwritev calls of one memset */
-		Hook_fd = -2;
-		CHECK_EQ(run(pmem2_memcpy_async(m.map, m.addr + PG, m.addr,
-			PG, 0)), VDM_SUCCESS);
-		Hook_fd = library_fd(m.path, m.fd);
-		CHECK(Hook_fd >= 0);
-		Write_hook = HOOK_FSIZE;
+		child_arm(&m, HOOK_FSIZE);
 		CHECK_EQ(run(pmem2_memset_async(m.map, m.addr, 0x5a, MSIZE,
 			0)), VDM_SUCCESS);
 		CHECK_EQ(Fired, 1);
@@ -372,13 +382,7 @@ writetrunc(void)
 	if (pid == 0) {
 		/* the default action, even under a sanitizer that catches it */
 		signal(SIGBUS, SIG_DFL);
-		/* the child closed the inherited descriptors: opens its own */
-		Hook_fd = -2;
-		CHECK_EQ(run(pmem2_memcpy_async(m.map, m.addr + PG, m.addr,
-			PG, 0)), VDM_SUCCESS);
-		Hook_fd = library_fd(m.path, m.fd);
-		CHECK(Hook_fd >= 0);
-		Write_hook = HOOK_TRUNC;
+		child_arm(&m, HOOK_TRUNC);
 		(void)run(pmem2_memset_async(m.map, m.addr, 0x5a, MSIZE, 0));
 		_exit(Fired == 1 ? 0 : 3);
 	}
